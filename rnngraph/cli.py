@@ -1,0 +1,87 @@
+"""Thin command line: parse arguments, call the library, map errors to exit codes.
+
+Usage errors exit 2, every other failure exits 1, each with one line on
+stderr (``--debug`` shows the traceback).  Nothing here imports TensorFlow at
+module level, so ``rnngraph --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from typing import Optional, Sequence
+
+from . import __version__
+from .errors import RnnGraphError, UsageError
+
+__all__ = ["main", "build_parser", "COMMAND_MODULES"]
+
+# Each module has ``register(subparsers)`` which adds its sub-command(s) and
+# sets ``func`` (called with the parsed args, returns an exit status).
+COMMAND_MODULES = (
+    "rnngraph.commands.render",
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line and exit status 2."""
+
+    def error(self, message: str):  # noqa: D401 - argparse's API
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the full argument parser (all sub-commands registered)."""
+    parser = _Parser(prog="rnngraph",
+                     description="Show what TensorFlow really builds for a recurrent network.")
+    parser.add_argument("--version", action="version", version=f"rnngraph {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show full tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                       parser_class=_Parser)
+    subparsers.required = True
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    try:
+        args = build_parser().parse_args(argv)
+        status = args.func(args)
+        return int(status or 0)
+    except UsageError as exc:
+        if debug:
+            raise
+        print(f"rnngraph: error: {exc}", file=sys.stderr)
+        return 2
+    except RnnGraphError as exc:
+        if debug:
+            raise
+        print(f"rnngraph: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("rnngraph: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `rnngraph ... -o - | head`: the reader left; not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if debug:
+            raise
+        print(f"rnngraph: error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

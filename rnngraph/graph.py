@@ -1,0 +1,399 @@
+"""GraphDef (from any source) -> networkx.MultiDiGraph, keeping everything a reader needs.
+
+Nodes are keyed by TensorFlow node name.  Each keeps its op, device, decoded
+attributes, the dtype and shape of every output, its name scope, and (v1
+control flow) the while-loop frame it runs in.  Each input becomes one edge
+carrying the source output index, the destination input index, dtype and
+shape; control inputs are edges with ``control=True``.  The bodies of
+functional control flow (``While``'s cond and body, ``If``'s branches, calls)
+are expanded under the calling node.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import networkx as nx
+
+from . import protos
+from .errors import GraphFileError
+
+__all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
+           "top_level_nodes", "scope_of"]
+
+# Ops whose function-valued attributes are expanded as subgraphs.
+FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
+_MAX_FUNCTION_DEPTH = 8
+_SMALL_TENSOR = 16  # constants with at most this many elements keep their values
+
+_DTYPE_SHORT = {
+    "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
+    "DT_BFLOAT16": "bfloat16", "DT_INT32": "int32", "DT_INT64": "int64",
+    "DT_INT16": "int16", "DT_INT8": "int8", "DT_UINT8": "uint8", "DT_UINT16": "uint16",
+    "DT_UINT32": "uint32", "DT_UINT64": "uint64", "DT_BOOL": "bool", "DT_STRING": "string",
+    "DT_COMPLEX64": "complex64", "DT_COMPLEX128": "complex128", "DT_RESOURCE": "resource",
+    "DT_VARIANT": "variant", "DT_QINT8": "qint8", "DT_QUINT8": "quint8",
+    "DT_QINT32": "qint32", "DT_QINT16": "qint16", "DT_QUINT16": "quint16",
+}
+_NUMPY_DTYPE = {
+    "float32": "<f4", "float64": "<f8", "float16": "<f2", "int32": "<i4", "int64": "<i8",
+    "int16": "<i2", "int8": "i1", "uint8": "u1", "uint16": "<u2", "uint32": "<u4",
+    "uint64": "<u8", "bool": "?",
+}
+_VAL_FIELD = {
+    "float32": "float_val", "float64": "double_val", "int32": "int_val", "int16": "int_val",
+    "int8": "int_val", "uint8": "int_val", "uint16": "int_val", "int64": "int64_val",
+    "bool": "bool_val", "string": "string_val", "uint32": "uint32_val",
+    "uint64": "uint64_val",
+}
+
+
+def dtype_name(enum_value: int) -> str:
+    """Return the short name (``float32``, ``resource``, ``float32_ref``) of a DataType value."""
+    name = protos.DTYPE_NAMES.get(enum_value, f"DT_{enum_value}")
+    ref = name.endswith("_REF")
+    base = name[:-4] if ref else name
+    short = _DTYPE_SHORT.get(base, base[3:].lower() if base.startswith("DT_") else base)
+    return short + ("_ref" if ref else "")
+
+
+def _shape(shape_proto) -> Optional[list]:
+    if shape_proto.unknown_rank:
+        return None
+    return [None if d.size < 0 else int(d.size) for d in shape_proto.dim]
+
+
+def _tensor(tensor_proto) -> dict:
+    dtype = dtype_name(tensor_proto.dtype)
+    shape = _shape(tensor_proto.tensor_shape) or []
+    count = 1
+    for dim in shape:
+        count *= dim or 0
+    decoded: dict[str, Any] = {"dtype": dtype, "shape": shape}
+    if count > _SMALL_TENSOR:
+        return decoded
+    values: list = []
+    if tensor_proto.tensor_content and dtype in _NUMPY_DTYPE:
+        import numpy as np  # noqa: PLC0415 (only for constants stored as raw bytes)
+
+        array = np.frombuffer(tensor_proto.tensor_content, dtype=_NUMPY_DTYPE[dtype])
+        values = array.tolist()
+    elif dtype in _VAL_FIELD:
+        values = list(getattr(tensor_proto, _VAL_FIELD[dtype]))
+        if dtype == "string":
+            values = [v.decode("utf-8", "replace") for v in values]
+        if dtype == "float16":
+            values = []
+    if values and len(values) < count:  # TensorFlow stores a fill as one value
+        values = values + [values[-1]] * (count - len(values))
+    if len(values) == count:
+        decoded["value"] = values[0] if not shape else _nest(values, shape)
+    return decoded
+
+
+def _nest(flat: list, shape: list) -> list:
+    if len(shape) <= 1:
+        return list(flat)
+    step = len(flat) // shape[0] if shape[0] else 0
+    return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
+
+
+def decode_attr(value) -> Any:
+    """Return an AttrValue as plain Python (str, int, float, bool, dtype name, shape list, ...)."""
+    which = value.WhichOneof("value")
+    if which == "s":
+        return value.s.decode("utf-8", "replace")
+    if which in ("i", "f", "b"):
+        return getattr(value, which)
+    if which == "type":
+        return dtype_name(value.type)
+    if which == "shape":
+        return _shape(value.shape)
+    if which == "tensor":
+        return _tensor(value.tensor)
+    if which == "func":
+        return {"function": value.func.name,
+                "attr": {k: decode_attr(v) for k, v in sorted(value.func.attr.items())}}
+    if which == "placeholder":
+        return "$" + value.placeholder
+    if which == "list":
+        lst = value.list
+        if lst.s:
+            return [s.decode("utf-8", "replace") for s in lst.s]
+        if lst.i:
+            return list(lst.i)
+        if lst.f:
+            return list(lst.f)
+        if lst.b:
+            return list(lst.b)
+        if lst.type:
+            return [dtype_name(t) for t in lst.type]
+        if lst.shape:
+            return [_shape(s) for s in lst.shape]
+        if lst.tensor:
+            return [_tensor(t) for t in lst.tensor]
+        if lst.func:
+            return [{"function": f.name} for f in lst.func]
+        return []
+    return None
+
+
+def as_graph_def(source) -> Any:
+    """Return rnngraph's GraphDef message for a GraphDef of either library, a tf.Graph or a BuiltGraph."""
+    if isinstance(source, protos.GraphDef):
+        return source
+    if hasattr(source, "graph_def") and callable(source.graph_def):  # BuiltGraph
+        source = source.graph_def()
+    elif hasattr(source, "as_graph_def"):  # tf.Graph
+        source = source.as_graph_def(add_shapes=True)
+    if hasattr(source, "SerializeToString"):
+        return protos.GraphDef.FromString(source.SerializeToString())
+    raise GraphFileError(f"expected a GraphDef, tf.Graph or built graph, got {type(source).__name__}")
+
+
+def _parse_input(text: str) -> tuple[str, int, bool]:
+    """Return (node, output index, is_control) of a GraphDef input string."""
+    if text.startswith("^"):
+        return text[1:], -1, True
+    name, sep, index = text.rpartition(":")
+    if sep and index.isdigit():
+        return name, int(index), False
+    return text, 0, False
+
+
+def _output_dtypes(op: str, attrs: dict, count: int) -> list:
+    """Best guess of each output's dtype from the node's attributes (no op registry here)."""
+    for key in ("output_types", "Tout", "out_types", "component_types"):
+        if isinstance(attrs.get(key), list) and attrs[key]:
+            return list(attrs[key])
+    single = None
+    for key in ("dtype", "DstT", "out_type", "T", "Tidx", "type"):
+        if isinstance(attrs.get(key), str):
+            single = attrs[key]
+            break
+    if op in ("VarHandleOp", "TensorArrayV3", "TensorListReserve", "TensorListFromTensor",
+              "EmptyTensorList"):
+        single = "resource" if op.startswith(("Var", "TensorArray")) else "variant"
+        if op == "TensorArrayV3":
+            return ["resource", "float32"][:max(count, 2)]
+    if op in ("Shape", "Size", "Rank"):
+        single = attrs.get("out_type", "int32")
+    if op in ("Less", "Greater", "LessEqual", "GreaterEqual", "Equal", "NotEqual",
+              "LogicalAnd", "LogicalOr", "LogicalNot", "LoopCond", "VarIsInitializedOp",
+              "InTopK", "InTopKV2", "IsFinite"):
+        single = "bool"
+    dtypes = [single] * count
+    if op in ("Merge", "RefMerge") and count >= 2:
+        dtypes[1] = "int32"
+    return dtypes
+
+
+def _node_attrs(node_def) -> tuple[dict, Optional[list]]:
+    attrs = {}
+    output_shapes = None
+    for key in sorted(node_def.attr):
+        if key == "_output_shapes":
+            output_shapes = decode_attr(node_def.attr[key])
+            continue
+        attrs[key] = decode_attr(node_def.attr[key])
+    return attrs, output_shapes
+
+
+def _outputs(op: str, attrs: dict, output_shapes: Optional[list]) -> list:
+    if output_shapes is not None:
+        shapes = list(output_shapes)
+    elif op in ("Placeholder", "PlaceholderV2"):
+        shapes = [attrs.get("shape")]
+    elif op == "Const" and isinstance(attrs.get("value"), dict):
+        shapes = [attrs["value"]["shape"]]
+    else:
+        shapes = []
+    dtypes = _output_dtypes(op, attrs, max(len(shapes), 1))
+    count = max(len(shapes), 1)
+    return [{"dtype": dtypes[i] if i < len(dtypes) else None,
+             "shape": shapes[i] if i < len(shapes) else None} for i in range(count)]
+
+
+def scope_of(name: str) -> str:
+    """Return the name scope a node name sits in (``rnn/while`` for ``rnn/while/Merge``)."""
+    return name.rpartition("/")[0]
+
+
+def _add_node(graph: nx.MultiDiGraph, key: str, node_def, **extra) -> None:
+    attrs, output_shapes = _node_attrs(node_def)
+    graph.add_node(
+        key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
+        outputs=_outputs(node_def.op, attrs, output_shapes), scope=scope_of(key),
+        frame="", function=None, parent_op=None, missing=False, **extra)
+
+
+def _add_edge(graph: nx.MultiDiGraph, src: str, dst: str, src_output: int, dst_input: int,
+              control: bool, kind: str = "data") -> None:
+    outputs = graph.nodes[src]["outputs"] if src in graph else []
+    info = outputs[src_output] if 0 <= src_output < len(outputs) else {"dtype": None, "shape": None}
+    graph.add_edge(src, dst, key=dst_input, src_output=src_output, dst_input=dst_input,
+                   control=control, kind="control" if control else kind,
+                   dtype=None if control else info["dtype"],
+                   shape=None if control else info["shape"])
+
+
+def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
+    """Return the networkx MultiDiGraph of a GraphDef (or tf.Graph / BuiltGraph)."""
+    graph_def = as_graph_def(source)
+    graph = nx.MultiDiGraph()
+    graph.graph["frames"] = {}
+    graph.graph["functions"] = sorted(f.signature.name for f in graph_def.library.function)
+    graph.graph["producer"] = graph_def.versions.producer
+    names = set()
+    for node_def in graph_def.node:
+        if node_def.name in names:
+            raise GraphFileError(f"node name {node_def.name!r} appears twice in the GraphDef")
+        names.add(node_def.name)
+        _add_node(graph, node_def.name, node_def)
+    for node_def in graph_def.node:
+        for index, text in enumerate(node_def.input):
+            src, out, control = _parse_input(text)
+            if src not in graph:
+                graph.add_node(src, name=src, op="<missing>", device="", attrs={},
+                               outputs=[], scope=scope_of(src), frame="", function=None,
+                               parent_op=None, missing=True)
+            _add_edge(graph, src, node_def.name, out, -1 - index if control else index,
+                      control)
+    _assign_frames(graph)
+    if expand_functions:
+        library = {f.signature.name: f for f in graph_def.library.function}
+        for name in [n for n, d in graph.nodes(data=True) if d["function"] is None]:
+            _expand_calls(graph, name, library, depth=0, stack=())
+    return graph
+
+
+def top_level_nodes(graph: nx.MultiDiGraph) -> list:
+    """Return the nodes that stand in the GraphDef itself (not function bodies, not missing)."""
+    return [n for n, d in graph.nodes(data=True) if d["function"] is None and not d["missing"]]
+
+
+def _assign_frames(graph: nx.MultiDiGraph) -> None:
+    """Give every node the v1 while-loop frame it runs in ("" outside any loop)."""
+    if not any(d["op"] in ("Enter", "RefEnter") for _, d in graph.nodes(data=True)):
+        return
+    frames = graph.graph["frames"]
+    back = {"NextIteration", "RefNextIteration"}
+    indegree = {n: 0 for n in graph}
+    for src, dst in graph.edges():
+        if graph.nodes[src]["op"] not in back:
+            indegree[dst] += 1
+    ready = sorted(n for n, deg in indegree.items() if deg == 0)
+    order = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for _, dst in graph.out_edges(node):
+            if graph.nodes[node]["op"] in back:
+                continue
+            indegree[dst] -= 1
+            if indegree[dst] == 0:
+                ready.append(dst)
+    parent: dict[str, str] = {}
+    for node in order:
+        data = graph.nodes[node]
+        sources = [s for s, _, k in sorted(graph.in_edges(node, keys=True), key=lambda e: _edge_rank(e[2]))
+                   if graph.nodes[s]["op"] not in back]
+        outer = graph.nodes[sources[0]]["frame"] if sources else ""
+        if data["op"] in ("Enter", "RefEnter"):
+            frame = data["attrs"].get("frame_name", "")
+            parent.setdefault(frame, outer)
+            info = frames.setdefault(frame, {"parent": outer, "enters": [], "exits": []})
+            info["enters"].append(node)
+        elif data["op"] in ("Exit", "RefExit"):
+            frame = parent.get(outer, "")
+            if outer in frames:
+                frames[outer]["exits"].append(node)
+        else:
+            frame = outer
+        data["frame"] = frame
+    # Nodes left on a cycle without NextIteration (malformed graphs) stay at top level.
+
+
+def _edge_rank(key: int) -> tuple:
+    """Data inputs first, in order, then control inputs."""
+    return (0, key) if key >= 0 else (1, -key)
+
+
+def _function_input(text: str, prefix: str, args: set) -> tuple[str, int, bool]:
+    """Parse a FunctionDef input (``arg``, ``node:out_arg:idx``, ``^node``) to a graph key."""
+    if text.startswith("^"):
+        return prefix + text[1:], -1, True
+    parts = text.split(":")
+    if len(parts) == 1:
+        return prefix + parts[0], 0, False
+    if len(parts) == 2 and parts[0] in args:
+        return prefix + parts[0], int(parts[1]) if parts[1].isdigit() else 0, False
+    index = parts[-1]
+    return prefix + parts[0], int(index) if index.isdigit() else 0, False
+
+
+def _expand_calls(graph: nx.MultiDiGraph, node: str, library: dict, depth: int,
+                  stack: tuple) -> None:
+    attrs = graph.nodes[node]["attrs"]
+    for attr_name in FUNCTION_ATTRS:
+        value = attrs.get(attr_name)
+        refs = value if isinstance(value, list) else [value]
+        for number, ref in enumerate(refs):
+            if not isinstance(ref, dict) or ref.get("function") not in library:
+                continue
+            fname = ref["function"]
+            if fname in stack or depth >= _MAX_FUNCTION_DEPTH:
+                continue
+            role = attr_name if not isinstance(value, list) else f"{attr_name}_{number}"
+            _expand_function(graph, node, role, library[fname], library, depth, stack + (fname,))
+
+
+def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, library: dict,
+                     depth: int, stack: tuple) -> None:
+    prefix = f"{caller}/{role}/"
+    fname = fdef.signature.name
+    common = dict(function=fname, parent_op=caller, frame=graph.nodes[caller]["frame"])
+    arg_names = [arg.name for arg in fdef.signature.input_arg]
+    caller_inputs = sorted(
+        (k, s, d) for s, _, k, d in graph.in_edges(caller, keys=True, data=True) if k >= 0)
+    for index, arg in enumerate(fdef.signature.input_arg):
+        key = prefix + arg.name
+        shape = dtype = None
+        if index < len(caller_inputs):
+            shape, dtype = caller_inputs[index][2]["shape"], caller_inputs[index][2]["dtype"]
+        graph.add_node(key, name=key, op="_Arg", device="", attrs={"index": index},
+                       outputs=[{"dtype": dtype or dtype_name(arg.type), "shape": shape}],
+                       scope=scope_of(key), missing=False, **common)
+        graph.add_edge(caller, key, key=-1000 - index, src_output=index, dst_input=0,
+                       control=False, kind="call", dtype=dtype, shape=shape)
+    for node_def in fdef.node_def:
+        attrs, output_shapes = _node_attrs(node_def)
+        key = prefix + node_def.name
+        graph.add_node(key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
+                       outputs=_outputs(node_def.op, attrs, output_shapes),
+                       scope=scope_of(key), missing=False, **common)
+    args = set(arg_names)
+    for node_def in fdef.node_def:
+        for index, text in enumerate(node_def.input):
+            src, out, control = _function_input(text, prefix, args)
+            if src not in graph:
+                continue
+            _add_edge(graph, src, prefix + node_def.name, out,
+                      -1 - index if control else index, control)
+    for index, arg in enumerate(fdef.signature.output_arg):
+        key = prefix + "_retval_" + arg.name
+        target = fdef.ret.get(arg.name, "")
+        src, out, _ = _function_input(target, prefix, args) if target else ("", 0, False)
+        info = {"dtype": dtype_name(arg.type), "shape": None}
+        if src in graph:
+            outs = graph.nodes[src]["outputs"]
+            if 0 <= out < len(outs) and outs[out]["shape"] is not None:
+                info["shape"] = outs[out]["shape"]
+        graph.add_node(key, name=key, op="_Retval", device="", attrs={"index": index},
+                       outputs=[info], scope=scope_of(key), missing=False, **common)
+        if src in graph:
+            _add_edge(graph, src, key, out, 0, False)
+        graph.add_edge(key, caller, key=-2000 - index, src_output=0, dst_input=index,
+                       control=False, kind="return", dtype=info["dtype"], shape=info["shape"])
+    for node_def in fdef.node_def:
+        _expand_calls(graph, prefix + node_def.name, library, depth + 1, stack)
