@@ -1,0 +1,89 @@
+"""Shared fixtures: markers for outside things, golden files, cached TF graphs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+GOLDEN = Path(__file__).parent / "golden"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite golden files from the current output instead of comparing")
+
+
+def _have_tf() -> bool:
+    try:
+        import importlib.util
+
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    no_tf = not _have_tf()
+    no_dot = shutil.which("dot") is None
+    for item in items:
+        if no_tf and "tf" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="TensorFlow is not installed"))
+        if no_dot and "dot" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="Graphviz dot is not installed"))
+
+
+@pytest.fixture
+def golden(request):
+    """Compare text with tests/golden/NAME, or rewrite it under --update-golden."""
+    update = request.config.getoption("--update-golden")
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN / name
+        if update or not path.exists():
+            if not update and os.environ.get("CI"):
+                pytest.fail(f"golden file {path} is missing; run pytest --update-golden")
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        expected = path.read_text(encoding="utf-8")
+        assert text == expected, f"output differs from {path}; review and run pytest --update-golden"
+
+    return check
+
+
+_BUILT: dict = {}
+
+
+@pytest.fixture(scope="session")
+def built():
+    """Return a function spec-kwargs -> BuiltGraph, caching each graph for the session."""
+    from rnngraph.build import build_graph
+    from rnngraph.spec import ModelSpec
+
+    def get(**kwargs):
+        key = tuple(sorted(kwargs.items()))
+        if key not in _BUILT:
+            _BUILT[key] = build_graph(ModelSpec(**kwargs))
+        return _BUILT[key]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def walked(built):
+    """Return a function spec-kwargs -> networkx graph of the built graph (cached)."""
+    from rnngraph.graph import walk
+
+    cache: dict = {}
+
+    def get(**kwargs):
+        key = tuple(sorted(kwargs.items()))
+        if key not in cache:
+            cache[key] = walk(built(**kwargs))
+        return cache[key]
+
+    return get
