@@ -6,6 +6,7 @@ GraphDef is exactly what ``static_rnn`` / ``dynamic_rnn`` produce.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -103,15 +104,21 @@ def _top_h(spec: ModelSpec, states):
     return top.h if spec.is_lstm else top
 
 
-def build_graph(spec: ModelSpec, seed: Optional[int] = DEFAULT_SEED) -> BuiltGraph:
-    """Return the graph TensorFlow builds for ``spec`` (graph mode, fresh tf.Graph)."""
+def build_graph(spec: ModelSpec, seed: Optional[int] = DEFAULT_SEED,
+                device: Optional[str] = None) -> BuiltGraph:
+    """Return the graph TensorFlow builds for ``spec`` (graph mode, fresh tf.Graph).
+
+    ``device`` places every op (the training programs' ``--device``); the
+    per-layer ``spec.devices`` still win for the cells' own ops.
+    """
     t = tf()
     v1 = t.compat.v1
     started = time.perf_counter()
     set_control_flow(spec.control_flow)
     graph = t.Graph()
     tensors: dict = {}
-    with graph.as_default():
+    placed = graph.device(device) if device else contextlib.nullcontext()
+    with graph.as_default(), placed:
         if seed is not None:
             v1.set_random_seed(seed)
         keep_prob = None
