@@ -208,8 +208,8 @@ def _outputs(op: str, attrs: dict, output_shapes: Optional[list]) -> list:
         shapes = [attrs["value"]["shape"]]
     else:
         shapes = []
-    dtypes = _output_dtypes(op, attrs, max(len(shapes), 1))
-    count = max(len(shapes), 1)
+    count = len(shapes) if output_shapes is not None else max(len(shapes), 1)
+    dtypes = _output_dtypes(op, attrs, count)
     return [{"dtype": dtypes[i] if i < len(dtypes) else None,
              "shape": shapes[i] if i < len(shapes) else None} for i in range(count)]
 

@@ -1,0 +1,124 @@
+"""``rnngraph render {static,dynamic}``: build a graph and draw it."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+from pathlib import Path
+
+from ..errors import GraphvizMissing, UsageError
+from ..output import FORMATS, GRAPHVIZ_FORMATS, dot_install_hint
+from .common import add_model_options, spec_from_args
+
+__all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format"]
+
+FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates", "cell")
+
+
+def add_drawing_options(parser: argparse.ArgumentParser) -> None:
+    """Add the options that say how to draw (shared with ``inspect --render``)."""
+    group = parser.add_argument_group("drawing")
+    group.add_argument("--format", choices=FORMATS, default=None,
+                       help="svg (default), png, pdf, dot or json; guessed from -o's extension")
+    group.add_argument("--depth", type=int, default=None, metavar="N",
+                       help="collapse name scopes deeper than N into one box each")
+    group.add_argument("--show-consts", action="store_true",
+                       help="draw single-use constants instead of folding them into their consumer")
+    group.add_argument("--color-by", choices=("kind", "device"), default="kind",
+                       help="colour nodes by what they are (default) or by device")
+    group.add_argument("--focus", choices=FOCUS_TOPICS, default=None,
+                       help="draw only this structure plus one hop of context, annotated")
+    group.add_argument("--annotate", action="store_true",
+                       help="add the explanatory notes to the full view")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "render", help="build a TensorFlow RNN graph and draw it",
+        description="Build the graph TensorFlow makes for a recurrent network and draw it "
+                    "with Graphviz: name scopes as clusters, edges labelled with shapes.")
+    add_model_options(parser)
+    add_drawing_options(parser)
+    parser.add_argument("-o", "--output", default=None, metavar="PATH",
+                        help="output file ('-' for stdout); default: <kind>-<cell>-<steps>.<format>")
+    parser.set_defaults(func=run)
+
+
+def resolve_format(fmt, output) -> str:
+    """Return the output format: --format, else the extension of -o, else svg."""
+    if fmt:
+        return fmt
+    if output and output != "-":
+        suffix = Path(output).suffix.lower().lstrip(".")
+        if suffix in FORMATS:
+            return suffix
+        if suffix:
+            raise UsageError(f"cannot tell the format of {output!r} from '.{suffix}' "
+                             f"(use --format, one of: {', '.join(FORMATS)})")
+    return "svg"
+
+
+def check_graphviz(fmt: str) -> None:
+    """Fail early, before building anything, when ``fmt`` needs a missing ``dot``."""
+    if fmt in GRAPHVIZ_FORMATS and shutil.which("dot") is None:
+        raise GraphvizMissing(
+            f"the Graphviz 'dot' program is not installed, so {fmt} cannot be drawn; "
+            f"run `{dot_install_hint()}` (or use --format dot / --format json)")
+
+
+def drawing_options(args, graph, title: str):
+    """Return the RenderOptions asked for by the drawing options."""
+    from ..render import RenderOptions  # noqa: PLC0415
+
+    focus_nodes = annotations = labels = None
+    if args.focus or args.annotate:
+        from .. import focus  # noqa: PLC0415
+
+        view = focus.focus_view(graph, args.focus) if args.focus else focus.annotate_all(graph)
+        annotations, labels = view.annotations, view.labels
+        if args.focus:
+            focus_nodes = frozenset(view.nodes)
+            title = f"{title}\nfocus: {args.focus}"
+    return RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
+                         focus_nodes=focus_nodes, annotations=annotations or {},
+                         labels=labels or {}, title=title)
+
+
+def title_of(spec, graph) -> str:
+    """Return the diagram's title line, with counts read from the graph."""
+    from ..graph import top_level_nodes  # noqa: PLC0415
+
+    cell = {"rnn": "BasicRNNCell", "lstm": "BasicLSTMCell", "lstm-peephole": "LSTMCell (peepholes)",
+            "gru": "GRUCell"}[spec.cell]
+    parts = [f"{spec.kind}_rnn", cell + (f" ×{spec.layers} layers" if spec.layers > 1 else ""),
+             f"{spec.steps} steps", f"{spec.inputs} inputs", f"{spec.neurons} neurons"]
+    if spec.control_flow == "v2" and spec.kind == "dynamic":
+        parts.append("control flow v2")
+    return " · ".join(parts) + f" — {len(top_level_nodes(graph))} nodes"
+
+
+def emit(graph, options, fmt: str, output: str) -> str:
+    """Draw ``graph`` in ``fmt`` and write it to ``output``; return the path written."""
+    from ..output import graph_json, run_graphviz, write_atomic  # noqa: PLC0415
+    from ..render import to_dot  # noqa: PLC0415
+
+    if fmt == "json":
+        return write_atomic(output, graph_json(graph))
+    text = to_dot(graph, options)
+    return write_atomic(output, text if fmt == "dot" else run_graphviz(text, fmt))
+
+
+def run(args) -> int:
+    spec = spec_from_args(args)
+    fmt = resolve_format(args.format, args.output)
+    check_graphviz(fmt)
+    output = args.output or f"{spec.slug()}.{fmt}"
+    from ..build import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from ..graph import walk  # noqa: PLC0415
+
+    graph = walk(build_graph(spec))
+    path = emit(graph, drawing_options(args, graph, title_of(spec, graph)), fmt, output)
+    if path != "-":
+        print(path, file=sys.stdout)
+    return 0

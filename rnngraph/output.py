@@ -1,0 +1,91 @@
+"""Side effects of rendering: running Graphviz and writing files atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Union
+
+from .errors import GraphvizMissing, OutputError, RenderError
+
+__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "write_atomic", "dot_install_hint",
+           "graph_json"]
+
+GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
+FORMATS = GRAPHVIZ_FORMATS + ("dot", "json")
+
+
+def dot_install_hint() -> str:
+    """Return the command that installs Graphviz on this kind of machine."""
+    if shutil.which("apt-get"):
+        prefix = "" if hasattr(os, "geteuid") and os.geteuid() == 0 else "sudo "
+        return f"{prefix}apt-get install -y graphviz"
+    if shutil.which("brew"):
+        return "brew install graphviz"
+    if shutil.which("dnf"):
+        return "sudo dnf install graphviz"
+    return "install Graphviz from https://graphviz.org/download/"
+
+
+def run_graphviz(dot_text: str, fmt: str, engine: str = "dot") -> bytes:
+    """Return ``dot_text`` laid out and drawn by Graphviz in format ``fmt``."""
+    import graphviz  # noqa: PLC0415 (only when drawing)
+
+    if shutil.which(engine) is None:
+        raise GraphvizMissing(
+            f"the Graphviz '{engine}' program is not installed, so {fmt} cannot be drawn; "
+            f"run `{dot_install_hint()}` (or use --format dot / --format json)")
+    try:
+        return graphviz.pipe(engine, fmt, dot_text.encode("utf-8"), quiet=True)
+    except graphviz.ExecutableNotFound:
+        raise GraphvizMissing(
+            f"the Graphviz '{engine}' program is not installed; run `{dot_install_hint()}`") from None
+    except graphviz.CalledProcessError as exc:
+        detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+        raise RenderError(f"Graphviz {engine} failed: {detail[0] if detail else exc}") from None
+
+
+def write_atomic(path: Union[str, Path], data: Union[bytes, str]) -> str:
+    """Write ``data`` to ``path`` through a temporary file and a rename; ``-`` is stdout."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if str(path) == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return "-"
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise OutputError(f"cannot write {path}: it is a directory")
+    if not directory.is_dir():
+        raise OutputError(f"cannot write {path}: folder {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    return str(target)
+
+
+def graph_json(graph) -> str:
+    """Return the networkx node-link JSON of ``graph`` (sorted, so it is deterministic)."""
+    import networkx as nx  # noqa: PLC0415
+
+    data = nx.node_link_data(graph, edges="edges")
+    data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
+    data["edges"] = sorted(data["edges"], key=lambda e: (e["target"], e["key"], e["source"]))
+    return json.dumps(data, indent=1, sort_keys=True, default=str) + "\n"

@@ -1,0 +1,364 @@
+"""networkx graph -> DOT text, deterministically (same graph and options, same bytes).
+
+Name scopes become nested clusters, edges carry tensor shapes, control edges
+are dashed, while-loop back edges (NextIteration -> Merge) are drawn against
+the flow so the loop reads as a loop, and nodes are coloured by kind or
+device.  Nothing here runs Graphviz or writes files: see ``output.py``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Iterable, Optional
+
+import networkx as nx
+
+from .errors import UsageError
+from .style import CATEGORIES, DEVICE_PALETTE, category_of
+
+__all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
+           "COLOR_BY", "MAX_LAYOUT_BOXES"]
+
+COLOR_BY = ("kind", "device")
+# Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
+MAX_LAYOUT_BOXES = 1500
+_LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
+_BACK_OPS = ("NextIteration", "RefNextIteration")
+_MAX_ATTR_TEXT = 80
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to draw a graph; every field has a default that gives the full view."""
+
+    depth: Optional[int] = None  # collapse scopes deeper than this into one box
+    show_consts: bool = False  # draw single-use constants instead of folding them
+    color_by: str = "kind"  # "kind" or "device"
+    focus_nodes: Optional[frozenset] = None  # draw only these nodes
+    annotations: dict = field(default_factory=dict)  # node -> note text beside it
+    labels: dict = field(default_factory=dict)  # node -> extra label line
+    title: str = ""
+    legend: bool = True
+    rankdir: str = "TB"
+
+    def __post_init__(self):
+        if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
+                                       or self.depth < 0):
+            raise UsageError(f"depth must be an integer >= 0, got {self.depth!r}")
+        if self.color_by not in COLOR_BY:
+            raise UsageError(f"unknown colouring {self.color_by!r} (choose one of: {', '.join(COLOR_BY)})")
+
+
+def dot_quote(text: str) -> str:
+    """Return ``text`` as a quoted DOT string (newlines become ``\\n``)."""
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
+
+
+def _html(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def format_shape(shape, dtype: Optional[str] = None) -> str:
+    """Return a shape as people write it: ``?×3``, ``2×?×5``, ``scalar``; ``?`` if unknown."""
+    if dtype in ("resource", "variant"):
+        return dtype
+    if shape is None:
+        return "?" if dtype is None else f"? {dtype}" if dtype not in ("float32",) else "?"
+    if len(shape) == 0:
+        return "scalar"
+    return "×".join("?" if d is None else str(d) for d in shape)
+
+
+def format_value(value, limit: int = 24) -> str:
+    """Return a short text for a small constant value."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.replace(", ", ",")
+    if isinstance(value, float):
+        text = f"{value:g}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(name: str) -> str:
+    return name.rpartition("/")[2] or name
+
+
+def _const_text(data: dict) -> str:
+    value = data["attrs"].get("value")
+    if isinstance(value, dict):
+        if "value" in value:
+            return format_value(value["value"])
+        return f"{format_shape(value.get('shape'))} {value.get('dtype', '')}".strip()
+    return "const"
+
+
+def _attr_lines(data: dict) -> list:
+    lines = []
+    for key, value in data["attrs"].items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, dict) and "dtype" in value and "shape" in value:
+            text = f"tensor {value['dtype']} {format_shape(value['shape'])}"
+            if "value" in value:
+                text += f" = {format_value(value['value'], 40)}"
+        elif isinstance(value, str):
+            text = value
+        else:
+            text = format_value(value, _MAX_ATTR_TEXT)
+        lines.append(f"{key}: {text}")
+    return lines
+
+
+def _tooltip(name: str, data: dict) -> str:
+    lines = [name, f"op: {data['op']}"]
+    if data.get("device"):
+        lines.append(f"device: {data['device']}")
+    if data.get("frame"):
+        lines.append(f"while frame: {data['frame']}")
+    if data.get("function"):
+        lines.append(f"in function: {data['function']}")
+    outs = [format_shape(o["shape"], o["dtype"]) + (f" {o['dtype']}" if o["dtype"] and o["dtype"] not in ("resource", "variant") else "")
+            for o in data.get("outputs", [])]
+    if outs:
+        lines.append("outputs: " + ", ".join(outs))
+    lines.extend(_attr_lines(data))
+    return "\n".join(lines)
+
+
+class _Layout:
+    """The boxes to draw: real nodes, folded constants and collapsed scopes."""
+
+    def __init__(self, graph: nx.MultiDiGraph, options: RenderOptions):
+        self.graph = graph
+        self.options = options
+        nodes = sorted(graph.nodes) if options.focus_nodes is None else sorted(
+            n for n in graph.nodes if n in options.focus_nodes)
+        self.visible = set(nodes)
+        self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
+        hidden = set()
+        if not options.show_consts:
+            for name in nodes:
+                data = graph.nodes[name]
+                if data["op"] != "Const" or name in options.annotations:
+                    continue
+                outs = list(graph.out_edges(name, keys=True, data=True))
+                if len(outs) == 1 and not outs[0][3]["control"] and outs[0][1] in self.visible:
+                    hidden.add(name)
+                    self.folded[outs[0][1]].append((outs[0][2], name))
+        self.box_of: dict[str, str] = {}
+        self.collapsed: dict[str, list] = defaultdict(list)  # box id -> member nodes
+        for name in nodes:
+            if name in hidden:
+                continue
+            scope = graph.nodes[name]["scope"]
+            parts = scope.split("/") if scope else []
+            if options.depth is not None and len(parts) > options.depth:
+                box = "scope::" + "/".join(parts[: options.depth + 1])
+                self.box_of[name] = box
+                self.collapsed[box].append(name)
+            else:
+                self.box_of[name] = name
+        for consumer, consts in self.folded.items():
+            for _, const in consts:
+                if self.box_of.get(consumer, consumer).startswith("scope::"):
+                    self.collapsed[self.box_of[consumer]].append(const)
+
+    def boxes(self) -> list:
+        return sorted(set(self.box_of.values()))
+
+    def cluster_of(self, box: str) -> str:
+        if box.startswith("scope::"):
+            return box[len("scope::"):].rpartition("/")[0]
+        return self.graph.nodes[box]["scope"]
+
+
+def _devices_palette(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict:
+    devices = sorted({graph.nodes[n]["device"] for n in names if graph.nodes[n]["device"]})
+    return {dev: DEVICE_PALETTE[i % len(DEVICE_PALETTE)] for i, dev in enumerate(devices)}
+
+
+def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> str:
+    """Return the DOT text of ``graph`` drawn with ``options``."""
+    options = options or RenderOptions()
+    layout = _Layout(graph, options)
+    boxes = layout.boxes()
+    if len(boxes) > MAX_LAYOUT_BOXES:
+        raise UsageError(
+            f"{len(boxes)} boxes is too many for Graphviz to lay out in reasonable time; "
+            f"draw less with --depth N (e.g. --depth 1) or --focus")
+    palette = _devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
+    out = ["digraph rnngraph {"]
+    graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
+                   'fontname="Helvetica"', "fontsize=12", "nodesep=0.25", "ranksep=0.4",
+                   "labelloc=t", "labeljust=l"]
+    if len(boxes) > 150:
+        graph_attrs += ["nslimit=2", "mclimit=0.3", "searchsize=30"]
+    if options.title:
+        graph_attrs.append(f"label={dot_quote(options.title)}")
+    out.append("  graph [" + ", ".join(graph_attrs) + "];")
+    out.append('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
+               'height=0.3, margin="0.08,0.03"];')
+    out.append('  edge [fontname="Helvetica", fontsize=8, color="#555555", arrowsize=0.6];')
+
+    # Nested clusters, one per name scope that holds something to draw.
+    members: dict[str, list] = defaultdict(list)
+    for box in boxes:
+        members[layout.cluster_of(box)].append(box)
+    notes = {n: text for n, text in options.annotations.items() if layout.box_of.get(n) == n}
+    scopes = set()
+    for scope in members:
+        while scope:
+            scopes.add(scope)
+            scope = scope.rpartition("/")[0]
+    children: dict[str, list] = defaultdict(list)
+    for scope in sorted(scopes):
+        children[scope.rpartition("/")[0]].append(scope)
+
+    def emit_scope(scope: str, indent: str) -> None:
+        for box in members.get(scope, []):
+            out.append(indent + _box_statement(graph, layout, box, options, palette))
+            if box in notes:
+                note_id = f"note::{box}"
+                out.append(f"{indent}{dot_quote(note_id)} [shape=note, style=filled, "
+                           f'fillcolor="#fffbd6", color="#b8a200", fontsize=9, '
+                           f"label={dot_quote(_wrap(notes[box]))}];")
+                out.append(f"{indent}{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
+                out.append(f"{indent}{dot_quote(note_id)} -> {dot_quote(box)} "
+                           '[style=dotted, arrowhead=none, color="#b8a200", constraint=false];')
+        for child in children.get(scope, []):
+            frame = _frame_label(graph, layout, child)
+            out.append(f"{indent}subgraph {dot_quote('cluster_' + child)} {{")
+            label = _short(child) + (f"\n{frame}" if frame else "")
+            style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
+                else 'style=rounded; color="#9e9e9e"'
+            out.append(f"{indent}  label={dot_quote(label)}; {style}; fontsize=11;")
+            emit_scope(child, indent + "  ")
+            out.append(f"{indent}}}")
+
+    emit_scope("", "  ")
+    out.extend(_edge_statements(graph, layout, len(boxes)))
+    if options.legend:
+        out.append(_legend(graph, layout, options, palette))
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _wrap(text: str, width: int = 42) -> str:
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _frame_label(graph: nx.MultiDiGraph, layout: _Layout, scope: str) -> str:
+    """Return 'while loop frame X' when the scope holds a v1 loop's Enter nodes."""
+    frames = graph.graph.get("frames", {})
+    for frame in sorted(frames):
+        if frame.rpartition("/")[0] == scope:
+            return "while loop (frame " + _short(frame) + ")"
+    return ""
+
+
+def _box_statement(graph, layout: _Layout, box: str, options: RenderOptions, palette: dict) -> str:
+    if box.startswith("scope::"):
+        scope = box[len("scope::"):]
+        inner = layout.collapsed[box]
+        ops = defaultdict(int)
+        for name in inner:
+            ops[graph.nodes[name]["op"]] += 1
+        top = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+        detail = ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top)
+        label = f"{_short(scope)}\n{len(inner)} ops\n{detail}"
+        tooltip = f"{scope}: {len(inner)} ops collapsed (use a larger --depth to open it)\n" + \
+            "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
+                f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    data = graph.nodes[box]
+    short, op = _short(box), data["op"]
+    lines = [short] if short == op else [short, op]
+    for index, const in sorted(layout.folded.get(box, [])):
+        lines.append(f"{_short(const)} = {_const_text(graph.nodes[const])}")
+    if box in options.labels:
+        lines.append(options.labels[box])
+    category = category_of(op, box)
+    _, fill, border = CATEGORIES[category]
+    if options.color_by == "device":
+        fill = palette.get(data["device"], "#ffffff")
+    attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
+             f"tooltip={dot_quote(_tooltip(box, data))}"]
+    if category == "placeholder":
+        attrs.append("shape=invhouse")
+    elif category == "variable" and op in ("VarHandleOp", "VariableV2", "Variable"):
+        attrs.append("shape=cylinder")
+    elif op in ("Merge", "RefMerge", "Switch", "RefSwitch", "LoopCond"):
+        attrs.append("shape=diamond" if op == "LoopCond" else "shape=hexagon")
+    if data.get("missing"):
+        attrs.append('style="dashed"')
+    return f"{dot_quote(box)} [{', '.join(attrs)}];"
+
+
+def _edge_statements(graph, layout: _Layout, box_count: int) -> list:
+    merged: dict[tuple, list] = {}
+    for src, dst, key, data in sorted(graph.edges(keys=True, data=True),
+                                      key=lambda e: (e[1], e[2], e[0])):
+        if src not in layout.box_of or dst not in layout.box_of:
+            continue
+        a, b = layout.box_of[src], layout.box_of[dst]
+        if a == b:
+            continue
+        back = graph.nodes[src]["op"] in _BACK_OPS and not a.startswith("scope::")
+        merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
+    use_xlabel = box_count > _LABEL_EDGES_UP_TO
+    lines = []
+    for (a, b, control, kind, back), datas in sorted(merged.items()):
+        attrs = []
+        shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
+        if control:
+            attrs += ["style=dashed", 'color="#9e9e9e"', "arrowhead=odot"]
+        elif len(shapes) == 1:
+            attrs.append(f"{'xlabel' if use_xlabel else 'label'}={dot_quote(' ' + shapes[0])}")
+        elif shapes:
+            attrs.append(f"{'xlabel' if use_xlabel else 'label'}={dot_quote(f' {len(datas)} tensors')}")
+        if len(datas) > 1:
+            attrs.append(f"penwidth={min(1 + 0.4 * (len(datas) - 1), 4):.1f}")
+        if kind in ("call", "return"):
+            attrs += ["style=dotted", 'color="#525252"']
+            if kind == "return":
+                attrs.append("constraint=false")
+        if back:
+            # Drawn from Merge down to NextIteration with the arrow at Merge, so the
+            # loop body hangs between them and the edge visibly climbs back.
+            attrs += ["dir=back", 'color="#d94801"', "penwidth=1.6"]
+            lines.append(f"  {dot_quote(b)} -> {dot_quote(a)} [{', '.join(attrs)}];")
+            continue
+        lines.append(f"  {dot_quote(a)} -> {dot_quote(b)}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
+    return lines
+
+
+def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict) -> str:
+    rows = []
+    if options.color_by == "device":
+        for device, colour in palette.items():
+            rows.append((device, colour))
+        if any(not graph.nodes[n]["device"] for n in layout.box_of):
+            rows.append(("(no device)", "#ffffff"))
+    else:
+        present = sorted({category_of(graph.nodes[n]["op"], n) for n, b in layout.box_of.items()
+                          if b == n}, key=list(CATEGORIES).index)
+        rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in present]
+    cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{_html(text)}</TD></TR>'
+                    for text, colour in rows)
+    extra = ('<TR><TD ALIGN="LEFT">- - -&gt; control edge</TD></TR>'
+             '<TR><TD ALIGN="LEFT"><FONT COLOR="#d94801">orange: loop back edge</FONT></TD></TR>')
+    return (f'  "legend::" [shape=plaintext, style="", fontsize=9, label=<<TABLE BORDER="0" '
+            f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
+            f"{cells}{extra}</TABLE>>];")
