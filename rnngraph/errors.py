@@ -13,6 +13,9 @@ __all__ = [
     "OutputError",
     "GraphFileError",
     "DependencyMissing",
+    "DataError",
+    "RunDirError",
+    "DeviceError",
 ]
 
 
@@ -46,3 +49,15 @@ class GraphFileError(RnnGraphError, ValueError):
 
 class DependencyMissing(RnnGraphError, ImportError):
     """A Python package needed for this command is not installed."""
+
+
+class DataError(RnnGraphError, ValueError):
+    """A data file (mnist.npz, IDX, CSV) is missing, truncated or has the wrong shape."""
+
+
+class RunDirError(RnnGraphError, ValueError):
+    """A training run folder lacks, or has a damaged, metrics.json or checkpoint."""
+
+
+class DeviceError(RnnGraphError, RuntimeError):
+    """A requested device (e.g. /gpu:0) is not present on this machine."""
