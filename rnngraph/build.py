@@ -104,6 +104,31 @@ def _top_h(spec: ModelSpec, states):
     return top.h if spec.is_lstm else top
 
 
+@contextlib.contextmanager
+def _python_seeds(seed: Optional[int]):
+    """Seed Python's and NumPy's generators while building, then restore them.
+
+    tf-keras' initialisers draw their seeds from ``random``/``np.random`` when
+    none is given, which would make the GraphDef (and so the DOT text) differ
+    from run to run.
+    """
+    if seed is None:
+        yield
+        return
+    import random  # noqa: PLC0415
+
+    import numpy as np  # noqa: PLC0415
+
+    py_state, np_state = random.getstate(), np.random.get_state()
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+
+
 def build_graph(spec: ModelSpec, seed: Optional[int] = DEFAULT_SEED,
                 device: Optional[str] = None) -> BuiltGraph:
     """Return the graph TensorFlow builds for ``spec`` (graph mode, fresh tf.Graph).
@@ -118,7 +143,7 @@ def build_graph(spec: ModelSpec, seed: Optional[int] = DEFAULT_SEED,
     graph = t.Graph()
     tensors: dict = {}
     placed = graph.device(device) if device else contextlib.nullcontext()
-    with graph.as_default(), placed:
+    with graph.as_default(), placed, _python_seeds(seed):
         if seed is not None:
             v1.set_random_seed(seed)
         keep_prob = None

@@ -66,7 +66,7 @@ def format_shape(shape, dtype: Optional[str] = None) -> str:
     if dtype in ("resource", "variant"):
         return dtype
     if shape is None:
-        return "?" if dtype is None else f"? {dtype}" if dtype not in ("float32",) else "?"
+        return "?"
     if len(shape) == 0:
         return "scalar"
     return "×".join("?" if d is None else str(d) for d in shape)
@@ -136,22 +136,9 @@ class _Layout:
         nodes = sorted(graph.nodes) if options.focus_nodes is None else sorted(
             n for n in graph.nodes if n in options.focus_nodes)
         self.visible = set(nodes)
-        self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
-        hidden = set()
-        if not options.show_consts:
-            for name in nodes:
-                data = graph.nodes[name]
-                if data["op"] != "Const" or name in options.annotations:
-                    continue
-                outs = list(graph.out_edges(name, keys=True, data=True))
-                if len(outs) == 1 and not outs[0][3]["control"] and outs[0][1] in self.visible:
-                    hidden.add(name)
-                    self.folded[outs[0][1]].append((outs[0][2], name))
         self.box_of: dict[str, str] = {}
         self.collapsed: dict[str, list] = defaultdict(list)  # box id -> member nodes
         for name in nodes:
-            if name in hidden:
-                continue
             scope = graph.nodes[name]["scope"]
             parts = scope.split("/") if scope else []
             if options.depth is not None and len(parts) > options.depth:
@@ -160,10 +147,17 @@ class _Layout:
                 self.collapsed[box].append(name)
             else:
                 self.box_of[name] = name
-        for consumer, consts in self.folded.items():
-            for _, const in consts:
-                if self.box_of.get(consumer, consumer).startswith("scope::"):
-                    self.collapsed[self.box_of[consumer]].append(const)
+        # Constants read by one drawn node only are shown inside that node's label.
+        self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
+        if not options.show_consts:
+            for name in nodes:
+                data = graph.nodes[name]
+                if data["op"] != "Const" or name in options.annotations or self.box_of[name] != name:
+                    continue
+                outs = list(graph.out_edges(name, keys=True, data=True))
+                if len(outs) == 1 and not outs[0][3]["control"] and self.box_of.get(outs[0][1]) == outs[0][1]:
+                    self.folded[outs[0][1]].append((outs[0][2], name))
+                    del self.box_of[name]
 
     def boxes(self) -> list:
         return sorted(set(self.box_of.values()))
