@@ -361,6 +361,10 @@ def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, libra
         shape = dtype = None
         if index < len(caller_inputs):
             shape, dtype = caller_inputs[index][2]["shape"], caller_inputs[index][2]["dtype"]
+        if shape is None and index in fdef.arg_attr:
+            recorded = fdef.arg_attr[index].attr.get("_output_shapes")
+            if recorded is not None and decode_attr(recorded):
+                shape = decode_attr(recorded)[0]
         graph.add_node(key, name=key, op="_Arg", device="", attrs={"index": index},
                        outputs=[{"dtype": dtype or dtype_name(arg.type), "shape": shape}],
                        scope=scope_of(key), missing=False, **common)

@@ -127,7 +127,8 @@ _MESSAGES = {
         ("node_def", 3, _F.TYPE_MESSAGE, _R, "NodeDef"),
         ("ret", 4, "map_ss", _R, None),
         ("attr", 5, "map", _R, "AttrValue"),
-        ("control_ret", 6, "map_ss", _R, None)],
+        ("control_ret", 6, "map_ss", _R, None),
+        ("arg_attr", 7, "map_u32", _R, "FunctionDef.ArgAttrs")],
     "GradientDef": [("function_name", 1, _F.TYPE_STRING, _O, None),
                     ("gradient_func", 2, _F.TYPE_STRING, _O, None)],
     "FunctionDefLibrary": [
@@ -174,13 +175,14 @@ def _build_file() -> descriptor_pb2.FileDescriptorProto:
     for full, fields in _MESSAGES.items():
         message = containers[full]
         for name, number, ftype, label, type_name in fields:
-            if ftype in ("map", "map_ss"):
+            if ftype in ("map", "map_ss", "map_u32"):
                 entry_name = "".join(p.capitalize() for p in name.split("_")) + "Entry"
                 entry = message.nested_type.add(name=entry_name)
                 entry.options.map_entry = True
-                entry.field.add(name="key", number=1, type=_F.TYPE_STRING, label=_O)
+                entry.field.add(name="key", number=1, label=_O,
+                                type=_F.TYPE_UINT32 if ftype == "map_u32" else _F.TYPE_STRING)
                 value = entry.field.add(name="value", number=2, label=_O)
-                if ftype == "map":
+                if ftype in ("map", "map_u32"):
                     value.type = _F.TYPE_MESSAGE
                     value.type_name = f".{_PACKAGE}.{type_name}"
                 else:
