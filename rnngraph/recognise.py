@@ -726,6 +726,25 @@ def _users_through(G, node: str, out: int, depth: int = 0) -> list:
     return found
 
 
+# What each per-step use of a TensorArray/TensorList is: op set -> field of TensorArrayInfo.
+_TA_USES = ((_TA_SCATTER, "unstack"), (_TA_READ | _TL_READ, "reads"),
+            (_TA_WRITE | _TL_WRITE, "writes"), (_TA_GATHER | _TL_STACK, "stack"))
+
+
+def _record_uses(G, info: TensorArrayInfo, node: str) -> None:
+    for dst, _ in _users_through(G, node, 0):
+        for ops, attr in _TA_USES:
+            if node_op(G, dst) not in ops:
+                continue
+            if isinstance(getattr(info, attr), list):
+                getattr(info, attr).append(dst)
+            else:
+                setattr(info, attr, dst)
+            if attr == "unstack":
+                src = input_of(G, dst, 2)
+                info.unstack_source = src[0] if src else None
+
+
 def find_tensor_arrays(G: nx.MultiDiGraph) -> list:
     """Return TensorArrays (v1) and TensorLists (v2) with their unstack, reads, writes and stack."""
     found = []
@@ -735,19 +754,7 @@ def find_tensor_arrays(G: nx.MultiDiGraph) -> list:
             info = TensorArrayInfo(name=node, kind="TensorArray", role="other",
                                    size=_expr_input(G, node, 0),
                                    element_shape=data["attrs"].get("element_shape"))
-            users = _users_through(G, node, 0)
-            for dst, _ in users:
-                dop = node_op(G, dst)
-                if dop in _TA_SCATTER:
-                    info.unstack = dst
-                    src = input_of(G, dst, 2)
-                    info.unstack_source = src[0] if src else None
-                elif dop in _TA_READ:
-                    info.reads.append(dst)
-                elif dop in _TA_WRITE:
-                    info.writes.append(dst)
-                elif dop in _TA_GATHER:
-                    info.stack = dst
+            _record_uses(G, info, node)
             info.flow = sorted({d for d, _ in _users_through(G, node, 1)})
         elif op in _TL_CREATE:
             shape_src = input_of(G, node, 1 if op == "TensorListFromTensor" else 0)
@@ -760,14 +767,7 @@ def find_tensor_arrays(G: nx.MultiDiGraph) -> list:
             if op == "TensorListFromTensor":
                 info.unstack = node
                 info.unstack_source = input_of(G, node, 0)[0]
-            for dst, _ in _users_through(G, node, 0):
-                dop = node_op(G, dst)
-                if dop in _TL_READ:
-                    info.reads.append(dst)
-                elif dop in _TL_WRITE:
-                    info.writes.append(dst)
-                elif dop in _TL_STACK:
-                    info.stack = dst
+            _record_uses(G, info, node)
         else:
             continue
         info.reads, info.writes = sorted(set(info.reads)), sorted(set(info.writes))
