@@ -1,0 +1,32 @@
+"""Data loading and the training programs (MNIST, the time series, generation).
+
+Importing this package does not import TensorFlow; running a program does.
+"""
+
+from .config import MnistConfig, SeriesConfig
+from .data import MnistData, load_mnist
+from .runs import RunResult
+
+__all__ = ["MnistConfig", "SeriesConfig", "MnistData", "load_mnist", "RunResult",
+           "train_mnist", "train_series", "generate"]
+
+
+def train_mnist(*args, **kwargs):
+    """Return the RunResult of an MNIST run (see :func:`rnngraph.train.mnist.train_mnist`)."""
+    from .mnist import train_mnist as run  # noqa: PLC0415 (imports TensorFlow)
+
+    return run(*args, **kwargs)
+
+
+def train_series(*args, **kwargs):
+    """Return the RunResult of a series run (see :func:`rnngraph.train.series.train_series`)."""
+    from .series import train_series as run  # noqa: PLC0415 (imports TensorFlow)
+
+    return run(*args, **kwargs)
+
+
+def generate(*args, **kwargs):
+    """Return the Generated sequence of a series run (see :func:`rnngraph.train.generation.generate`)."""
+    from .generation import generate as run  # noqa: PLC0415 (imports TensorFlow)
+
+    return run(*args, **kwargs)
