@@ -16,7 +16,7 @@ __all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "write_atomic", "dot_i
            "graph_json"]
 
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
-FORMATS = GRAPHVIZ_FORMATS + ("dot", "json")
+FORMATS = GRAPHVIZ_FORMATS + ("dot", "json", "html")  # html: htmlview.py, drawn by dot
 
 
 def dot_install_hint() -> str:

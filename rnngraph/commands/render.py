@@ -20,7 +20,8 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that say how to draw (shared with ``inspect --render``)."""
     group = parser.add_argument_group("drawing")
     group.add_argument("--format", choices=FORMATS, default=None,
-                       help="svg (default), png, pdf, dot or json; guessed from -o's extension")
+                       help="svg (default), png, pdf, dot, json or html (interactive page); "
+                            "guessed from -o's extension")
     group.add_argument("--depth", type=int, default=None, metavar="N",
                        help="collapse name scopes deeper than N into one box each")
     group.add_argument("--show-consts", action="store_true",
@@ -105,6 +106,10 @@ def emit(graph, options, fmt: str, output: str) -> str:
 
     if fmt == "json":
         return write_atomic(output, graph_json(graph))
+    if fmt == "html":
+        from ..htmlview import render_html  # noqa: PLC0415
+
+        return write_atomic(output, render_html(graph, options))
     text = to_dot(graph, options)
     return write_atomic(output, text if fmt == "dot" else run_graphviz(text, fmt))
 
