@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 # sets ``func`` (called with the parsed args, returns an exit status).
 COMMAND_MODULES = (
     "rnngraph.commands.render",
+    "rnngraph.commands.growth",
     "rnngraph.commands.train",
 )
 
