@@ -58,10 +58,15 @@ def _clean_svg(svg: str) -> str:
     return re.sub(r"<!--.*?-->\n?", "", svg, flags=re.S)
 
 
-def _box_of(graph: nx.MultiDiGraph, titles: set) -> dict:
-    """Return node -> the box that shows it: itself, its collapsed scope or its consumer."""
-    boxes = {}
+def _box_of(graph: nx.MultiDiGraph, titles: set, options: RenderOptions) -> dict:
+    """Return node -> the box that shows it: itself, its collapsed scope, group or consumer."""
+    from . import render  # noqa: PLC0415
+
+    exact = getattr(render, "box_map", None)  # the renderer's own answer, where it gives one
+    boxes = {n: b for n, b in exact(graph, options).items() if b in titles} if exact else {}
     for name in graph.nodes:
+        if name in boxes:
+            continue
         if name in titles:
             boxes[name] = name
             continue
@@ -147,12 +152,14 @@ def structures(graph: nx.MultiDiGraph) -> list:
     return out
 
 
-def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None) -> dict:
+def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None,
+              options: Optional[RenderOptions] = None) -> dict:
     """Return the page's JSON data: nodes (sorted), op descriptions, structures and levels.
 
-    ``levels`` is a list of ``(label, depth, svg_text)``; ``notes`` the
-    structures (see :func:`structures`).
+    ``levels`` is a list of ``(label, depth, svg_text)`` drawn with ``options``
+    at each depth; ``notes`` the structures (see :func:`structures`).
     """
+    options = options or RenderOptions()
     names = sorted(graph.nodes)
     index = {n: i for i, n in enumerate(names)}
     member: dict = {}
@@ -181,7 +188,7 @@ def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None
     for label, depth, svg in levels:
         titles = svg_titles(svg)
         position = {t: i for i, t in enumerate(titles)}
-        boxes = _box_of(graph, set(titles))
+        boxes = _box_of(graph, set(titles), dataclasses.replace(options, depth=depth))
         page_levels.append({"label": label, "depth": depth, "boxes": titles,
                             "box": [position.get(boxes.get(n), -1) for n in names]})
     return {"nodes": nodes, "ops": {op: describe(op) for op in sorted({d["o"] for d in nodes})},
@@ -256,5 +263,5 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     if options.depth is not None and options.depth < _deepest(graph):
         initial = max((i for i, (_, d, _) in enumerate(levels) if d is not None and d <= options.depth),
                       default=0)
-    data = page_data(graph, levels, structures(graph))
+    data = page_data(graph, levels, structures(graph), options)
     return page_text(options.title or "rnngraph", levels, data, initial)
