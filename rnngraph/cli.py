@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "rnngraph.commands.render",
     "rnngraph.commands.growth",
     "rnngraph.commands.train",
+    "rnngraph.commands.explain",
+    "rnngraph.commands.inspect",
 )
 
 

@@ -61,3 +61,7 @@ class RunDirError(RnnGraphError, ValueError):
 
 class DeviceError(RnnGraphError, RuntimeError):
     """A requested device (e.g. /gpu:0) is not present on this machine."""
+
+
+class VerificationError(RnnGraphError, ArithmeticError):
+    """``explain --verify``: TensorFlow and the NumPy equations disagree beyond the tolerance."""

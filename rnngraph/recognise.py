@@ -90,6 +90,7 @@ class Cell:
     instance_scopes: list = field(default_factory=list)
     instance_concats: list = field(default_factory=list)
     candidate_concats: list = field(default_factory=list)  # GRU: each copy's [X_t, r·h]
+    instance_outputs: list = field(default_factory=list)  # each copy's h
     same_structure: bool = True
     same_variables: bool = True
     nodes: list = field(default_factory=list)  # the first instance's nodes
@@ -229,8 +230,14 @@ def _activation_after(G, node: str, out: int = 0, hops: int = 3) -> tuple[Option
 
 
 def _variable_of(G, node: str, out: int = 0) -> Optional[str]:
+    """Return the variable (or frozen constant) that ``node:out`` reads, if it is one."""
     src, _ = trace_source(G, node, out)
     return src if node_op(G, src) in VARIABLE_OPS else None
+
+
+def _variable_at_input(G, node: str, index: int) -> Optional[str]:
+    src = input_of(G, node, index)
+    return _variable_of(G, *src) if src else None
 
 
 def _shape_of_input(G, node: str, index: int, variable: Optional[str]) -> Optional[list]:
@@ -273,7 +280,7 @@ def _cell_anchor(G, matmul: str) -> Optional[dict]:
     values = parts[:-1] if node_op(G, concat) == "ConcatV2" else parts[1:]
     if len(values) < 2:
         return None
-    kernel = _variable_of(G, matmul, 1) if input_of(G, matmul, 1) else None
+    kernel = _variable_at_input(G, matmul, 1)
     kernel_in = input_of(G, matmul, 1)
     if kernel is None and kernel_in:
         # Frozen or unusual graphs: accept any constant-like second operand.
@@ -357,7 +364,7 @@ def _fill_gru(G, cell: Cell, gates: dict) -> None:
                 if node_op(G, matmul) != "MatMul":
                     continue
                 pre, bias, _ = _bias_after(G, matmul)
-                kernel = _variable_of(G, matmul, 1)
+                kernel = _variable_at_input(G, matmul, 1)
                 act = None
                 if pre:
                     act = next((d for d, _ in consumers(G, pre, 0) if node_op(G, d) in ACTIVATIONS), None)
@@ -376,29 +383,36 @@ def _fill_gru(G, cell: Cell, gates: dict) -> None:
                 return
 
 
-def _instance_nodes(G, anchor: dict, stops: set) -> list:
-    """Return the nodes of one cell instance: forward from its MatMul within its scope."""
-    matmul = anchor["matmul"]
-    scope = G.nodes[matmul]["scope"]
-    seen = {anchor["concat"], matmul}
-    todo = [matmul]
+def _forward(G, start: str, scope: str) -> set:
+    """Return the nodes reachable forward from ``start`` within ``scope`` (loop plumbing excluded)."""
+    seen, todo = {start}, [start]
     while todo:
-        node = todo.pop()
-        for dst, _ in consumers(G, node):
-            if dst in seen or dst in stops or not G.nodes[dst]["scope"].startswith(scope):
-                continue
-            if node_op(G, dst) in _LOOP_PLUMBING | {"_Retval"}:
+        for dst, _ in consumers(G, todo.pop()):
+            if dst in seen or not G.nodes[dst]["scope"].startswith(scope) \
+                    or node_op(G, dst) in _LOOP_PLUMBING | {"_Retval"}:
                 continue
             seen.add(dst)
             todo.append(dst)
-    extra = set()
-    for node in seen:
-        for src, _ in data_inputs(G, node):
-            op = node_op(G, src)
-            if op == "Const" or op in _ENTER or (op in PASS_THROUGH and
-                                                 G.nodes[src]["scope"].startswith(scope)):
-                extra.add(src)
-    return sorted(seen | extra)
+    return seen
+
+
+def _instance_nodes(G, anchors: list) -> list:
+    """Return each per-step copy's nodes: forward from its MatMul, minus what later copies own."""
+    forward = [_forward(G, a["matmul"], G.nodes[a["matmul"]]["scope"]) for a in anchors]
+    result = []
+    for k, anchor in enumerate(anchors):
+        later = set().union(*forward[k + 1:], {a["concat"] for a in anchors[k + 1:]})
+        own = (forward[k] - later) | {anchor["concat"]}
+        scope = G.nodes[anchor["matmul"]]["scope"]
+        extra = set()
+        for node in own:
+            for src, _ in data_inputs(G, node):
+                op = node_op(G, src)
+                if op == "Const" or op in _ENTER or (op in PASS_THROUGH and
+                                                     G.nodes[src]["scope"].startswith(scope)):
+                    extra.add(src)
+        result.append(sorted(own | (extra - later)))
+    return result
 
 
 def find_cells(G: nx.MultiDiGraph) -> list:
@@ -432,7 +446,6 @@ def find_cells(G: nx.MultiDiGraph) -> list:
         cell.bias_shape = _shape_of_input(G, anchor["pre"], 1, cell.bias)
         _sizes(G, cell)
         built.append((cell, anchor))
-    concats = {a["concat"] for c, a in built if c.matmul not in candidates}
     groups: dict = {}
     for cell, anchor in built:
         if cell.matmul in candidates:
@@ -440,20 +453,18 @@ def find_cells(G: nx.MultiDiGraph) -> list:
         groups.setdefault(cell.kernel, []).append((cell, anchor))
     for members in groups.values():
         members.sort(key=lambda m: _step_order(G, m[0]))
-        first, anchor = members[0]
-        signatures, biases = [], set()
-        for cell, anc in members:
-            nodes = _instance_nodes(G, anc, concats - {anc["concat"]})
-            if cell is first:
-                first.nodes = nodes
-            signatures.append(tuple(sorted(Counter(node_op(G, n) for n in nodes).items())))
-            biases.add(cell.bias)
+        first = members[0][0]
+        node_sets = _instance_nodes(G, [a for _, a in members])
+        signatures = {tuple(sorted(Counter(node_op(G, n) for n in nodes).items()))
+                      for nodes in node_sets}
+        first.nodes = node_sets[0]
         first.instances = [c.matmul for c, _ in members]
         first.instance_scopes = [c.scope for c, _ in members]
         first.instance_concats = [c.concat for c, _ in members]
+        first.instance_outputs = [c.outputs.get("h") for c, _ in members]
         first.candidate_concats = [c.candidate["concat"] for c, _ in members if c.candidate]
-        first.same_structure = len(set(signatures)) == 1
-        first.same_variables = len(biases) == 1
+        first.same_structure = len(signatures) == 1
+        first.same_variables = len({c.bias for c, _ in members}) == 1
         cells.append(first)
     cells.sort(key=lambda c: _step_order(G, c))
     return cells

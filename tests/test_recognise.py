@@ -101,6 +101,7 @@ def test_gated_cells(walked, cell, kind, shape, gates):
         assert set(found.peepholes) == {"i", "f", "o"}
     if kind == "gru":
         assert found.candidate["kernel_shape"] == [8, 5]
+        assert found.candidate["kernel"] == "rnn/gru_cell/candidate/kernel"
 
 
 @pytest.mark.tf

@@ -1,0 +1,48 @@
+"""``rnngraph explain TOPIC``: build a graph, recognise its structures and explain them."""
+
+from __future__ import annotations
+
+import sys
+
+from ..errors import VerificationError
+from .common import add_model_options, spec_from_args
+
+__all__ = ["register"]
+
+# Kept here as well as in explain.py so that `--help` does not import the explainer.
+TOPICS = ("rnn", "lstm", "gru", "static", "dynamic", "while_loop", "tensor_array", "concat",
+          "strided_slice")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "explain", help="explain a recurrent graph's structures, with numbers read from it",
+        description="Build the graph, recognise its while loop, TensorArrays, concats, "
+                    "strided slices and cells, and explain them in prose. Every name and "
+                    "number in the text is read from the graph.")
+    parser.add_argument("topic", choices=TOPICS, help="what to explain")
+    parser.add_argument("--kind", choices=("static", "dynamic"), default="dynamic",
+                        help="static_rnn or dynamic_rnn for the cell and concat/slice topics "
+                             "(default: dynamic)")
+    add_model_options(parser, kind_positional=False)
+    parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
+                        help="text (default, for terminals), markdown, or json (the findings)")
+    parser.add_argument("--verify", action="store_true",
+                        help="run the graph on random inputs and compare every step with NumPy "
+                             "(exit 1 if the largest difference is 1e-5 or more)")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from .. import explain  # noqa: PLC0415
+
+    spec = spec_from_args(args)
+    result = explain.explain(args.topic, spec, verify=args.verify)
+    render = {"text": explain.render_text, "markdown": explain.render_markdown,
+              "json": explain.render_json}[args.format]
+    sys.stdout.write(render(result))
+    if result.verify and not result.verify["ok"]:
+        raise VerificationError(
+            f"verification failed: largest absolute difference "
+            f"{result.verify['max_abs_diff']:.3g} is not below {result.verify['tolerance']:g}")
+    return 0

@@ -1,0 +1,226 @@
+"""Focus views: one recognised structure plus one hop of context, with notes for the renderer.
+
+``focus_view(G, topic)`` returns the nodes to draw, a note per node worth
+explaining (drawn beside it) and short extra label lines ("loop var: time",
+"gate f").  ``annotate_all(G)`` gives every note for the full view.  Pure
+Python over the walked graph; the texts come from the recognisers' findings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import networkx as nx
+
+from .errors import UsageError
+from .recognise import GATE_MEANING, Findings, recognise
+
+__all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
+
+FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates", "cell")
+
+
+@dataclass
+class FocusView:
+    """What to draw: ``nodes``; a note beside some (``annotations``); extra label lines (``labels``)."""
+
+    nodes: set = field(default_factory=set)
+    annotations: dict = field(default_factory=dict)
+    labels: dict = field(default_factory=dict)
+
+    def merge(self, other: "FocusView") -> "FocusView":
+        self.nodes |= other.nodes
+        for key, text in other.annotations.items():
+            self.annotations.setdefault(key, text)
+        for key, text in other.labels.items():
+            self.labels.setdefault(key, text)
+        return self
+
+
+def _with_context(G: nx.MultiDiGraph, core: set) -> set:
+    """Return ``core`` plus every node one data or control edge away."""
+    nodes = set(core)
+    for node in core:
+        nodes.update(G.predecessors(node))
+        nodes.update(G.successors(node))
+    return nodes
+
+
+def _dims(shape) -> str:
+    return "×".join("?" if d is None else str(d) for d in shape) if shape else "?"
+
+
+def _while_loop(G, found: Findings) -> FocusView:
+    view = FocusView()
+    for loop in found.while_loops:
+        core = set(loop.body_nodes if loop.control_flow == "v2" else [])
+        if loop.control_flow == "v1":
+            core |= {n for n, d in G.nodes(data=True) if d["frame"] == loop.frame}
+            core |= {v.exit for v in loop.loop_vars if v.exit}
+            if loop.loop_cond:
+                view.annotations[loop.loop_cond] = f"LoopCond: {loop.condition}"
+        else:
+            core.add(loop.name)
+            view.annotations[loop.name] = (
+                f"{G.nodes[loop.name]['op']}: cond {loop.cond_function}, body "
+                f"{loop.body_function}; {len(loop.loop_vars)} loop variables, "
+                f"{len(loop.invariants)} invariants; runs while {loop.condition}")
+        for var in loop.loop_vars:
+            for node in (var.enter, var.merge, var.switch, var.identity, var.next_iteration, var.exit):
+                if node:
+                    view.labels[node] = f"loop var: {var.carries}"
+        for inv in loop.invariants:
+            view.labels[inv["node"]] = f"invariant: {inv['what']}"
+        if loop.loop_vars and loop.control_flow == "v1":
+            first = loop.loop_vars[0]
+            notes = {
+                first.enter: "Enter: brings the initial value into the loop's frame, once",
+                first.merge: "Merge: takes Enter on the first iteration, NextIteration after",
+                first.switch: "Switch: true → Identity (the body), false → Exit (leave the loop)",
+                first.next_iteration: "NextIteration: hands the body's next value back to Merge",
+            }
+            view.annotations.update({k: v for k, v in notes.items() if k})
+            used = next((v for v in loop.loop_vars if v.exit and v.exit_used), None)
+            if used:
+                view.annotations[used.exit] = (f"Exit: the {used.carries} after the last "
+                                               "iteration, used after the loop")
+        view.nodes |= _with_context(G, core)
+    return view
+
+
+def _tensor_array(G, found: Findings) -> FocusView:
+    view, core = FocusView(), set()
+    for ta in found.tensor_arrays:
+        if ta.role == "unused":
+            continue
+        core |= {ta.name, *ta.reads, *ta.writes, *([ta.unstack] if ta.unstack else []),
+                 *([ta.stack] if ta.stack else []), *ta.flow}
+        view.annotations[ta.name] = (f"{ta.kind} ({ta.role}): {ta.size or 'dynamic'} elements "
+                                     f"of {_dims(ta.element_shape)}")
+        if ta.unstack and ta.unstack != ta.name:
+            view.annotations[ta.unstack] = (f"unstack: scatters {ta.unstack_source} (time-major) "
+                                            "into one element per step")
+        for read in ta.reads:
+            view.annotations[read] = "read element [time]: X_t for this step"
+        for write in ta.writes:
+            view.annotations[write] = "write this step's output at index [time]"
+        if ta.stack:
+            view.annotations[ta.stack] = "stack: every step's output in one time-major tensor"
+    for loop in found.while_loops:
+        for var in loop.loop_vars:
+            if var.carries in ("TensorArray flow", "TensorList"):
+                for node in (var.enter, var.merge, var.switch, var.identity, var.next_iteration,
+                             var.exit):
+                    if node:
+                        core.add(node)
+                        view.labels[node] = var.carries
+    view.nodes = _with_context(G, core)
+    return view
+
+
+def _concat(G, found: Findings) -> FocusView:
+    view = FocusView()
+    for concat in found.concats:
+        view.labels[concat.name] = f"axis {concat.axis}"
+        view.annotations[concat.name] = f"concat: {concat.meaning}"
+    view.nodes = _with_context(G, {c.name for c in found.concats})
+    return view
+
+
+def _strided_slice(G, found: Findings) -> FocusView:
+    view = FocusView()
+    for sl in found.strided_slices:
+        view.labels[sl.name] = "[" + sl.slice.rpartition("[")[2] if "[" in sl.slice else sl.slice
+        view.annotations[sl.name] = f"strided_slice: {sl.slice}" + (
+            f" = {sl.meaning}" if sl.meaning else "")
+    view.nodes = _with_context(G, {s.name for s in found.strided_slices})
+    return view
+
+
+def _gates(G, found: Findings) -> FocusView:
+    view, core = FocusView(), set()
+    for cell in found.cells:
+        if not cell.gates:
+            continue
+        split = None
+        for gate, info in cell.gate_nodes.items():
+            split = info["slice"].rpartition(":")[0]
+            core |= {split, *info["preact"]}
+            if info["activation"]:
+                # The gate and the products it scales (whose other input is c or h of t−1).
+                core |= {info["activation"], *G.successors(info["activation"])}
+                view.labels.setdefault(info["activation"], f"gate {gate}")
+        n = cell.n_neurons
+        if cell.kind == "lstm":
+            view.annotations[split] = f"split: 4 blocks of {n} columns → i, j, f, o"
+            if cell.forget_bias_node:
+                view.annotations[cell.forget_bias_node] = (
+                    f"f + {cell.forget_bias!r}: forget bias keeps the forget gate open at the start")
+            if cell.outputs.get("c"):
+                view.annotations[cell.outputs["c"]] = "c_t = c_(t−1)·σ(f + b) + σ(i)·tanh(j)"
+            if cell.outputs.get("h"):
+                view.annotations[cell.outputs["h"]] = "h_t = tanh(c_t)·σ(o)"
+        else:
+            view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns → "
+                                       f"r ({GATE_MEANING['r']}), u ({GATE_MEANING['u']})")
+            if cell.candidate.get("activation_node"):
+                core.add(cell.candidate["activation_node"])
+                view.annotations[cell.candidate["activation_node"]] = "candidate c = tanh([X_t, r·h] · W_c + b_c)"
+            if cell.outputs.get("h"):
+                view.annotations[cell.outputs["h"]] = "h_t = u·h_(t−1) + (1 − u)·c"
+        core |= set(cell.outputs.values())
+    view.nodes = _with_context(G, core)
+    return view
+
+
+def _cell(G, found: Findings) -> FocusView:
+    view, core = FocusView(), set()
+    for cell in found.cells:
+        core |= set(cell.nodes)
+        shape = cell.kernel_shape
+        view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: ?×{cell.n_inputs} and ?×{cell.n_neurons}"
+                                         f" → ?×{shape[0] if shape else '?'}")
+        view.annotations[cell.matmul] = (f"one MatMul with the kernel {_dims(shape)} "
+                                         f"({cell.kind}, {cell.n_neurons} neurons)")
+        view.labels[cell.matmul] = f"{cell.kind} cell"
+        if cell.kind == "rnn" and cell.activation_node:
+            view.annotations[cell.activation_node] = f"Y_t = {cell.activation}([X_t, Y_(t−1)]·W + b)"
+    view.nodes = _with_context(G, core)
+    return view
+
+
+_BUILDERS: dict[str, Callable] = {
+    "while_loop": _while_loop, "tensor_array": _tensor_array, "concat": _concat,
+    "strided_slice": _strided_slice, "gates": _gates, "cell": _cell}
+
+
+def topics_present(found: Findings) -> list:
+    """Return the focus topics this graph has something to show for."""
+    present = {"while_loop": bool(found.while_loops),
+               "tensor_array": any(t.role != "unused" for t in found.tensor_arrays),
+               "concat": bool(found.concats), "strided_slice": bool(found.strided_slices),
+               "gates": any(c.gates for c in found.cells), "cell": bool(found.cells)}
+    return [t for t in FOCUS_TOPICS if present[t]]
+
+
+def focus_view(G: nx.MultiDiGraph, topic: str) -> FocusView:
+    """Return the focus view of ``topic`` (one of :data:`FOCUS_TOPICS`) in ``G``."""
+    if topic not in _BUILDERS:
+        raise UsageError(f"unknown focus topic {topic!r} (choose one of: {', '.join(FOCUS_TOPICS)})")
+    found = recognise(G)
+    present = topics_present(found)
+    if topic not in present:
+        raise UsageError(f"this graph has no {topic} to focus on "
+                         f"(topics present: {', '.join(present) or 'none'})")
+    return _BUILDERS[topic](G, found)
+
+
+def annotate_all(G: nx.MultiDiGraph) -> FocusView:
+    """Return every topic's notes and labels over the whole graph (``render --annotate``)."""
+    found = recognise(G)
+    view = FocusView()
+    for topic in topics_present(found):
+        view.merge(_BUILDERS[topic](G, found))
+    view.nodes = set(G.nodes)
+    return view

@@ -1,0 +1,189 @@
+"""Read a graph from a file without TensorFlow and without executing anything from it.
+
+Accepts a GraphDef (``.pb`` binary or ``.pbtxt`` text), a SavedModel
+directory (or its ``saved_model.pb``), a MetaGraphDef (``.meta``) or a
+TensorBoard event file holding a graph.  Only protocol buffers are parsed:
+no pickles, no Python code from a SavedModel, no op is run.  Every failure
+is a :class:`GraphFileError` with one line saying what was expected.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+from typing import Union
+
+from google.protobuf import message as _message
+from google.protobuf import text_format
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from . import protos
+from .errors import GraphFileError
+
+__all__ = ["load_graph_def", "MAX_BYTES", "KINDS"]
+
+MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
+KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events")
+_EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a MetaGraphDef "
+             "(.meta) or a TensorBoard event file with a graph")
+
+
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise GraphFileError(f"{path} is {size / 2**30:.1f} GiB, larger than the "
+                                 f"{limit / 2**30:.1f} GiB rnngraph reads; {_EXPECTED}")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise GraphFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not data.strip():
+        raise GraphFileError(f"{path} is empty; {_EXPECTED}")
+    return data
+
+
+def _clean(msg) -> bool:
+    """False if a declared field arrived with the wrong wire type (so another message type).
+
+    Fields this reader does not declare (newer TensorFlow adds some) are fine.
+    """
+    declared = {f.number for f in msg.DESCRIPTOR.fields}
+    return not any(field.field_number in declared for field in UnknownFieldSet(msg))
+
+
+def _parse_binary(cls, data: bytes):
+    msg = cls()
+    try:
+        msg.ParseFromString(data)
+    except (_message.DecodeError, RuntimeError, ValueError):
+        return None
+    return msg if _clean(msg) else None
+
+
+def _check_nodes(graph_def, path: Path, what: str):
+    if not graph_def.node and not graph_def.library.function:
+        raise GraphFileError(f"{path} holds a {what} with no nodes; {_EXPECTED}")
+    for node in graph_def.node:
+        if not node.name or not node.op:
+            raise GraphFileError(f"{path} does not parse as a {what} (a node without a name or op; "
+                                 f"truncated or another kind of file?); {_EXPECTED}")
+    return graph_def
+
+
+def _from_meta(meta, path: Path):
+    return _check_nodes(meta.graph_def, path, "MetaGraphDef")
+
+
+def _from_saved_model(saved, path: Path):
+    if not saved.meta_graphs:
+        raise GraphFileError(f"{path} is a SavedModel without meta graphs; {_EXPECTED}")
+    # The first MetaGraphDef (tag "serve" for most exports) is the graph people mean.
+    return _check_nodes(saved.meta_graphs[0].graph_def, path, "SavedModel")
+
+
+def _crc32c_table() -> list:
+    table = []
+    for byte in range(256):
+        crc = byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ (0x82F63B78 if crc & 1 else 0)
+        table.append(crc)
+    return table
+
+
+_CRC_TABLE = _crc32c_table()
+
+
+def _masked_crc32c(data: bytes) -> int:
+    crc = 0xFFFFFFFF
+    for byte in data:
+        crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
+    crc ^= 0xFFFFFFFF
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _header_ok(header: bytes) -> bool:
+    """Check a TFRecord header: uint64 length, then the masked CRC32C of those 8 bytes.
+
+    The data CRC is not checked (pure-Python CRC32C over megabytes is slow); a corrupt
+    record still fails when its bytes do not parse as an Event.
+    """
+    return len(header) == 12 and struct.unpack("<I", header[8:])[0] == _masked_crc32c(header[:8])
+
+
+def _from_events(data: bytes, path: Path):
+    """Return the first graph in a TFRecord file of Event protos."""
+    offset, graph = 0, None
+    while offset < len(data):
+        header = data[offset:offset + 12]
+        if not _header_ok(header):
+            raise GraphFileError(f"{path} is not a TFRecord event file (bad record header at "
+                                 f"byte {offset}); {_EXPECTED}")
+        (length,) = struct.unpack("<Q", header[:8])
+        start, end = offset + 12, offset + 12 + length
+        if end + 4 > len(data):
+            raise GraphFileError(f"{path} looks like an event file but its record at byte {offset} "
+                                 f"is truncated; {_EXPECTED}")
+        event = _parse_binary(protos.Event, data[start:end])
+        if event is None:
+            raise GraphFileError(f"{path} has a record at byte {offset} that is not an Event; {_EXPECTED}")
+        if event.graph_def:
+            graph = _parse_binary(protos.GraphDef, event.graph_def)
+        elif event.meta_graph_def:
+            meta = _parse_binary(protos.MetaGraphDef, event.meta_graph_def)
+            graph = meta.graph_def if meta is not None else None
+        if graph is not None:
+            return _check_nodes(graph, path, "event file graph")
+        offset = end + 4
+    raise GraphFileError(f"{path} holds no graph (an event file needs one written with "
+                         f"FileWriter(logdir, graph) or add_graph); {_EXPECTED}")
+
+
+def _is_events(path: Path, data: bytes) -> bool:
+    return "tfevents" in path.name or _header_ok(data[:12])
+
+
+def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
+    """Return (GraphDef, kind) read from ``path``; kind is one of :data:`KINDS`."""
+    path = Path(path)
+    if path.is_dir():
+        for name in ("saved_model.pb", "saved_model.pbtxt"):
+            if (path / name).is_file():
+                graph, _ = load_graph_def(path / name, limit)
+                return graph, "savedmodel"
+        raise GraphFileError(f"directory {path} holds no saved_model.pb; {_EXPECTED}")
+    if not path.exists():
+        raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
+    data = _read(path, limit)
+    suffix = path.suffix.lower()
+    if suffix in (".pbtxt", ".txt", ".prototxt"):
+        text = data.decode("utf-8", "replace")
+        for cls, kind, convert in ((protos.GraphDef, "graphdef-text", None),
+                                   (protos.MetaGraphDef, "metagraph", _from_meta),
+                                   (protos.SavedModel, "savedmodel", _from_saved_model)):
+            try:
+                msg = text_format.Parse(text, cls(), allow_unknown_field=True)
+            except text_format.ParseError:
+                continue
+            return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
+        raise GraphFileError(f"{path} is not a GraphDef in protobuf text format; {_EXPECTED}")
+    if _is_events(path, data):
+        return _from_events(data, path), "events"
+    order = [(protos.GraphDef, "graphdef"), (protos.MetaGraphDef, "metagraph"),
+             (protos.SavedModel, "savedmodel")]
+    if suffix == ".meta":
+        order.insert(0, order.pop(1))
+    if path.name == "saved_model.pb":
+        order.insert(0, order.pop(2))
+    for cls, kind in order:
+        msg = _parse_binary(cls, data)
+        if msg is None:
+            continue
+        if kind == "graphdef" and msg.node:
+            return _check_nodes(msg, path, "GraphDef"), kind
+        if kind == "metagraph" and msg.graph_def.node:
+            return _from_meta(msg, path), kind
+        if kind == "savedmodel" and msg.meta_graphs:
+            return _from_saved_model(msg, path), kind
+    raise GraphFileError(f"{path} does not parse as a graph (truncated, or another kind of "
+                         f"file?); {_EXPECTED}")

@@ -1,0 +1,87 @@
+"""Focus views: the nodes, notes and labels the renderer draws for each topic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from google.protobuf import text_format
+
+from rnngraph import protos
+from rnngraph.errors import UsageError
+from rnngraph.focus import FOCUS_TOPICS, annotate_all, focus_view
+from rnngraph.graph import walk
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _fixture(name: str):
+    return walk(text_format.Parse((FIXTURES / name).read_text(), protos.GraphDef()))
+
+
+def test_gates_on_a_fixture():
+    G = _fixture("lstm_static_ref.pbtxt")
+    view = focus_view(G, "gates")
+    assert view.annotations["decoder/basic_lstm_cell/Add"] == (
+        "f + 1.0: forget bias keeps the forget gate open at the start")
+    assert view.annotations["decoder/basic_lstm_cell/split"] == "split: 4 blocks of 4 columns → i, j, f, o"
+    assert view.labels["decoder/basic_lstm_cell/Sigmoid_2"] == "gate o"
+    assert "c0" in view.nodes  # one hop of context: c_(t−1) feeding the forget product
+    assert "x0" not in view.nodes
+    assert set(view.annotations) <= view.nodes and set(view.labels) <= view.nodes
+
+
+def test_while_loop_on_a_fixture():
+    view = focus_view(_fixture("rnn_v1_ref.pbtxt"), "while_loop")
+    assert view.annotations["encoder/rnn/while/Merge"] == (
+        "Merge: takes Enter on the first iteration, NextIteration after")
+    assert view.labels["encoder/rnn/while/Merge_2"] == "loop var: hidden state h"
+    assert view.labels["encoder/rnn/while/basic_rnn_cell/MatMul/Enter"] == (
+        "invariant: kernel encoder/rnn/basic_rnn_cell/kernel")
+    assert view.annotations["encoder/rnn/while/LoopCond"].startswith("LoopCond: time <")
+    assert "encoder/rnn/strided_slice" in view.nodes  # context: the bound outside the loop
+
+
+def test_strided_slice_note():
+    view = focus_view(_fixture("rnn_v1_ref.pbtxt"), "strided_slice")
+    assert view.annotations["encoder/rnn/strided_slice"] == (
+        "strided_slice: Shape(encoder/rnn/transpose)[0] = time steps")
+    assert view.labels["encoder/rnn/strided_slice"] == "[0]"
+
+
+def test_errors_name_the_topics():
+    G = _fixture("rnn_v1_ref.pbtxt")
+    with pytest.raises(UsageError, match=r"unknown focus topic 'loop' \(choose one of: while_loop"):
+        focus_view(G, "loop")
+    with pytest.raises(UsageError, match=r"no gates to focus on \(topics present: while_loop, "
+                                         r"tensor_array, concat, strided_slice, cell\)"):
+        focus_view(G, "gates")
+
+
+def test_annotate_all_covers_every_topic():
+    G = _fixture("rnn_v1_ref.pbtxt")
+    view = annotate_all(G)
+    assert view.nodes == set(G.nodes)
+    assert "encoder/rnn/while/Merge" in view.annotations
+    assert "encoder/rnn/strided_slice" in view.annotations
+    assert "encoder/rnn/while/basic_rnn_cell/concat" in view.annotations
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("spec", [{"cell": "lstm"}, {"cell": "gru", "control_flow": "v2"},
+                                  {"kind": "static", "cell": "lstm"}])
+def test_every_topic_plugs_into_the_renderer(walked, spec):
+    from rnngraph.render import RenderOptions, to_dot
+
+    G = walked(**spec)
+    for topic in FOCUS_TOPICS:
+        if spec.get("kind") == "static" and topic in ("while_loop", "tensor_array"):
+            with pytest.raises(UsageError, match="topics present"):
+                focus_view(G, topic)
+            continue
+        view = focus_view(G, topic)
+        assert view.annotations and set(view.annotations) <= view.nodes
+        dot = to_dot(G, RenderOptions(focus_nodes=frozenset(view.nodes),
+                                      annotations=view.annotations, labels=view.labels))
+        some_note = sorted(view.annotations.values())[0]
+        assert some_note.split(":")[0] in dot
