@@ -224,7 +224,8 @@ def _add_node(graph: nx.MultiDiGraph, key: str, node_def, **extra) -> None:
     graph.add_node(
         key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
         outputs=_outputs(node_def.op, attrs, output_shapes), scope=scope_of(key),
-        frame="", function=None, parent_op=None, missing=False, **extra)
+        frame="", function=None, parent_op=None, missing=False,
+        order=graph.number_of_nodes(), **extra)
 
 
 def _add_edge(graph: nx.MultiDiGraph, src: str, dst: str, src_output: int, dst_input: int,
@@ -256,7 +257,7 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
             if src not in graph:
                 graph.add_node(src, name=src, op="<missing>", device="", attrs={},
                                outputs=[], scope=scope_of(src), frame="", function=None,
-                               parent_op=None, missing=True)
+                               parent_op=None, missing=True, order=graph.number_of_nodes())
             _add_edge(graph, src, node_def.name, out, -1 - index if control else index,
                       control)
     _assign_frames(graph)
@@ -367,7 +368,7 @@ def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, libra
                 shape = decode_attr(recorded)[0]
         graph.add_node(key, name=key, op="_Arg", device="", attrs={"index": index},
                        outputs=[{"dtype": dtype or dtype_name(arg.type), "shape": shape}],
-                       scope=scope_of(key), missing=False, **common)
+                       scope=scope_of(key), missing=False, order=graph.number_of_nodes(), **common)
         graph.add_edge(caller, key, key=-1000 - index, src_output=index, dst_input=0,
                        control=False, kind="call", dtype=dtype, shape=shape)
     for node_def in fdef.node_def:
@@ -375,7 +376,7 @@ def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, libra
         key = prefix + node_def.name
         graph.add_node(key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
                        outputs=_outputs(node_def.op, attrs, output_shapes),
-                       scope=scope_of(key), missing=False, **common)
+                       scope=scope_of(key), missing=False, order=graph.number_of_nodes(), **common)
     args = set(arg_names)
     for node_def in fdef.node_def:
         for index, text in enumerate(node_def.input):
@@ -394,7 +395,8 @@ def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, libra
             if 0 <= out < len(outs) and outs[out]["shape"] is not None:
                 info["shape"] = outs[out]["shape"]
         graph.add_node(key, name=key, op="_Retval", device="", attrs={"index": index},
-                       outputs=[info], scope=scope_of(key), missing=False, **common)
+                       outputs=[info], scope=scope_of(key), missing=False,
+                       order=graph.number_of_nodes(), **common)
         if src in graph:
             _add_edge(graph, src, key, out, 0, False)
         graph.add_edge(key, caller, key=-2000 - index, src_output=0, dst_input=index,

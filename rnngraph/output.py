@@ -8,7 +8,7 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from .errors import GraphvizMissing, OutputError, RenderError
 
@@ -31,8 +31,11 @@ def dot_install_hint() -> str:
     return "install Graphviz from https://graphviz.org/download/"
 
 
-def run_graphviz(dot_text: str, fmt: str, engine: str = "dot") -> bytes:
-    """Return ``dot_text`` laid out and drawn by Graphviz in format ``fmt``."""
+def run_graphviz(dot_text: str, fmt: str, engine: str = "dot", no_op: Optional[int] = None) -> bytes:
+    """Return ``dot_text`` laid out and drawn by Graphviz in format ``fmt``.
+
+    ``no_op=2`` runs ``neato -n2``: every node already has its position.
+    """
     import graphviz  # noqa: PLC0415 (only when drawing)
 
     if shutil.which(engine) is None:
@@ -40,7 +43,7 @@ def run_graphviz(dot_text: str, fmt: str, engine: str = "dot") -> bytes:
             f"the Graphviz '{engine}' program is not installed, so {fmt} cannot be drawn; "
             f"run `{dot_install_hint()}` (or use --format dot / --format json)")
     try:
-        return graphviz.pipe(engine, fmt, dot_text.encode("utf-8"), quiet=True)
+        return graphviz.pipe(engine, fmt, dot_text.encode("utf-8"), quiet=True, neato_no_op=no_op)
     except graphviz.ExecutableNotFound:
         raise GraphvizMissing(
             f"the Graphviz '{engine}' program is not installed; run `{dot_install_hint()}`") from None
@@ -86,6 +89,7 @@ def graph_json(graph) -> str:
     import networkx as nx  # noqa: PLC0415
 
     data = nx.node_link_data(graph, edges="edges")
+    data["graph"] = {k: v for k, v in data["graph"].items() if not k.startswith("_")}  # caches
     data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
     data["edges"] = sorted(data["edges"], key=lambda e: (e["target"], e["key"], e["source"]))
     return json.dumps(data, indent=1, sort_keys=True, default=str) + "\n"

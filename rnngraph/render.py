@@ -18,7 +18,8 @@ from .errors import UsageError
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
-           "COLOR_BY", "MAX_LAYOUT_BOXES"]
+           "COLOR_BY", "MAX_LAYOUT_BOXES", "TARGET_BOXES", "plan_detail", "count_boxes",
+           "Drawing", "drawing"]
 
 COLOR_BY = ("kind", "device")
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
@@ -41,6 +42,10 @@ class RenderOptions:
     title: str = ""
     legend: bool = True
     rankdir: str = "TB"
+    group_steps: bool = False  # stack identical unrolled cell copies into one box
+    expand_ends: bool = False  # ...but draw the first and last copy in full
+    group_series: bool = False  # op series (add, add_1, ...) as one box
+    aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -128,7 +133,12 @@ def _tooltip(name: str, data: dict) -> str:
 
 
 class _Layout:
-    """The boxes to draw: real nodes, folded constants and collapsed scopes."""
+    """The boxes to draw: real nodes, folded constants and grouped boxes.
+
+    Group boxes are collapsed scopes (``scope::``), stacked step copies
+    (``stack::``) and op series (``series::``); ``groups`` maps each to its
+    members and ``group_info`` to its label, tooltip and cluster.
+    """
 
     def __init__(self, graph: nx.MultiDiGraph, options: RenderOptions):
         self.graph = graph
@@ -137,16 +147,23 @@ class _Layout:
             n for n in graph.nodes if n in options.focus_nodes)
         self.visible = set(nodes)
         self.box_of: dict[str, str] = {}
-        self.collapsed: dict[str, list] = defaultdict(list)  # box id -> member nodes
+        self.groups: dict[str, list] = defaultdict(list)  # box id -> member nodes
+        self.group_info: dict[str, dict] = {}
+        self.step_index: dict[str, int] = {}  # stacked node -> its time step
+        if options.group_steps:
+            self._stack_steps()
         for name in nodes:
+            if name in self.box_of:
+                continue
             scope = graph.nodes[name]["scope"]
             parts = scope.split("/") if scope else []
             if options.depth is not None and len(parts) > options.depth:
                 box = "scope::" + "/".join(parts[: options.depth + 1])
-                self.box_of[name] = box
-                self.collapsed[box].append(name)
+                self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
             else:
                 self.box_of[name] = name
+        if options.group_series:
+            self._group_series()
         # Constants read by one drawn node only are shown inside that node's label.
         self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
         if not options.show_consts:
@@ -158,14 +175,81 @@ class _Layout:
                 if len(outs) == 1 and not outs[0][3]["control"] and self.box_of.get(outs[0][1]) == outs[0][1]:
                     self.folded[outs[0][1]].append((outs[0][2], name))
                     del self.box_of[name]
+        self.aux = self._auxiliary()
+
+    def _join(self, box: str, name: str, kind: str, cluster: str, **info) -> None:
+        self.box_of[name] = box
+        self.groups[box].append(name)
+        self.group_info.setdefault(box, dict(kind=kind, cluster=cluster, **info))
+
+    def _stack_steps(self) -> None:
+        from .group import cached_unrolled  # noqa: PLC0415
+
+        unrolled = cached_unrolled(self.graph)
+        if unrolled is None:
+            return
+        for run in unrolled.runs:
+            first, last, members = run.first, run.last, run.members
+            if self.options.expand_ends:
+                first, last, members = first + 1, last - 1, members[1:-1]
+            if len(members) < 2:
+                continue
+            box = f"stack::{run.scope}::{first}-{last}"
+            cluster = scope_parent(run.scope)
+            if self.options.depth is not None:
+                cluster = "/".join(cluster.split("/")[: self.options.depth]) if cluster else ""
+            for offset, step_nodes in enumerate(members):
+                for name in step_nodes:
+                    if name in self.visible:
+                        self.step_index[name] = first + offset
+                        self._join(box, name, kind="stack", cluster=cluster, scope=run.scope,
+                                   first=first, last=last, per_step=len(step_nodes),
+                                   total=unrolled.steps)
+
+    def _group_series(self) -> None:
+        from .group import find_series  # noqa: PLC0415
+
+        singles = [n for n, b in self.box_of.items() if b == n]
+        for series in find_series(self.graph, singles):
+            box = f"series::{series.scope}::{series.base}::{series.op}"
+            for name in series.members:
+                self._join(box, name, kind="series", cluster=series.scope, label=series.label,
+                           op=series.op)
+
+    def _auxiliary(self) -> dict:
+        """Return {box: (consumers, producers)} for boxes with very many distinct neighbours."""
+        threshold = self.options.aux_threshold
+        if not threshold:
+            return {}
+        outs: dict = defaultdict(set)
+        ins: dict = defaultdict(set)
+        for src, dst, data in self.graph.edges(data=True):
+            if data["control"] or src not in self.box_of or dst not in self.box_of:
+                continue
+            a, b = self.box_of[src], self.box_of[dst]
+            if a != b:
+                outs[a].add(b)
+                ins[b].add(a)
+        aux = {}
+        for box in sorted(set(outs) | set(ins)):
+            many_out = len(outs[box]) >= threshold
+            many_in = len(ins[box]) >= threshold and box == self.box_of.get(box)
+            if many_out or many_in:
+                aux[box] = (len(outs[box]) if many_out else 0, len(ins[box]) if many_in else 0)
+        return aux
 
     def boxes(self) -> list:
         return sorted(set(self.box_of.values()))
 
     def cluster_of(self, box: str) -> str:
-        if box.startswith("scope::"):
-            return box[len("scope::"):].rpartition("/")[0]
+        if box in self.group_info:
+            return self.group_info[box]["cluster"]
         return self.graph.nodes[box]["scope"]
+
+
+def scope_parent(scope: str) -> str:
+    """Return the scope that contains ``scope`` ("" at the top)."""
+    return scope.rpartition("/")[0]
 
 
 def _devices_palette(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict:
@@ -262,20 +346,49 @@ def _frame_label(graph: nx.MultiDiGraph, layout: _Layout, scope: str) -> str:
     return ""
 
 
+def _op_summary(graph, members: list, limit: int = 3) -> tuple[str, dict]:
+    ops: dict = defaultdict(int)
+    for name in members:
+        ops[graph.nodes[name]["op"]] += 1
+    top = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top), ops
+
+
+def _group_statement(graph, layout: _Layout, box: str) -> str:
+    info, members = layout.group_info[box], layout.groups[box]
+    kind = info["kind"]
+    if kind == "stack":
+        per_step = info["per_step"]
+        detail, ops = _op_summary(graph, members[:per_step], limit=4)
+        count = info["last"] - info["first"] + 1
+        label = (f"{_short(info['scope'])} × {count}\nsteps {info['first']}–{info['last']} "
+                 f"of {info['total']}, {per_step} ops each\n{detail}")
+        tooltip = (f"{info['scope']}: {count} identical copies of the cell (steps {info['first']}–"
+                   f"{info['last']}), checked op by op and input by input; each reads the same "
+                   f"shared variables.\nOps per copy:\n"
+                   + "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
+                   + "\nSee every copy with --full, or the first and last with --expand-ends.")
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#c6dbef\", color=\"#2171b5\", "
+                f"penwidth=1.5, label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    if kind == "series":
+        label = f"{info['label']}\n{info['op']} ×{len(members)}"
+        tooltip = f"{len(members)} {info['op']} ops in {info['scope'] or 'the top scope'}:\n" + \
+            "\n".join(members[:20]) + ("\n…" if len(members) > 20 else "")
+        _, fill, border = CATEGORIES[category_of(info["op"])]
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{fill}\", color=\"{border}\", "
+                f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    scope = box[len("scope::"):]
+    detail, ops = _op_summary(graph, members)
+    label = f"{_short(scope)}\n{len(members)} ops\n{detail}"
+    tooltip = f"{scope}: {len(members)} ops collapsed (use a larger --depth to open it)\n" + \
+        "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
+    return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
+            f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+
+
 def _box_statement(graph, layout: _Layout, box: str, options: RenderOptions, palette: dict) -> str:
-    if box.startswith("scope::"):
-        scope = box[len("scope::"):]
-        inner = layout.collapsed[box]
-        ops = defaultdict(int)
-        for name in inner:
-            ops[graph.nodes[name]["op"]] += 1
-        top = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
-        detail = ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top)
-        label = f"{_short(scope)}\n{len(inner)} ops\n{detail}"
-        tooltip = f"{scope}: {len(inner)} ops collapsed (use a larger --depth to open it)\n" + \
-            "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
-        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
-                f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    if box in layout.group_info:
+        return _group_statement(graph, layout, box)
     data = graph.nodes[box]
     short, op = _short(box), data["op"]
     lines = [short] if short == op else [short, op]
@@ -283,6 +396,11 @@ def _box_statement(graph, layout: _Layout, box: str, options: RenderOptions, pal
         lines.append(f"{_short(const)} = {_const_text(graph.nodes[const])}")
     if box in options.labels:
         lines.append(options.labels[box])
+    readers, sources = layout.aux.get(box, (0, 0))
+    if readers:
+        lines.append(f"read by {readers} ops (edges not drawn)")
+    if sources:
+        lines.append(f"collects from {sources} ops (edges not drawn)")
     category = category_of(op, box)
     _, fill, border = CATEGORIES[category]
     if options.color_by == "device":
@@ -297,32 +415,47 @@ def _box_statement(graph, layout: _Layout, box: str, options: RenderOptions, pal
         attrs.append("shape=diamond" if op == "LoopCond" else "shape=hexagon")
     if data.get("missing"):
         attrs.append('style="dashed"')
+    elif readers or sources:
+        attrs.append('style="rounded,filled,dashed"')
     return f"{dot_quote(box)} [{', '.join(attrs)}];"
 
 
-def _edge_statements(graph, layout: _Layout, box_count: int) -> list:
+def _merged_edges(graph, layout: _Layout) -> dict:
+    """Return {(box a, box b, control, kind, back): [edge data]} of the edges to draw."""
     merged: dict[tuple, list] = {}
     for src, dst, key, data in sorted(graph.edges(keys=True, data=True),
                                       key=lambda e: (e[1], e[2], e[0])):
         if src not in layout.box_of or dst not in layout.box_of:
             continue
         a, b = layout.box_of[src], layout.box_of[dst]
-        if a == b:
+        if a == b and (not a.startswith("stack::")
+                       or layout.step_index[src] == layout.step_index[dst]):
             continue
-        back = graph.nodes[src]["op"] in _BACK_OPS and not a.startswith("scope::")
+        if (layout.aux.get(a, (0, 0))[0] or layout.aux.get(b, (0, 0))[1]) and not data["control"]:
+            continue  # drawn once beside the graph, with a count instead of a fan of edges
+        back = graph.nodes[src]["op"] in _BACK_OPS and a not in layout.group_info
         merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
+    return merged
+
+
+def _edge_statements(graph, layout: _Layout, box_count: int) -> list:
     use_xlabel = box_count > _LABEL_EDGES_UP_TO
+    label_key = "xlabel" if use_xlabel else "label"
     lines = []
-    for (a, b, control, kind, back), datas in sorted(merged.items()):
+    for (a, b, control, kind, back), datas in sorted(_merged_edges(graph, layout).items()):
         attrs = []
         shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
-        if control:
+        count = f" ×{len(datas)}" if len(datas) > 1 else ""
+        if a == b:  # a stack of step copies: the state handed from each copy to the next
+            text = " to the next step: " + ", ".join(shapes)
+            attrs += [f"{label_key}={dot_quote(text)}", 'color="#2171b5"', "penwidth=1.6"]
+        elif control:
             attrs += ["style=dashed", 'color="#9e9e9e"', "arrowhead=odot"]
         elif len(shapes) == 1:
-            attrs.append(f"{'xlabel' if use_xlabel else 'label'}={dot_quote(' ' + shapes[0])}")
+            attrs.append(f"{label_key}={dot_quote(' ' + shapes[0] + count)}")
         elif shapes:
-            attrs.append(f"{'xlabel' if use_xlabel else 'label'}={dot_quote(f' {len(datas)} tensors')}")
-        if len(datas) > 1:
+            attrs.append(f"{label_key}={dot_quote(f' {len(datas)} tensors')}")
+        if len(datas) > 1 and a != b:
             attrs.append(f"penwidth={min(1 + 0.4 * (len(datas) - 1), 4):.1f}")
         if kind in ("call", "return"):
             attrs += ["style=dotted", 'color="#525252"']
@@ -356,3 +489,85 @@ def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict) -> st
     return (f'  "legend::" [shape=plaintext, style="", fontsize=9, label=<<TABLE BORDER="0" '
             f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
             f"{cells}{extra}</TABLE>>];")
+
+
+TARGET_BOXES = 300  # the default level of detail keeps the drawing around this size
+
+
+def count_boxes(graph: nx.MultiDiGraph, options: RenderOptions) -> int:
+    """Return how many boxes ``options`` would draw."""
+    return len(_Layout(graph, options).boxes())
+
+
+def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:
+    """Return (options, summary) choosing grouping and depth so the drawing stays readable.
+
+    Small graphs are drawn as they are (summary ""); big ones get their
+    unrolled cell copies stacked, op series grouped and, if still too big,
+    deep scopes collapsed, and the summary says what was done.
+    """
+    import dataclasses  # noqa: PLC0415
+
+    boxes = count_boxes(graph, options)
+    if boxes <= TARGET_BOXES or options.focus_nodes is not None:
+        return options, ""
+    done = []
+    from .group import cached_unrolled  # noqa: PLC0415
+
+    unrolled = cached_unrolled(graph)
+    if unrolled is not None and unrolled.runs and not options.group_steps:
+        options = dataclasses.replace(options, group_steps=True)
+        stacked = sum(r.count for r in unrolled.runs)
+        done.append(f"stacked {stacked} identical copies of {unrolled.runs[0].scope}")
+        boxes = count_boxes(graph, options)
+    if boxes > TARGET_BOXES and not options.group_series:
+        options = dataclasses.replace(options, group_series=True)
+        after = count_boxes(graph, options)
+        if after < boxes:
+            done.append("grouped op series")
+        boxes = after
+    if boxes > TARGET_BOXES and options.depth is None:
+        deepest = max((len(d["scope"].split("/")) for _, d in graph.nodes(data=True) if d["scope"]),
+                      default=0)
+        for depth in range(deepest - 1, -1, -1):
+            options = dataclasses.replace(options, depth=depth)
+            boxes = count_boxes(graph, options)
+            if boxes <= TARGET_BOXES:
+                break
+        done.append(f"collapsed scopes deeper than {options.depth}")
+    total = sum(1 for _, d in graph.nodes(data=True) if not d["missing"])
+    summary = (f"{total} nodes drawn as {boxes} boxes: {', '.join(done)}; "
+               f"see more with --depth N, --expand-ends or --full")
+    return options, summary
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """DOT text and the Graphviz program (and mode) that draws it."""
+
+    dot: str
+    engine: str = "dot"
+    no_op: Optional[int] = None  # 2: positions fixed (neato -n2)
+
+
+def drawing(graph: nx.MultiDiGraph, options: RenderOptions, full: bool = False) -> Drawing:
+    """Return the Drawing of ``graph``; ``full`` draws every node, tiling unrolled copies."""
+    if not full:
+        return Drawing(to_dot(graph, options))
+    import dataclasses  # noqa: PLC0415
+
+    from .group import cached_unrolled  # noqa: PLC0415
+    from .tile import TILE_ENGINE, TILE_NO_OP, tiled_dot  # noqa: PLC0415
+
+    every = dataclasses.replace(options, group_steps=False, expand_ends=False, group_series=False,
+                                depth=None)
+    boxes = count_boxes(graph, every)
+    if boxes > TARGET_BOXES and every.focus_nodes is None:
+        text = tiled_dot(graph, every, cached_unrolled(graph))
+        if text is not None:
+            return Drawing(text, TILE_ENGINE, TILE_NO_OP)
+    if boxes > MAX_LAYOUT_BOXES:
+        raise UsageError(
+            f"--full: {boxes} boxes and no repeated steps to tile, so Graphviz would not finish; "
+            f"draw less with --depth N or --focus TOPIC")
+    return Drawing(to_dot(graph, every))

@@ -32,6 +32,10 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
                        help="draw only this structure plus one hop of context, annotated")
     group.add_argument("--annotate", action="store_true",
                        help="add the explanatory notes to the full view")
+    group.add_argument("--full", action="store_true",
+                       help="draw every node, even of huge graphs (unrolled steps are tiled)")
+    group.add_argument("--expand-ends", action="store_true",
+                       help="stack repeated step copies but draw the first and last in full")
 
 
 def register(subparsers) -> None:
@@ -81,9 +85,17 @@ def drawing_options(args, graph, title: str):
         if args.focus:
             focus_nodes = frozenset(view.nodes)
             title = f"{title}\nfocus: {args.focus}"
-    return RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
-                         focus_nodes=focus_nodes, annotations=annotations or {},
-                         labels=labels or {}, title=title)
+    options = RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
+                            focus_nodes=focus_nodes, annotations=annotations or {},
+                            labels=labels or {}, title=title, group_steps=args.expand_ends,
+                            expand_ends=args.expand_ends)
+    if not args.full and args.depth is None:
+        from ..render import plan_detail  # noqa: PLC0415
+
+        options, summary = plan_detail(graph, options)
+        if summary:
+            print(f"rnngraph: {summary}", file=sys.stderr)
+    return options
 
 
 def title_of(spec, graph) -> str:
@@ -99,10 +111,10 @@ def title_of(spec, graph) -> str:
     return " · ".join(parts) + f" — {len(top_level_nodes(graph))} nodes"
 
 
-def emit(graph, options, fmt: str, output: str) -> str:
+def emit(graph, options, fmt: str, output: str, full: bool = False) -> str:
     """Draw ``graph`` in ``fmt`` and write it to ``output``; return the path written."""
     from ..output import graph_json, run_graphviz, write_atomic  # noqa: PLC0415
-    from ..render import to_dot  # noqa: PLC0415
+    from ..render import drawing  # noqa: PLC0415
 
     if fmt == "json":
         return write_atomic(output, graph_json(graph))
@@ -110,8 +122,10 @@ def emit(graph, options, fmt: str, output: str) -> str:
         from ..htmlview import render_html  # noqa: PLC0415
 
         return write_atomic(output, render_html(graph, options))
-    text = to_dot(graph, options)
-    return write_atomic(output, text if fmt == "dot" else run_graphviz(text, fmt))
+    drawn = drawing(graph, options, full=full)
+    if fmt == "dot":
+        return write_atomic(output, drawn.dot)
+    return write_atomic(output, run_graphviz(drawn.dot, fmt, drawn.engine, drawn.no_op))
 
 
 def run(args) -> int:
@@ -123,7 +137,8 @@ def run(args) -> int:
     from ..graph import walk  # noqa: PLC0415
 
     graph = walk(build_graph(spec))
-    path = emit(graph, drawing_options(args, graph, title_of(spec, graph)), fmt, output)
+    path = emit(graph, drawing_options(args, graph, title_of(spec, graph)), fmt, output,
+                full=args.full)
     if path != "-":
         print(path, file=sys.stdout)
     return 0
