@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "rnngraph.commands.render",
     "rnngraph.commands.growth",
     "rnngraph.commands.train",
+    "rnngraph.commands.gallery",
     "rnngraph.commands.explain",
     "rnngraph.commands.inspect",
 )

@@ -1,0 +1,207 @@
+"""The gallery: one diagram per figure of the walk-through, each made by one ``render`` command.
+
+Every figure is the argument list of an ``rnngraph render`` command, so the
+command printed under each picture in ``gallery/README.md`` is exactly the
+one that made it.  :func:`figure_dot` returns a figure's DOT text (what the
+currency test compares with the committed ``.dot``); :func:`write_gallery`
+draws every figure and writes the README.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+
+from .errors import RnnGraphError, UsageError
+
+__all__ = ["Figure", "FIGURES", "GROWTH", "figure_args", "figure_dot", "caption",
+           "readme_text", "write_gallery"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One picture: its file stem, heading, ``render`` arguments and what to look at."""
+
+    name: str
+    heading: str
+    args: tuple
+    look: str  # one sentence: what the picture shows
+    topic: Optional[str] = None  # the ``explain`` topic its caption is drawn from
+
+    @property
+    def command(self) -> str:
+        return shlex.join(["rnngraph", "render", *self.args, "-o", f"gallery/{self.name}.svg"])
+
+
+def _fig(name, heading, args, look, topic=None) -> Figure:
+    return Figure(name, heading, tuple(args.split()), look, topic)
+
+
+FIGURES = (
+    _fig("static-rnn-2-list", "static_rnn, two steps, one placeholder per step",
+         "static --steps 2 --static-inputs list",
+         "Two placeholders X0 and X1 feed two copies of the cell; no loop anywhere.", "rnn"),
+    _fig("static-rnn-2", "static_rnn, two steps, one placeholder unstacked",
+         "static --steps 2",
+         "One placeholder X of shape ?×2×3 is transposed and unstacked into the per-step inputs.",
+         "rnn"),
+    _fig("static-rnn-2-cell", "Inside the static scope: two cells, one kernel and bias",
+         "static --steps 2 --focus cell",
+         "Both copies of the cell read the same kernel and bias variables.", "rnn"),
+    _fig("dynamic-rnn-2", "dynamic_rnn, two steps: the whole graph",
+         "dynamic --steps 2",
+         "The same cell drawn once, inside a while loop; the graph does not grow with the steps.",
+         "while_loop"),
+    _fig("dynamic-rnn-2-while", "dynamic_rnn: the while loop",
+         "dynamic --steps 2 --focus while_loop",
+         "Enter, Merge, Switch, Identity, NextIteration and Exit for each loop variable.",
+         "while_loop"),
+    _fig("dynamic-rnn-2-tensor-array", "dynamic_rnn: the TensorArrays",
+         "dynamic --steps 2 --focus tensor_array",
+         "The inputs are scattered into one TensorArray and read per step; the outputs are "
+         "written per step into another and gathered.", "tensor_array"),
+    _fig("dynamic-rnn-2-concat", "dynamic_rnn: the concat ops",
+         "dynamic --steps 2 --focus concat",
+         "ConcatV2 joins [X_t, h_(t-1)] and assembles shape vectors and permutations.", "concat"),
+    _fig("dynamic-rnn-2-strided-slice", "dynamic_rnn: the strided slices",
+         "dynamic --steps 2 --focus strided_slice",
+         "StridedSlice reads the batch size and the number of steps out of shapes at run time.",
+         "strided_slice"),
+    _fig("dynamic-rnn-2-cell", "dynamic_rnn: the cell", "dynamic --steps 2 --focus cell",
+         "One BasicRNNCell: concat, MatMul with the kernel, BiasAdd, tanh.", "rnn"),
+    _fig("dynamic-rnn-2-seqlen", "dynamic_rnn with sequence_length",
+         "dynamic --steps 2 --sequence-length",
+         "With sequence_length, finished rows output zeros and keep their state (Select ops).",
+         "while_loop"),
+    _fig("static-lstm-2-gates", "static LSTM, two steps: the gates",
+         "static --cell lstm --steps 2 --focus gates",
+         "One kernel gives the four gate blocks i, j, f, o, split and squashed.", "lstm"),
+    _fig("dynamic-lstm-2-gates", "dynamic LSTM, two steps: the gates",
+         "dynamic --cell lstm --steps 2 --focus gates",
+         "The same gates inside the while loop; c and h are two loop variables.", "lstm"),
+    _fig("dynamic-lstm-peephole-2", "LSTM with peepholes",
+         "dynamic --cell lstm-peephole --steps 2 --focus gates",
+         "LSTMCell with use_peepholes: diagonal weights let the cell state into the gates.",
+         "lstm"),
+    _fig("dynamic-gru-2", "GRU", "dynamic --cell gru --steps 2",
+         "Two kernels: one for the reset and update gates, one for the candidate.", "gru"),
+    _fig("dynamic-rnn-2-x3", "Three layers (MultiRNNCell)", "dynamic --steps 2 --layers 3",
+         "Three cells, one after the other inside the same loop step.", "rnn"),
+    _fig("dynamic-rnn-2-x3-dropout", "Three layers with dropout",
+         "dynamic --steps 2 --layers 3 --dropout 0.5",
+         "A DropoutWrapper on each layer's input, driven by the keep_prob placeholder.", "rnn"),
+    _fig("dynamic-rnn-2-x3-devices", "Three layers, one device per layer",
+         "dynamic --steps 2 --layers 3 --devices /cpu:0,/gpu:0,/gpu:1 --color-by device",
+         "Coloured by device: each layer's ops are placed on its own device.", "rnn"),
+    _fig("dynamic-rnn-mnist", "The MNIST training graph",
+         "dynamic --steps 28 --inputs 28 --neurons 150 --head mnist --depth 1",
+         "Dense layer on the final state, softmax cross-entropy, gradients and Adam.", "rnn"),
+    _fig("dynamic-rnn-series", "The time-series training graph",
+         "dynamic --steps 20 --inputs 1 --neurons 100 --head series --depth 1",
+         "Per-step outputs projected to one value, mean squared error, gradients and Adam.",
+         "rnn"),
+    _fig("dynamic-rnn-2-cfv2", "The same dynamic RNN in control flow v2",
+         "dynamic --steps 2 --control-flow v2",
+         "One While op whose cond and body are functions, with TensorLists for the arrays.",
+         "while_loop"),
+)
+
+# The growth plot is made by `rnngraph growth` (timings, so not regenerated here).
+GROWTH = {"image": "growth.png", "heading": "How the graphs grow with the steps",
+          "command": "rnngraph growth --steps 1,2,5,10,20,50,100,200 --cell lstm "
+                     "--csv gallery/growth.csv --plot gallery/growth.png",
+          "caption": "Node counts, GraphDef size and build and run times of static and dynamic "
+                     "graphs against the number of steps: the static graph grows linearly, the "
+                     "dynamic one stays the same size."}
+
+
+def figure_args(figure: Figure):
+    """Return the parsed ``rnngraph render`` arguments of ``figure``."""
+    from .cli import build_parser  # noqa: PLC0415
+
+    return build_parser().parse_args(["render", *figure.args, "-o", f"{figure.name}.svg"])
+
+
+def figure_dot(figure: Figure, build: Optional[Callable] = None) -> tuple:
+    """Return ``(spec, walked graph, DOT text)`` of ``figure`` (``build``: spec -> BuiltGraph)."""
+    from .commands.common import spec_from_args  # noqa: PLC0415
+    from .commands.render import drawing_options, title_of  # noqa: PLC0415
+    from .graph import walk  # noqa: PLC0415
+    from .render import to_dot  # noqa: PLC0415
+
+    if build is None:
+        from .build import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+    args = figure_args(figure)
+    spec = spec_from_args(args)
+    graph = walk(build(spec))
+    return spec, graph, to_dot(graph, drawing_options(args, graph, title_of(spec, graph)))
+
+
+def caption(figure: Figure, spec, graph, build: Callable) -> str:
+    """Return the figure's caption: what to look at, then ``explain``'s words on its topic."""
+    from .graph import top_level_nodes  # noqa: PLC0415
+
+    counts = f"{len(top_level_nodes(graph))} nodes, {graph.number_of_edges()} edges."
+    try:
+        from .explain import explain  # noqa: PLC0415
+
+        expl = explain(figure.topic or "rnn", spec, build=build)
+    except (ImportError, RnnGraphError):
+        return f"{figure.look} {counts}"
+    overview = expl.sections[0].paragraphs[:1]
+    detail = [p for p in (expl.sections[1].paragraphs if len(expl.sections) > 1 else [])
+              if isinstance(p, str)][:2]
+    if detail and detail[-1].endswith(":"):  # an equation or list follows that is not kept
+        detail = detail[:-1]
+    return "\n\n".join([" ".join([figure.look, *overview]), *detail])
+
+
+def readme_text(entries: list) -> str:
+    """Return gallery/README.md: ``entries`` are ``(figure, caption)`` pairs."""
+    lines = ["# Gallery", "",
+             "Every picture here is drawn from the graph TensorFlow really builds, by the command "
+             "under it. Regenerate them all (SVG and DOT) with:", "",
+             "    rnngraph gallery --out gallery/", "",
+             "A test (`tests/test_gallery.py`) checks that the committed `.dot` files are what "
+             "these commands produce today. Open any `.svg` in a browser; hover a box for its "
+             "details. For an interactive page add `--format html`.", ""]
+    for figure, text in entries:
+        lines += [f"## {figure.heading}", "", f"![{figure.heading}]({figure.name}.svg)", "",
+                  text, "", "```", figure.command, "```", ""]
+    lines += [f"## {GROWTH['heading']}", "", f"![{GROWTH['heading']}]({GROWTH['image']})", "",
+              GROWTH["caption"], "", "```", GROWTH["command"], "```", ""]
+    return "\n".join(lines)
+
+
+def write_gallery(out: str, build: Optional[Callable] = None, draw: bool = True,
+                  log: Callable[[str], None] = lambda line: None) -> list:
+    """Write every figure's .dot (and .svg unless ``draw`` is false) and README.md into ``out``.
+
+    Returns the paths written.
+    """
+    from .output import run_graphviz, write_atomic  # noqa: PLC0415
+
+    folder = Path(out)
+    if not folder.is_dir():
+        raise UsageError(f"gallery folder {out} does not exist (create it, or pass --out DIR)")
+    if build is None:
+        from .build import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+    cache: dict = {}
+
+    def cached(spec):
+        if spec not in cache:
+            cache[spec] = build(spec)
+        return cache[spec]
+
+    written, entries = [], []
+    for figure in FIGURES:
+        spec, graph, dot = figure_dot(figure, cached)
+        written.append(write_atomic(folder / f"{figure.name}.dot", dot))
+        if draw:
+            written.append(write_atomic(folder / f"{figure.name}.svg", run_graphviz(dot, "svg")))
+        entries.append((figure, caption(figure, spec, graph, cached)))
+        log(figure.command)
+    written.append(write_atomic(folder / "README.md", readme_text(entries)))
+    return written

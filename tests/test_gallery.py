@@ -1,0 +1,59 @@
+"""The committed gallery is current: each figure's DOT is what its command produces today."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from rnngraph.cli import main
+from rnngraph.gallery import FIGURES, GROWTH, Figure, readme_text
+from rnngraph.spec import ModelSpec
+
+GALLERY = Path(__file__).resolve().parent.parent / "gallery"
+_DEFAULTS = ModelSpec()
+
+
+def _changed(spec: ModelSpec) -> dict:
+    """The fields of ``spec`` that differ from the defaults (the ``built`` fixture's cache key)."""
+    return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)
+            if getattr(spec, f.name) != getattr(_DEFAULTS, f.name)}
+
+
+def test_every_figure_is_committed_with_its_svg_and_readme_entry():
+    names = [f.name for f in FIGURES]
+    assert len(set(names)) == len(names)
+    assert sorted(p.stem for p in GALLERY.glob("*.dot")) == sorted(names), \
+        "gallery/ and FIGURES disagree; run `rnngraph gallery --out gallery/`"
+    readme = (GALLERY / "README.md").read_text(encoding="utf-8")
+    for figure in FIGURES:
+        assert (GALLERY / f"{figure.name}.svg").stat().st_size > 1000
+        assert f"({figure.name}.svg)" in readme and figure.command in readme
+    assert (GALLERY / GROWTH["image"]).exists() and GROWTH["command"] in readme
+
+
+@pytest.mark.tf
+def test_gallery_is_current(built):
+    from rnngraph.gallery import figure_dot
+
+    def build(spec):
+        return built(**_changed(spec))
+
+    stale = [f.name for f in FIGURES
+             if figure_dot(f, build)[2] != (GALLERY / f"{f.name}.dot").read_text(encoding="utf-8")]
+    assert stale == [], f"stale gallery figures {stale}: run `rnngraph gallery --out gallery/` " \
+                        "and review the diff"
+
+
+def test_readme_shows_image_caption_and_command():
+    figure = Figure("x", "A heading", ("dynamic", "--steps", "2"), "Look here.")
+    text = readme_text([(figure, "The caption.")])
+    assert "## A heading\n\n![A heading](x.svg)\n\nThe caption.\n\n```\n" \
+           "rnngraph render dynamic --steps 2 -o gallery/x.svg\n```" in text
+
+
+def test_gallery_needs_an_existing_folder(tmp_path, capsys):
+    assert main(["gallery", "--out", str(tmp_path / "missing"), "--dot-only"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
