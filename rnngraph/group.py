@@ -158,16 +158,22 @@ def _signature(graph: nx.MultiDiGraph, nodes: list, step_of: dict, t: int, sourc
     return signature
 
 
-def _same(reference: list, candidate: list, first: bool) -> bool:
+def _same(reference: list, candidate: list, first: bool, prev_same: bool = True) -> bool:
     if len(reference) != len(candidate):
         return False
     for ref, cand in zip(reference, candidate):
         if ref[:4] != cand[:4] or len(ref[4]) != len(cand[4]):
             return False
         for a, b in zip(ref[4], cand[4]):
+            if a == b:
+                continue
             # The first copy reads the initial (zero) state where later ones read the previous copy.
-            if a != b and not (first and a[0] == "P" and b[0] == "E"):
-                return False
+            if first and a[0] == "P" and b[0] == "E":
+                continue
+            # After a copy that differs, what is read from it differs too; the copy itself may not.
+            if not prev_same and a[0] == b[0] == "P" and a[3] == b[3]:
+                continue
+            return False
     return True
 
 
@@ -197,7 +203,15 @@ def find_unrolled(graph: nx.MultiDiGraph) -> Optional[Unrolled]:
         nodes.sort(key=lambda n: graph.nodes[n]["order"])
     if not all(per_step):
         return None
-    reference = steps // 2
+    # The reference is the most common structure among the inner steps (the first and
+    # last also carry the zero state and what follows the loop), so one odd copy
+    # can never become the pattern the others are measured against.
+    inner = range(1, steps - 1) if steps > 2 else range(steps)
+    votes: dict = {}
+    for t in inner:
+        key = tuple(_signature(graph, per_step[t], step_of, t, sources))
+        votes.setdefault(key, []).append(t)
+    reference = max(votes.values(), key=lambda ts: (len(ts), -ts[0]))[0]
     ref_sig = _signature(graph, per_step[reference], step_of, reference, sources)
     size = len(ref_sig)
     matching, extra, prologue = [], [], []
@@ -211,7 +225,7 @@ def find_unrolled(graph: nx.MultiDiGraph) -> Optional[Unrolled]:
         if t == steps - 1 and len(nodes) > size:
             nodes, extra = nodes[:size], nodes[size:]
         candidate = _signature(graph, nodes, step_of, t, sources)
-        same = _same(ref_sig, candidate, first=(t == 0))
+        same = _same(ref_sig, candidate, first=(t == 0), prev_same=(t == 0 or matching[t - 1]))
         if same:
             per_step[t] = nodes
         elif t == 0:
