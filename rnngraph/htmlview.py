@@ -23,12 +23,13 @@ import networkx as nx
 
 from .errors import UsageError
 from .opdocs import describe
-from .render import RenderOptions, format_shape, format_value, to_dot
+from .render import RenderOptions, count_boxes, format_shape, format_value, to_dot
 
 __all__ = ["render_html", "page_text", "page_data", "structures", "level_depths", "svg_titles",
-           "MAX_LEVELS"]
+           "MAX_LEVELS", "MAX_LEVEL_BOXES"]
 
 MAX_LEVELS = 8  # pre-rendered depths per page, the full view included
+MAX_LEVEL_BOXES = 600  # deeper levels would keep Graphviz busy for minutes
 _NODE_TITLE = re.compile(r'<g id="[^"]*" class="node">\s*<title>(.*?)</title>', re.S)
 _BACK_OPS = ("NextIteration", "RefNextIteration")
 
@@ -248,8 +249,11 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
 
     levels, seen, refused = [], set(), None
     for depth in level_depths(graph):
+        at_depth = dataclasses.replace(options, depth=depth)
+        if levels and count_boxes(graph, at_depth) > MAX_LEVEL_BOXES:
+            break  # deeper levels only grow; the page lists what such boxes hold instead
         try:
-            text = to_dot(graph, dataclasses.replace(options, depth=depth))
+            text = to_dot(graph, at_depth)
         except UsageError as exc:  # too many boxes at this depth and every deeper one
             refused = exc
             break

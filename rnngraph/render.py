@@ -19,7 +19,7 @@ from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
            "COLOR_BY", "MAX_LAYOUT_BOXES", "TARGET_BOXES", "plan_detail", "count_boxes",
-           "Drawing", "drawing"]
+           "Drawing", "drawing", "box_map"]
 
 COLOR_BY = ("kind", "device")
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
@@ -497,6 +497,11 @@ TARGET_BOXES = 300  # the default level of detail keeps the drawing around this 
 def count_boxes(graph: nx.MultiDiGraph, options: RenderOptions) -> int:
     """Return how many boxes ``options`` would draw."""
     return len(_Layout(graph, options).boxes())
+
+
+def box_map(graph: nx.MultiDiGraph, options: RenderOptions) -> dict:
+    """Return node -> id of the box that draws it (itself, a collapsed scope or a group)."""
+    return dict(_Layout(graph, options).box_of)
 
 
 def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:

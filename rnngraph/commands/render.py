@@ -47,6 +47,8 @@ def register(subparsers) -> None:
     add_drawing_options(parser)
     parser.add_argument("-o", "--output", default=None, metavar="PATH",
                         help="output file ('-' for stdout); default: <kind>-<cell>-<steps>.<format>")
+    parser.add_argument("--tensorboard", default=None, metavar="LOGDIR",
+                        help="also write the graph as an event file for `tensorboard --logdir LOGDIR`")
     parser.set_defaults(func=run)
 
 
@@ -136,7 +138,12 @@ def run(args) -> int:
     from ..build import build_graph  # noqa: PLC0415 (imports TensorFlow)
     from ..graph import walk  # noqa: PLC0415
 
-    graph = walk(build_graph(spec))
+    built = build_graph(spec)
+    graph = walk(built)
+    if args.tensorboard:
+        from ..tensorboard import write_graph_event  # noqa: PLC0415
+
+        print(write_graph_event(args.tensorboard, built), file=sys.stdout)
     path = emit(graph, drawing_options(args, graph, title_of(spec, graph)), fmt, output,
                 full=args.full)
     if path != "-":

@@ -270,11 +270,15 @@
       }
     }
     // Too large to lay out at any depth drawn: list what it holds instead.
+    listMembers(box, scope, "too many to lay out one by one");
+  }
+  function listMembers(box, title, why) {
     var members = [];
     nodes.forEach(function (n, i) { if (boxOf(i) === box) { members.push(i); } });
+    if (!members.length) { return; }
     panel.textContent = "";
-    panel.appendChild(el("h2", scope));
-    panel.appendChild(el("p", members.length + " ops; too many to lay out one by one" +
+    panel.appendChild(el("h2", title));
+    panel.appendChild(el("p", members.length + " ops; " + why +
       (members.length > 300 ? " (first 300 listed)" : "") + ". Click one for its details.", "rg-hint"));
     var ul = el("ul");
     members.slice(0, 300).forEach(function (i) {
@@ -317,7 +321,8 @@
     if (!g) { return; }
     var box = g.getAttribute("data-box") || "";
     if (box.indexOf("scope::") === 0) { expand(box); return; }
-    if (byName.hasOwnProperty(box)) { select(byName[box], false); }
+    if (byName.hasOwnProperty(box)) { select(byName[box], false); return; }
+    listMembers(box, box.replace(/^[a-z]+::/, ""), "grouped into this box");
   });
   panel.addEventListener("click", function (e) {
     var t = e.target;
