@@ -357,6 +357,8 @@ def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, libra
     arg_names = [arg.name for arg in fdef.signature.input_arg]
     caller_inputs = sorted(
         (k, s, d) for s, _, k, d in graph.in_edges(caller, keys=True, data=True) if k >= 0)
+    if graph.nodes[caller]["op"] in ("If", "StatelessIf", "Case", "StatelessCase"):
+        caller_inputs = caller_inputs[1:]  # input 0 is the condition / branch index
     for index, arg in enumerate(fdef.signature.input_arg):
         key = prefix + arg.name
         shape = dtype = None

@@ -107,7 +107,7 @@ def run(args) -> int:
         sys.stdout.write(summary_text(args.file, kind, data, found))
     if args.render:
         title = f"{Path(args.file).name} — {data['nodes']} nodes"
-        path = emit(G, drawing_options(args, G, title), fmt, args.render)
+        path = emit(G, drawing_options(args, G, title), fmt, args.render, full=args.full)
         if path != "-":
             print(f"drawn: {path}", file=sys.stderr)
     return 0
