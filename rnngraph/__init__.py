@@ -7,5 +7,15 @@ import it on first use.
 from .errors import RnnGraphError
 from .spec import ModelSpec
 
-__all__ = ["ModelSpec", "RnnGraphError", "__version__"]
+__all__ = ["ModelSpec", "RnnGraphError", "Graph", "build", "inspect", "__version__"]
 __version__ = "0.1.0"
+
+_API = ("Graph", "build", "inspect")  # rnngraph/api.py, imported on first use
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from . import api  # noqa: PLC0415
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rnngraph' has no attribute {name!r}")

@@ -114,7 +114,8 @@ def structures(graph: nx.MultiDiGraph) -> list:
                      f"columns) times kernel {cell.kernel} ({format_shape(cell.kernel_shape)}), "
                      f"plus bias, then {cell.activation or 'no activation'}; gates: {gates}. "
                      f"{len(cell.instances)} cop{'y' if len(cell.instances) == 1 else 'ies'} "
-                     f"in the graph" + (", all sharing one kernel and bias." if cell.same_variables
+                     f"in the graph" + (", all sharing one kernel and bias."
+                                        if cell.same_variables and len(cell.instances) > 1
                                         else ".")),
             "nodes": list(cell.nodes)})
     for ta in found.tensor_arrays:
