@@ -316,9 +316,10 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             out.append(f"{indent}}}")
 
     emit_scope("", "  ")
-    out.extend(_edge_statements(graph, layout, len(boxes)))
+    merged = _merged_edges(graph, layout)
+    out.extend(_edge_statements(merged, len(boxes)))
     if options.legend:
-        out.append(_legend(graph, layout, options, palette))
+        out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -438,11 +439,11 @@ def _merged_edges(graph, layout: _Layout) -> dict:
     return merged
 
 
-def _edge_statements(graph, layout: _Layout, box_count: int) -> list:
+def _edge_statements(merged: dict, box_count: int) -> list:
     use_xlabel = box_count > _LABEL_EDGES_UP_TO
     label_key = "xlabel" if use_xlabel else "label"
     lines = []
-    for (a, b, control, kind, back), datas in sorted(_merged_edges(graph, layout).items()):
+    for (a, b, control, kind, back), datas in sorted(merged.items()):
         attrs = []
         shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
         count = f" ×{len(datas)}" if len(datas) > 1 else ""
@@ -471,7 +472,7 @@ def _edge_statements(graph, layout: _Layout, box_count: int) -> list:
     return lines
 
 
-def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict) -> str:
+def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
     rows = []
     if options.color_by == "device":
         for device, colour in palette.items():
@@ -484,8 +485,14 @@ def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict) -> st
         rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in present]
     cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{_html(text)}</TD></TR>'
                     for text, colour in rows)
-    extra = ('<TR><TD ALIGN="LEFT">- - -&gt; control edge</TD></TR>'
-             '<TR><TD ALIGN="LEFT"><FONT COLOR="#d94801">orange: loop back edge</FONT></TD></TR>')
+    extra = ""
+    if any(key[2] for key in merged):
+        extra += '<TR><TD ALIGN="LEFT">- - -&gt; control edge</TD></TR>'
+    if any(key[4] for key in merged):
+        extra += '<TR><TD ALIGN="LEFT"><FONT COLOR="#d94801">orange: loop back edge</FONT></TD></TR>'
+    if any(key[0] == key[1] for key in merged):
+        extra += '<TR><TD ALIGN="LEFT"><FONT COLOR="#2171b5">blue loop: state to the next step</FONT></TD></TR>'
+
     return (f'  "legend::" [shape=plaintext, style="", fontsize=9, label=<<TABLE BORDER="0" '
             f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
             f"{cells}{extra}</TABLE>>];")
