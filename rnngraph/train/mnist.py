@@ -43,7 +43,7 @@ def _accuracy(run_accuracy, x: np.ndarray, y: np.ndarray) -> float:
 
 def _fresh_state() -> dict:
     return {"epoch": 1, "batch": 0, "step": 0, "loss_sum": 0.0, "loss_count": 0,
-            "samples": 0, "seconds": 0.0, "history": []}
+            "samples": 0, "seconds": 0.0, "epoch_seconds": 0.0, "history": []}
 
 
 def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool = False,
@@ -90,7 +90,9 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
                 bar.update(len(xb))
                 if run.stop.tick():
                     break
-            state["seconds"] += time.perf_counter() - started
+            elapsed = time.perf_counter() - started
+            state["seconds"] += elapsed
+            state["epoch_seconds"] += elapsed
             bar.close()
             if state["batch"] < n_batches:  # stopped inside the epoch
                 checkpoint("interrupted")
@@ -99,13 +101,14 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
             row = {"epoch": epoch,
                    "train_batch_accuracy": float(run_accuracy(xs[last], ys[last])),
                    "val_accuracy": _accuracy(run_accuracy, x_val, y_val),
-                   "loss": state["loss_sum"] / state["loss_count"]}
+                   "loss": state["loss_sum"] / state["loss_count"],
+                   "samples_per_second": n_batches * batch / max(state["epoch_seconds"], 1e-9)}
             state["history"].append(row)
-            state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0)
+            state.update(epoch=epoch + 1, batch=0, loss_sum=0.0, loss_count=0, epoch_seconds=0.0)
             say(f"epoch {epoch:>3}/{config.epochs}  loss {row['loss']:.4f}  "
                 f"last-batch accuracy {row['train_batch_accuracy']:.4f}  "
                 f"validation accuracy {row['val_accuracy']:.4f}  "
-                f"({state['samples'] / max(state['seconds'], 1e-9):,.0f} samples/s)")
+                f"({row['samples_per_second']:,.0f} samples/s)")
             if run.stop.requested and epoch < config.epochs:
                 checkpoint("interrupted")
                 return run.interrupted(metrics)
