@@ -20,6 +20,14 @@ def test_importing_rnngraph_does_not_import_tensorflow():
     assert subprocess.run([sys.executable, "-c", code], cwd=ROOT).returncode == 0
 
 
+def test_build_stays_the_api_function_after_the_build_module_loads():
+    import rnngraph as rg
+    from rnngraph.build import build_graph  # loads rnngraph/build.py (the submodule)
+
+    assert callable(build_graph) and rg.build.__module__ == "rnngraph"
+    assert sys.modules["rnngraph.build"].build_graph is build_graph
+
+
 def test_inspect_a_file_finds_and_explains_without_tensorflow():
     import rnngraph as rg
 

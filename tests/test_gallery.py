@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,15 @@ def _changed(spec: ModelSpec) -> dict:
     """The fields of ``spec`` that differ from the defaults (the ``built`` fixture's cache key)."""
     return {f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)
             if getattr(spec, f.name) != getattr(_DEFAULTS, f.name)}
+
+
+def _same_functions(dot: str) -> str:
+    """Blank the counter TensorFlow appends to function names (``rnn_while_body_53``).
+
+    It counts the functions made so far in the process, so it depends on what
+    other tests built first; a fresh ``rnngraph gallery`` process always gets the same.
+    """
+    return re.sub(r"(_while_(?:body|cond))_\d+", r"\1_N", dot)
 
 
 def test_every_figure_is_committed_with_its_svg_and_readme_entry():
@@ -40,8 +50,8 @@ def test_gallery_is_current(built):
     def build(spec):
         return built(**_changed(spec))
 
-    stale = [f.name for f in FIGURES
-             if figure_dot(f, build)[2] != (GALLERY / f"{f.name}.dot").read_text(encoding="utf-8")]
+    stale = [f.name for f in FIGURES if _same_functions(figure_dot(f, build)[2])
+             != _same_functions((GALLERY / f"{f.name}.dot").read_text(encoding="utf-8"))]
     assert stale == [], f"stale gallery figures {stale}: run `rnngraph gallery --out gallery/` " \
                         "and review the diff"
 
