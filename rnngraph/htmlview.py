@@ -30,7 +30,6 @@ __all__ = ["render_html", "page_text", "page_data", "structures", "level_depths"
 
 MAX_LEVELS = 8  # pre-rendered depths per page, the full view included
 MAX_LEVEL_BOXES = 600  # deeper levels would keep Graphviz busy for minutes
-MAX_RECOGNISE_NODES = 3000  # bigger graphs get loops, arrays and slices only (no cells)
 _NODE_TITLE = re.compile(r'<g id="[^"]*" class="node">\s*<title>(.*?)</title>', re.S)
 _BACK_OPS = ("NextIteration", "RefNextIteration")
 
@@ -103,15 +102,9 @@ def _tensor_text(shape, dtype) -> str:
 
 def structures(graph: nx.MultiDiGraph) -> list:
     """Return the recognised structures as ``{"title", "text", "nodes"}``, most specific first."""
-    from .recognise import (Findings, find_strided_slices, find_tensor_arrays,  # noqa: PLC0415
-                            find_while_loops, recognise)
+    from .recognise import recognise  # noqa: PLC0415
 
-    if graph.number_of_nodes() <= MAX_RECOGNISE_NODES:
-        found = recognise(graph)
-    else:  # the cell recogniser's time grows with the square of the unrolled copies
-        found = Findings(while_loops=find_while_loops(graph, []),
-                         tensor_arrays=find_tensor_arrays(graph),
-                         strided_slices=find_strided_slices(graph))
+    found = recognise(graph)
     out = []
     for cell in found.cells:
         gates = ", ".join(cell.gates) if cell.gates else "none"

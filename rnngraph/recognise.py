@@ -383,12 +383,15 @@ def _fill_gru(G, cell: Cell, gates: dict) -> None:
                 return
 
 
-def _forward(G, start: str, scope: str) -> set:
-    """Return the nodes reachable forward from ``start`` within ``scope`` (loop plumbing excluded)."""
+def _forward(G, start: str, scope: str, blocked=frozenset()) -> set:
+    """Return the nodes reachable forward from ``start`` within ``scope`` (loop plumbing excluded).
+
+    The search does not enter ``blocked`` nodes.
+    """
     seen, todo = {start}, [start]
     while todo:
         for dst, _ in consumers(G, todo.pop()):
-            if dst in seen or not G.nodes[dst]["scope"].startswith(scope) \
+            if dst in seen or dst in blocked or not G.nodes[dst]["scope"].startswith(scope) \
                     or node_op(G, dst) in _LOOP_PLUMBING | {"_Retval"}:
                 continue
             seen.add(dst)
@@ -397,13 +400,17 @@ def _forward(G, start: str, scope: str) -> set:
 
 
 def _instance_nodes(G, anchors: list) -> list:
-    """Return each per-step copy's nodes: forward from its MatMul, minus what later copies own."""
-    forward = [_forward(G, a["matmul"], G.nodes[a["matmul"]]["scope"]) for a in anchors]
+    """Return each per-step copy's nodes: forward from its MatMul, minus what later copies own.
+
+    Copies are visited last to first, and the search from each stops at what later
+    copies reach, so the whole pass is linear in the graph (not in copies × graph).
+    """
+    claimed: set = set()  # everything reachable from later copies, and their concats
     result = []
-    for k, anchor in enumerate(anchors):
-        later = set().union(*forward[k + 1:], {a["concat"] for a in anchors[k + 1:]})
-        own = (forward[k] - later) | {anchor["concat"]}
+    for anchor in reversed(anchors):
         scope = G.nodes[anchor["matmul"]]["scope"]
+        reached = _forward(G, anchor["matmul"], scope, blocked=claimed)
+        own = (reached - claimed) | {anchor["concat"]}
         extra = set()
         for node in own:
             for src, _ in data_inputs(G, node):
@@ -411,8 +418,10 @@ def _instance_nodes(G, anchors: list) -> list:
                 if op == "Const" or op in _ENTER or (op in PASS_THROUGH and
                                                      G.nodes[src]["scope"].startswith(scope)):
                     extra.add(src)
-        result.append(sorted(own | (extra - later)))
-    return result
+        result.append(sorted(own | (extra - claimed)))
+        claimed |= reached
+        claimed.add(anchor["concat"])
+    return result[::-1]
 
 
 def find_cells(G: nx.MultiDiGraph) -> list:
