@@ -28,7 +28,7 @@ BUILD_ONLY = """
 import sys, time
 from rnngraph.tfcompat import tf
 tf()
-from rnngraph.build import build_graph
+from rnngraph.builder import build_graph
 from rnngraph.spec import ModelSpec
 t = time.perf_counter()
 build_graph(ModelSpec(kind=sys.argv[1], cell=sys.argv[2], steps=int(sys.argv[3])))
@@ -38,7 +38,7 @@ IMPORT_ONLY = "from rnngraph.tfcompat import tf; tf()"
 
 LAYOUT = """
 import sys, time
-from rnngraph.build import build_graph
+from rnngraph.builder import build_graph
 from rnngraph.graph import walk
 from rnngraph.output import run_graphviz
 from rnngraph.render import RenderOptions, drawing, to_dot

@@ -54,7 +54,7 @@ def bench_rnngraph(epochs: int, images: int) -> float:
 
 def bench_bare_loop(epochs: int, images: int) -> float:
     """Return samples/s of the plainest loop over the same graph: sess.run with a feed_dict."""
-    from rnngraph.build import build_graph
+    from rnngraph.builder import build_graph
     from rnngraph.train import MnistConfig
     from rnngraph.tfcompat import tf
 

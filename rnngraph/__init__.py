@@ -4,9 +4,6 @@ Importing this package does not import TensorFlow; the stages that need it
 import it on first use.
 """
 
-import sys
-import types
-
 from .errors import RnnGraphError
 from .spec import ModelSpec
 
@@ -29,20 +26,3 @@ def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields):
     from .api import build as build_api  # noqa: PLC0415
 
     return build_api(kind=kind, cell=cell, steps=steps, **fields)
-
-
-class _Package(types.ModuleType):
-    """Keeps ``rnngraph.build`` the API function when the submodule rnngraph/build.py loads.
-
-    Importing a submodule sets it as an attribute of its package; the module
-    itself stays reachable as ``sys.modules["rnngraph.build"]`` (and through
-    ``from rnngraph.build import ...``).
-    """
-
-    def __setattr__(self, name: str, value) -> None:
-        if name == "build" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

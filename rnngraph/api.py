@@ -76,7 +76,7 @@ class Graph:
             def build_again(spec):
                 if spec == self.spec:
                     return self._built
-                from .build import build_graph  # noqa: PLC0415
+                from .builder import build_graph  # noqa: PLC0415
 
                 return build_graph(spec)
 
@@ -147,7 +147,7 @@ class Graph:
 
 def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields) -> Graph:
     """Return the :class:`Graph` TensorFlow builds for this model (any ModelSpec field)."""
-    from .build import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from .builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
     from .commands.render import title_of  # noqa: PLC0415
     from .graph import walk  # noqa: PLC0415
 

@@ -415,7 +415,7 @@ def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
     """
     spec = spec_for_topic(topic, spec)
     if build is None:
-        from .build import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+        from .builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
     from .graph import walk
 
     built = build(spec)

@@ -132,7 +132,7 @@ def figure_dot(figure: Figure, build: Optional[Callable] = None) -> tuple:
     from .render import to_dot  # noqa: PLC0415
 
     if build is None:
-        from .build import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+        from .builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
     args = figure_args(figure)
     spec = spec_from_args(args)
     graph = walk(build(spec))
@@ -187,7 +187,7 @@ def write_gallery(out: str, build: Optional[Callable] = None, draw: bool = True,
     if not folder.is_dir():
         raise UsageError(f"gallery folder {out} does not exist (create it, or pass --out DIR)")
     if build is None:
-        from .build import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+        from .builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
     cache: dict = {}
 
     def cached(spec):

@@ -73,7 +73,7 @@ def measure_one(spec: ModelSpec, batch: int = 32, repeats: int = 5, seed: int = 
     """Return the measurements of the graph of ``spec`` (built in its own fresh tf.Graph)."""
     import numpy as np  # noqa: PLC0415
 
-    from .build import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from .builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
     from .tfcompat import tf  # noqa: PLC0415
 
     built = build_graph(spec)
@@ -114,7 +114,7 @@ def measure_growth(spec: ModelSpec, steps: Sequence[int], batch: int = 32, repea
     specs = [spec.replace(kind=kind, steps=count) for kind in KINDS for count in steps]
     # The first build in a process also pays for lazy imports inside
     # TensorFlow; build one small graph first so no row carries that cost.
-    from .build import build_graph  # noqa: PLC0415
+    from .builder import build_graph  # noqa: PLC0415
 
     build_graph(spec.replace(kind="static", steps=1))
     rows = []

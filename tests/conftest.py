@@ -61,7 +61,7 @@ _BUILT: dict = {}
 @pytest.fixture(scope="session")
 def built():
     """Return a function spec-kwargs -> BuiltGraph, caching each graph for the session."""
-    from rnngraph.build import build_graph
+    from rnngraph.builder import build_graph
     from rnngraph.spec import ModelSpec
 
     def get(**kwargs):

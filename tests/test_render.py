@@ -93,7 +93,7 @@ def test_reference_graphs_match_their_golden_dot(walked, golden, kind):
 
 @pytest.mark.tf
 def test_rebuilding_gives_byte_identical_dot():
-    from rnngraph.build import build_graph
+    from rnngraph.builder import build_graph
     from rnngraph.spec import ModelSpec
 
     first = to_dot(walk(build_graph(ModelSpec(cell="lstm"))))

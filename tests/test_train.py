@@ -78,7 +78,7 @@ def test_mnist_resume_ends_with_the_same_numbers(tmp_path, digits, stop_after):
 
 
 def test_dropout_trains_but_evaluation_runs_without_it(tmp_path, digits):
-    from rnngraph.build import build_graph
+    from rnngraph.builder import build_graph
     from rnngraph.train import train_mnist
     from rnngraph.train.session import TrainingSession
 
@@ -94,13 +94,15 @@ def test_dropout_trains_but_evaluation_runs_without_it(tmp_path, digits):
         trained.start(resume=True)
         run = trained.session.run
 
-        def accuracy(**keep):
+        def evaluate(name, **keep):
             feed = {tensors["X"]: x_val, tensors["y"]: y_val}
             feed.update({tensors["keep_prob"]: keep["keep"]} if keep else {})
-            return float(run(tensors["accuracy"], feed))
+            return float(run(tensors[name], feed))
 
-        assert accuracy() == accuracy(keep=1.0) == result.metrics["history"][-1]["val_accuracy"]
-        assert accuracy(keep=0.05) != accuracy()
+        assert evaluate("accuracy") == evaluate("accuracy", keep=1.0) == \
+            result.metrics["history"][-1]["val_accuracy"]
+        # The loss is continuous: feeding a keep probability changes it, so the default is no dropout.
+        assert evaluate("loss") == evaluate("loss", keep=1.0) != evaluate("loss", keep=0.05)
 
 
 def test_series_mse_falls_resume_repeats_and_generate_writes_csv_and_png(tmp_path):

@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent("""
     cpu = t.config.list_physical_devices("CPU")[0]
     t.config.set_logical_device_configuration(cpu, [t.config.LogicalDeviceConfiguration()] * 3)
 
-    from rnngraph.build import build_graph
+    from rnngraph.builder import build_graph
     from rnngraph.errors import DeviceError
     from rnngraph.train import SeriesConfig, train_series
     from rnngraph.train.session import TrainingSession, check_devices

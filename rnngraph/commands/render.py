@@ -135,7 +135,7 @@ def run(args) -> int:
     fmt = resolve_format(args.format, args.output)
     check_graphviz(fmt)
     output = args.output or f"{spec.slug()}.{fmt}"
-    from ..build import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from ..builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
     from ..graph import walk  # noqa: PLC0415
 
     built = build_graph(spec)

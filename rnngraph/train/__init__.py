@@ -4,11 +4,20 @@ Importing this package does not import TensorFlow; running a program does.
 """
 
 from .config import MnistConfig, SeriesConfig
-from .data import MnistData, load_mnist
-from .runs import RunResult
 
 __all__ = ["MnistConfig", "SeriesConfig", "MnistData", "load_mnist", "RunResult",
            "train_mnist", "train_series", "generate"]
+
+
+_LAZY = {"MnistData": "data", "load_mnist": "data", "RunResult": "runs"}  # they import NumPy
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib  # noqa: PLC0415
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def train_mnist(*args, **kwargs):
