@@ -13,3 +13,6 @@ test: setup
 
 bench: setup
 	.venv/bin/python benchmarks/bench_render.py
+
+gallery: setup
+	.venv/bin/rnngraph gallery --out gallery/
