@@ -102,6 +102,13 @@ FIGURES = (
          "dynamic --steps 20 --inputs 1 --neurons 100 --head series --depth 1",
          "Per-step outputs projected to one value, mean squared error, gradients and Adam.",
          "rnn"),
+    _fig("static-lstm-100", "static LSTM, 100 steps: the copies stacked",
+         "static --cell lstm --steps 100",
+         "1,754 nodes drawn as one stack of 100 identical cell copies (found by structure, "
+         "checked op by op), with the kernel and bias edges bundled.", "static"),
+    _fig("static-lstm-20-ends", "static LSTM, 20 steps: first and last copy in full",
+         "static --cell lstm --steps 20 --expand-ends",
+         "The first and last step drawn op by op, the 18 between them stacked.", "static"),
     _fig("dynamic-rnn-2-cfv2", "The same dynamic RNN in control flow v2",
          "dynamic --steps 2 --control-flow v2",
          "One While op whose cond and body are functions, with TensorLists for the arrays.",
