@@ -373,7 +373,7 @@ def _group_statement(graph, layout: _Layout, box: str) -> str:
                 f"penwidth=1.5, label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
     if kind == "series":
         label = f"{info['label']}\n{info['op']} ×{len(members)}"
-        tooltip = f"{len(members)} {info['op']} ops in {info['scope'] or 'the top scope'}:\n" + \
+        tooltip = f"{len(members)} {info['op']} ops in {info['cluster'] or 'the top scope'}:\n" + \
             "\n".join(members[:20]) + ("\n…" if len(members) > 20 else "")
         _, fill, border = CATEGORIES[category_of(info["op"])]
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{fill}\", color=\"{border}\", "

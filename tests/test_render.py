@@ -112,3 +112,33 @@ def test_dot_lays_out_the_dynamic_graph_into_svg(walked, tmp_path):
     boxes = re.findall(r'^\s*"[^"]+" \[', text, flags=re.M)
     assert svg.count('class="node"') == len(boxes) > 80
     assert "rnn/while/LoopCond" in svg  # tooltips carry the full names
+
+
+def _series_graph():
+    nodes = ['node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } }']
+    for i in range(6):
+        name = "s/add" if i == 0 else f"s/add_{i}"
+        nodes.append(f'node {{ name: "{name}" op: "AddV2" input: "x" input: "x" }}')
+    previous = "x"
+    for i in range(6):
+        name = "c/mul" if i == 0 else f"c/mul_{i}"
+        nodes.append(f'node {{ name: "{name}" op: "Mul" input: "{previous}" input: "x" }}')
+        previous = name
+    return walk(text_format.Parse("\n".join(nodes), protos.GraphDef()))
+
+
+def test_op_series_are_grouped_but_chains_are_not():
+    graph = _series_graph()
+    text = to_dot(graph, RenderOptions(group_series=True, aux_threshold=None))
+    assert '"series::s::add::AddV2" [shape=box3d' in text and "add_[0-5]\\nAddV2 ×6" in text
+    assert '"s/add_3" [' not in text
+    assert '"c/mul_3" [' in text  # mul, mul_1, ... feed each other: grouping would hide the order
+    assert '"x" -> "series::s::add::AddV2" [label=" ? ×12"' in text
+
+
+def test_nodes_read_by_many_are_drawn_once_with_a_count():
+    graph = _series_graph()
+    text = to_dot(graph, RenderOptions(aux_threshold=10))
+    assert "read by 12 ops (edges not drawn)" in text
+    assert '"x" -> ' not in text
+    assert '"x" -> "s/add"' in to_dot(graph, RenderOptions(aux_threshold=None))
