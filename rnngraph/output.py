@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, Optional, Union
 
 from .errors import GraphvizMissing, OutputError, RenderError
 
-__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "write_atomic", "dot_install_hint",
+__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "write_atomic", "atomic_path", "dot_install_hint",
            "graph_json"]
 
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
@@ -52,6 +53,29 @@ def run_graphviz(dot_text: str, fmt: str, engine: str = "dot", no_op: Optional[i
         raise RenderError(f"Graphviz {engine} failed: {detail[0] if detail else exc}") from None
 
 
+@contextlib.contextmanager
+def atomic_path(target: Union[str, Path]) -> Iterator[str]:
+    """Yield a temporary path beside ``target``; rename it over ``target`` if the block succeeds.
+
+    A reader (or a Ctrl-C) never sees a half-written file, and a failure leaves the old one.
+    """
+    target = Path(target)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+
+
 def write_atomic(path: Union[str, Path], data: Union[bytes, str]) -> str:
     """Write ``data`` to ``path`` through a temporary file and a rename; ``-`` is stdout."""
     if isinstance(data, str):
@@ -61,26 +85,12 @@ def write_atomic(path: Union[str, Path], data: Union[bytes, str]) -> str:
         sys.stdout.flush()
         return "-"
     target = Path(path)
-    directory = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise OutputError(f"cannot write {path}: it is a directory")
-    if not directory.is_dir():
-        raise OutputError(f"cannot write {path}: folder {directory} does not exist")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {target.parent} does not exist")
+    with atomic_path(target) as tmp:
+        Path(tmp).write_bytes(data)
     return str(target)
 
 

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
-from typing import Iterator, Union
+from typing import Union
 
 from ..errors import OutputError, RunDirError
+from ..output import atomic_path
 
 __all__ = ["atomic_path", "write_json", "read_json", "default_run_dir", "prepare_run_dir",
            "METRICS", "CHECKPOINTS", "STATE"]
@@ -18,29 +16,6 @@ __all__ = ["atomic_path", "write_json", "read_json", "default_run_dir", "prepare
 METRICS = "metrics.json"
 CHECKPOINTS = "checkpoints"
 STATE = "state.json"  # inside CHECKPOINTS: where training stopped, for --resume
-
-
-@contextlib.contextmanager
-def atomic_path(target: Union[str, Path]) -> Iterator[str]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` if the block succeeds.
-
-    A reader (or a Ctrl-C) never sees a half-written file.
-    """
-    target = Path(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
 
 
 def write_json(path: Union[str, Path], data: dict) -> None:
