@@ -143,6 +143,14 @@ def test_truncated_npz(tmp_path):
     assert "truncated or corrupted" in _one_line(info, bad)
 
 
+def test_a_file_that_is_not_an_npz_at_all(tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not numbers\n")
+    with pytest.raises(DataError, match="not an .npz archive") as info:
+        load_npz(bad)
+    assert "pickle" not in str(info.value)
+
+
 def test_npz_with_wrong_keys(tmp_path):
     arrays = _arrays()
     bad = _npz(tmp_path / "keys.npz", images=arrays["x_train"], labels=arrays["y_train"])

@@ -85,8 +85,17 @@ def _images(x: np.ndarray) -> np.ndarray:
     return (x.astype(np.float32) / np.float32(scale)).reshape(-1, 28, 28)
 
 
+def _starts_like_a_zip(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(4) == b"PK\x03\x04"
+
+
 def load_npz(path: Path) -> MnistData:
     """Return MNIST from a Keras-format ``mnist.npz``."""
+    if path.is_file() and not _starts_like_a_zip(path):
+        # np.load would report any non-zip file as "pickled data", which misleads.
+        raise DataError(f"{path}: not an .npz archive (expected Keras' mnist.npz with keys "
+                        f"{', '.join(NPZ_KEYS)}, or a folder of the four IDX files)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             missing = [key for key in NPZ_KEYS if key not in archive.files]
