@@ -1,0 +1,41 @@
+"""Recognisers: pure functions over the walked networkx graph that find RNN structures.
+
+Nothing here imports TensorFlow: the recognisers run on any GraphDef read
+from disk (``rnngraph inspect``) as well as on graphs rnngraph built.  Each
+recogniser returns dataclasses naming the nodes involved; :func:`recognise`
+runs them all and returns a :class:`Findings`.
+
+Recognition keys on structure (ops and how they connect), never on scope
+names, so graphs written under other scopes, stacked or bidirectional, with
+v1 (Enter/Merge/Switch/Exit) or v2 (``While``) control flow and with ref
+variables (``VariableV2`` + ``Identity``) are recognised alike.
+"""
+
+from __future__ import annotations
+
+import networkx as nx
+
+from .arrays import find_tensor_arrays
+from .cells import find_cells
+from .loops import find_while_loops
+from .structures import (ACTIVATIONS, GATE_MEANING, GATE_NAMES, Cell, ConcatInfo, Findings,
+                         LoopVar, SequenceLength, SliceInfo, TensorArrayInfo, WhileLoop)
+from .tensors import find_concats, find_sequence_length, find_strided_slices
+
+__all__ = ["Findings", "WhileLoop", "LoopVar", "TensorArrayInfo", "Cell", "ConcatInfo",
+           "SliceInfo", "SequenceLength", "recognise", "find_cells", "find_while_loops",
+           "find_tensor_arrays", "find_concats", "find_strided_slices", "find_sequence_length",
+           "ACTIVATIONS", "GATE_NAMES", "GATE_MEANING"]
+
+
+def recognise(G: nx.MultiDiGraph) -> Findings:
+    """Return every structure found in ``G`` (cells, loops, TensorArrays, concats, slices)."""
+    cells = find_cells(G)
+    return Findings(
+        while_loops=find_while_loops(G, cells),
+        tensor_arrays=find_tensor_arrays(G),
+        cells=cells,
+        concats=find_concats(G, cells),
+        strided_slices=find_strided_slices(G),
+        sequence_length=find_sequence_length(G),
+    )

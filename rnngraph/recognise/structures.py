@@ -1,0 +1,174 @@
+"""What the recognisers find (dataclasses) and the rules they use, as data."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+# Recognition rules as data.
+ACTIVATIONS = {"Tanh": "tanh", "Relu": "relu", "Relu6": "relu6", "Elu": "elu", "Selu": "selu",
+               "Sigmoid": "sigmoid", "Softsign": "softsign", "Softplus": "softplus",
+               "LeakyRelu": "leaky_relu"}
+GATE_NAMES = {"lstm": ("i", "j", "f", "o"), "gru": ("r", "u")}
+GATE_MEANING = {"i": "input gate", "j": "candidate (new input)", "f": "forget gate",
+                "o": "output gate", "r": "reset gate", "u": "update gate"}
+_ADD = {"Add", "AddV2"}
+_MUL = {"Mul"}
+_SPLIT = {"Split": 1, "SplitV": 0}  # op -> index of the value input
+_CONCAT = {"ConcatV2", "Concat"}
+_SELECT = {"Select", "SelectV2"}
+_TA_READ = {"TensorArrayReadV3", "TensorArrayReadV2", "TensorArrayRead"}
+_TA_WRITE = {"TensorArrayWriteV3", "TensorArrayWriteV2", "TensorArrayWrite"}
+_TA_SCATTER = {"TensorArrayScatterV3", "TensorArrayScatterV2", "TensorArrayScatter"}
+_TA_GATHER = {"TensorArrayGatherV3", "TensorArrayGatherV2", "TensorArrayGather"}
+_TA_CREATE = {"TensorArrayV3", "TensorArrayV2", "TensorArray"}
+_TL_CREATE = {"TensorListReserve", "TensorListFromTensor", "EmptyTensorList"}
+_TL_READ = {"TensorListGetItem"}
+_TL_WRITE = {"TensorListSetItem"}
+_TL_STACK = {"TensorListStack", "TensorListGather", "TensorListConcatV2"}
+_WHILE_V2 = {"While", "StatelessWhile"}
+_ENTER = {"Enter", "RefEnter"}
+_MERGE = {"Merge", "RefMerge"}
+_SWITCH = {"Switch", "RefSwitch"}
+_EXIT = {"Exit", "RefExit"}
+_NEXT = {"NextIteration", "RefNextIteration"}
+_LOOP_PLUMBING = _ENTER | _MERGE | _SWITCH | _EXIT | _NEXT | {"LoopCond"}
+_COMPARE = {"Less": "<", "LessEqual": "<=", "Greater": ">", "GreaterEqual": ">=",
+            "Equal": "==", "NotEqual": "!="}
+_LOGICAL = {"LogicalAnd": "AND", "LogicalOr": "OR"}
+
+
+@dataclass
+class Cell:
+    """One recurrent cell: the MatMul of [X_t, h_(t-1)] and what follows it."""
+
+    scope: str
+    kind: str  # rnn | lstm | gru
+    matmul: str
+    concat: str
+    kernel: str
+    kernel_shape: Optional[list]
+    bias: Optional[str]
+    bias_shape: Optional[list]
+    activation: Optional[str]
+    activation_node: Optional[str]
+    n_inputs: Optional[int]
+    n_neurons: Optional[int]
+    x_input: str
+    h_input: str
+    gates: list = field(default_factory=list)
+    gate_nodes: dict = field(default_factory=dict)  # gate -> {"slice", "preact", "activation"}
+    forget_bias: Optional[float] = None
+    forget_bias_node: Optional[str] = None
+    peepholes: dict = field(default_factory=dict)  # gate -> variable
+    outputs: dict = field(default_factory=dict)  # "h"/"c" -> node
+    candidate: dict = field(default_factory=dict)  # GRU: matmul, concat, kernel, shapes
+    instances: list = field(default_factory=list)  # MatMul of each per-step copy
+    instance_scopes: list = field(default_factory=list)
+    instance_concats: list = field(default_factory=list)
+    candidate_concats: list = field(default_factory=list)  # GRU: each copy's [X_t, r·h]
+    instance_outputs: list = field(default_factory=list)  # each copy's h
+    same_structure: bool = True
+    same_variables: bool = True
+    nodes: list = field(default_factory=list)  # the first instance's nodes
+
+
+@dataclass
+class LoopVar:
+    """One loop variable: its entry, the node computing the next value, what it carries."""
+
+    index: int
+    carries: str
+    initial: str
+    next_value: str
+    enter: Optional[str] = None
+    merge: Optional[str] = None
+    switch: Optional[str] = None
+    identity: Optional[str] = None
+    next_iteration: Optional[str] = None
+    exit: Optional[str] = None
+    exit_used: bool = False
+    dtype: Optional[str] = None
+    shape: Optional[list] = None
+
+
+@dataclass
+class WhileLoop:
+    """A while loop, v1 (frame of Enter/Merge/Switch/Exit) or v2 (a While op)."""
+
+    name: str
+    control_flow: str
+    frame: str
+    loop_vars: list
+    invariants: list  # [{"node", "source", "what"}]
+    condition: str
+    comparisons: list  # [{"var", "op", "bound", "bound_expr", "meaning"}]
+    loop_cond: Optional[str]
+    body_nodes: list
+    cond_function: Optional[str] = None
+    body_function: Optional[str] = None
+    tensor_list_ops: list = field(default_factory=list)
+
+
+@dataclass
+class TensorArrayInfo:
+    """A TensorArray (v1) or TensorList (v2) and the per-step ops that use it."""
+
+    name: str
+    kind: str  # TensorArray | TensorList
+    role: str  # input | output | unused | other
+    size: Optional[str]
+    element_shape: Optional[list]
+    unstack: Optional[str] = None
+    unstack_source: Optional[str] = None
+    reads: list = field(default_factory=list)
+    writes: list = field(default_factory=list)
+    stack: Optional[str] = None
+    flow: list = field(default_factory=list)
+
+
+@dataclass
+class ConcatInfo:
+    name: str
+    axis: Optional[int]
+    inputs: list  # [{"name", "shape", "expr", "meaning"}]
+    shape: Optional[list]
+    meaning: str
+    value: Any = None
+
+
+@dataclass
+class SliceInfo:
+    name: str
+    input: str
+    begin: Any
+    end: Any
+    strides: Any
+    masks: dict
+    slice: str
+    meaning: str
+    value: Any = None
+
+
+@dataclass
+class SequenceLength:
+    compare: str
+    length: str
+    zero_outputs: list
+    copy_state: list
+
+
+@dataclass
+class Findings:
+    """Everything the recognisers found in one graph."""
+
+    while_loops: list = field(default_factory=list)
+    tensor_arrays: list = field(default_factory=list)
+    cells: list = field(default_factory=list)
+    concats: list = field(default_factory=list)
+    strided_slices: list = field(default_factory=list)
+    sequence_length: list = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Return the findings as JSON-serialisable dicts and lists."""
+        return asdict(self)
