@@ -235,13 +235,16 @@ def page_text(title: str, levels: list, data: dict, initial: int) -> str:
 
 
 def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
-                draw: Optional[Callable[[str], str]] = None) -> str:
+                draw: Optional[Callable[[str], str]] = None, full: bool = False) -> str:
     """Return the interactive HTML page of ``graph`` (runs Graphviz once per depth drawn).
 
     Depths whose diagram has too many boxes for Graphviz are left out; the
-    page opens at ``options.depth`` (or the deepest depth drawn).
+    page opens at ``options.depth`` (or the deepest depth drawn).  ``full``
+    draws one level with every node instead (unrolled steps tiled).
     """
     options = options or RenderOptions()
+    if full:
+        return _full_page(graph, options)
     if draw is None:
         from .output import run_graphviz  # noqa: PLC0415
 
@@ -270,3 +273,17 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
                       default=0)
     data = page_data(graph, levels, structures(graph), options)
     return page_text(options.title or "rnngraph", levels, data, initial)
+
+
+def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
+    """Return the page with a single level: every node, as ``render --full`` draws it."""
+    from .output import run_graphviz  # noqa: PLC0415
+    from .render import drawing  # noqa: PLC0415
+
+    every = dataclasses.replace(options, group_steps=False, expand_ends=False, group_series=False,
+                                depth=None)
+    drawn = drawing(graph, every, full=True)
+    svg = run_graphviz(drawn.dot, "svg", drawn.engine, drawn.no_op).decode("utf-8")
+    levels = [("every node", None, svg)]
+    data = page_data(graph, levels, structures(graph), every)
+    return page_text(options.title or "rnngraph", levels, data, 0)

@@ -149,3 +149,19 @@ def test_viewer_in_headless_chromium(page, tmp_path, monkeypatch):
         assert shot.stat().st_size > 20_000
     finally:
         browser.quit()
+
+
+def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
+    from rnngraph.htmlview import render_html
+    from rnngraph.render import RenderOptions
+
+    graph = walked(kind="static", cell="lstm", steps=30)
+    text = render_html(graph, RenderOptions(title="full"), full=True)
+    data = _data(text)
+    (level,) = data["levels"]
+    assert level["label"] == "every node" and text.count("<svg") == 1
+    names = [n["n"] for n in data["nodes"]]
+    matmul = names.index("rnn/basic_lstm_cell/MatMul_17")
+    assert level["boxes"][level["box"][matmul]] == "rnn/basic_lstm_cell/MatMul_17"
+    assert sum(b.startswith("tile::") for b in level["boxes"]) == 30
+    assert all(i >= 0 for i in level["box"])  # every node is shown by some box

@@ -123,7 +123,7 @@ def emit(graph, options, fmt: str, output: str, full: bool = False) -> str:
     if fmt == "html":
         from ..htmlview import render_html  # noqa: PLC0415
 
-        return write_atomic(output, render_html(graph, options))
+        return write_atomic(output, render_html(graph, options, full=full))
     drawn = drawing(graph, options, full=full)
     if fmt == "dot":
         return write_atomic(output, drawn.dot)
