@@ -50,3 +50,18 @@ def test_render_tensorboard_writes_what_tensorflow_reads(tmp_path, built, capsys
     assert records[0].file_version == FILE_VERSION
     written = tf().compat.v1.GraphDef.FromString(records[1].graph_def)
     assert written == built(kind="dynamic", steps=2).graph_def()
+
+
+def test_inspect_tensorboard_exports_the_file_it_read(tmp_path, capsys):
+    from google.protobuf import text_format
+
+    from rnngraph.cli import main
+    from rnngraph.loaders import load_graph_def
+
+    source = tmp_path / "g.pbtxt"
+    source.write_text(text_format.MessageToString(_graph_def()))
+    assert main(["inspect", str(source), "--tensorboard", str(tmp_path / "logs")]) == 0
+    err = capsys.readouterr().err
+    (event,) = (tmp_path / "logs").iterdir()
+    assert f"event file: {event}" in err
+    assert load_graph_def(event)[0] == _graph_def()

@@ -27,6 +27,8 @@ def register(subparsers) -> None:
     parser.add_argument("--render", metavar="OUT", default=None,
                         help="also draw the graph to OUT ('-' for stdout)")
     add_drawing_options(parser)
+    parser.add_argument("--tensorboard", default=None, metavar="LOGDIR",
+                        help="also write the graph as an event file for `tensorboard --logdir LOGDIR`")
     parser.set_defaults(func=run)
 
 
@@ -105,6 +107,10 @@ def run(args) -> int:
         sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         sys.stdout.write(summary_text(args.file, kind, data, found))
+    if args.tensorboard:
+        from ..tensorboard import write_graph_event  # noqa: PLC0415
+
+        print(f"event file: {write_graph_event(args.tensorboard, graph_def)}", file=sys.stderr)
     if args.render:
         title = f"{Path(args.file).name} — {data['nodes']} nodes"
         path = emit(G, drawing_options(args, G, title), fmt, args.render, full=args.full)
