@@ -16,7 +16,7 @@ from typing import Callable, Optional
 from .errors import UsageError
 from .graph import top_level_nodes
 from .recognise import GATE_MEANING, Cell, Findings, WhileLoop, recognise
-from .spec import ModelSpec
+from .spec import CELL_CLASSES, ModelSpec
 
 __all__ = ["TOPICS", "Section", "Explanation", "spec_for_topic", "explain", "render_text",
            "render_markdown", "render_json", "FORMATS"]
@@ -25,8 +25,6 @@ TOPICS = ("rnn", "lstm", "gru", "static", "dynamic", "while_loop", "tensor_array
           "strided_slice")
 FORMATS = ("text", "markdown", "json")
 _CELL_TOPICS = {"rnn": ("rnn",), "lstm": ("lstm", "lstm-peephole"), "gru": ("gru",)}
-_CELL_CLASS = {"rnn": "BasicRNNCell", "lstm": "BasicLSTMCell", "lstm-peephole": "LSTMCell",
-               "gru": "GRUCell"}
 
 
 @dataclass
@@ -98,7 +96,7 @@ def _overview(spec: ModelSpec, G, found: Findings) -> Section:
     kind = f"{spec.kind}_rnn" + (" with control flow v2" if spec.control_flow == "v2"
                                  and spec.kind == "dynamic" else "")
     return Section("The graph", [
-        f"rnngraph asked TensorFlow for {kind} over a {_CELL_CLASS[spec.cell]} "
+        f"rnngraph asked TensorFlow for {kind} over a {CELL_CLASSES[spec.cell]} "
         f"({spec.activation}): {spec.steps} steps of {spec.inputs} inputs, {spec.neurons} "
         f"neurons{'' if spec.layers == 1 else f' in each of {spec.layers} layers'}. The "
         f"GraphDef has {nodes} nodes. Recognised: {cells}; while loops: {loops}."])
@@ -453,7 +451,7 @@ def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
         add(_concats(found))
     elif topic == "strided_slice":
         add(_slices(found))
-    title = f"rnngraph explain {topic}: {spec.kind}_rnn, {_CELL_CLASS[spec.cell]}, " \
+    title = f"rnngraph explain {topic}: {spec.kind}_rnn, {CELL_CLASSES[spec.cell]}, " \
             f"{spec.inputs} inputs, {spec.neurons} neurons, {spec.steps} steps"
     checked = None
     if verify:

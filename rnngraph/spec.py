@@ -13,10 +13,13 @@ from typing import Optional
 
 from .errors import SpecError
 
-__all__ = ["ModelSpec", "KINDS", "CELLS", "ACTIVATIONS", "HEADS", "parse_devices"]
+__all__ = ["ModelSpec", "KINDS", "CELLS", "CELL_CLASSES", "ACTIVATIONS", "HEADS", "parse_devices"]
 
 KINDS = ("static", "dynamic")
 CELLS = ("rnn", "lstm", "lstm-peephole", "gru")
+# The TensorFlow class each --cell builds (lstm-peephole: LSTMCell(use_peepholes=True)).
+CELL_CLASSES = {"rnn": "BasicRNNCell", "lstm": "BasicLSTMCell", "lstm-peephole": "LSTMCell",
+                "gru": "GRUCell"}
 ACTIVATIONS = ("tanh", "relu")
 STATIC_INPUTS = ("list", "unstack")
 CONTROL_FLOWS = ("v1", "v2")

@@ -104,8 +104,9 @@ def title_of(spec, graph) -> str:
     """Return the diagram's title line, with counts read from the graph."""
     from ..graph import top_level_nodes  # noqa: PLC0415
 
-    cell = {"rnn": "BasicRNNCell", "lstm": "BasicLSTMCell", "lstm-peephole": "LSTMCell (peepholes)",
-            "gru": "GRUCell"}[spec.cell]
+    from ..spec import CELL_CLASSES  # noqa: PLC0415
+
+    cell = CELL_CLASSES[spec.cell] + (" (peepholes)" if spec.cell == "lstm-peephole" else "")
     parts = [f"{spec.kind}_rnn", cell + (f" ×{spec.layers} layers" if spec.layers > 1 else ""),
              f"{spec.steps} steps", f"{spec.inputs} inputs", f"{spec.neurons} neurons"]
     if spec.control_flow == "v2" and spec.kind == "dynamic":
