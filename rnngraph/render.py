@@ -8,51 +8,27 @@ device.  Nothing here runs Graphviz or writes files: see ``output.py``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Optional
 
 import networkx as nx
 
 from .errors import UsageError
+from .layout import (COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
+                     plan_detail)
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
            "COLOR_BY", "MAX_LAYOUT_BOXES", "TARGET_BOXES", "plan_detail", "count_boxes",
            "Drawing", "drawing", "box_map"]
 
-COLOR_BY = ("kind", "device")
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
 MAX_LAYOUT_BOXES = 1500
 _LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
 _BACK_OPS = ("NextIteration", "RefNextIteration")
 _MAX_ATTR_TEXT = 80
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    """How to draw a graph; every field has a default that gives the full view."""
-
-    depth: Optional[int] = None  # collapse scopes deeper than this into one box
-    show_consts: bool = False  # draw single-use constants instead of folding them
-    color_by: str = "kind"  # "kind" or "device"
-    focus_nodes: Optional[frozenset] = None  # draw only these nodes
-    annotations: dict = field(default_factory=dict)  # node -> note text beside it
-    labels: dict = field(default_factory=dict)  # node -> extra label line
-    title: str = ""
-    legend: bool = True
-    rankdir: str = "TB"
-    group_steps: bool = False  # stack identical unrolled cell copies into one box
-    expand_ends: bool = False  # ...but draw the first and last copy in full
-    group_series: bool = False  # op series (add, add_1, ...) as one box
-    aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
-
-    def __post_init__(self):
-        if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
-                                       or self.depth < 0):
-            raise UsageError(f"depth must be an integer >= 0, got {self.depth!r}")
-        if self.color_by not in COLOR_BY:
-            raise UsageError(f"unknown colouring {self.color_by!r} (choose one of: {', '.join(COLOR_BY)})")
 
 
 def dot_quote(text: str) -> str:
@@ -132,126 +108,6 @@ def _tooltip(name: str, data: dict) -> str:
     return "\n".join(lines)
 
 
-class _Layout:
-    """The boxes to draw: real nodes, folded constants and grouped boxes.
-
-    Group boxes are collapsed scopes (``scope::``), stacked step copies
-    (``stack::``) and op series (``series::``); ``groups`` maps each to its
-    members and ``group_info`` to its label, tooltip and cluster.
-    """
-
-    def __init__(self, graph: nx.MultiDiGraph, options: RenderOptions):
-        self.graph = graph
-        self.options = options
-        nodes = sorted(graph.nodes) if options.focus_nodes is None else sorted(
-            n for n in graph.nodes if n in options.focus_nodes)
-        self.visible = set(nodes)
-        self.box_of: dict[str, str] = {}
-        self.groups: dict[str, list] = defaultdict(list)  # box id -> member nodes
-        self.group_info: dict[str, dict] = {}
-        self.step_index: dict[str, int] = {}  # stacked node -> its time step
-        if options.group_steps:
-            self._stack_steps()
-        for name in nodes:
-            if name in self.box_of:
-                continue
-            scope = graph.nodes[name]["scope"]
-            parts = scope.split("/") if scope else []
-            if options.depth is not None and len(parts) > options.depth:
-                box = "scope::" + "/".join(parts[: options.depth + 1])
-                self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
-            else:
-                self.box_of[name] = name
-        if options.group_series:
-            self._group_series()
-        # Constants read by one drawn node only are shown inside that node's label.
-        self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
-        if not options.show_consts:
-            for name in nodes:
-                data = graph.nodes[name]
-                if data["op"] != "Const" or name in options.annotations or self.box_of[name] != name:
-                    continue
-                outs = list(graph.out_edges(name, keys=True, data=True))
-                if len(outs) == 1 and not outs[0][3]["control"] and self.box_of.get(outs[0][1]) == outs[0][1]:
-                    self.folded[outs[0][1]].append((outs[0][2], name))
-                    del self.box_of[name]
-        self.aux = self._auxiliary()
-
-    def _join(self, box: str, name: str, kind: str, cluster: str, **info) -> None:
-        self.box_of[name] = box
-        self.groups[box].append(name)
-        self.group_info.setdefault(box, dict(kind=kind, cluster=cluster, **info))
-
-    def _stack_steps(self) -> None:
-        from .group import cached_unrolled  # noqa: PLC0415
-
-        unrolled = cached_unrolled(self.graph)
-        if unrolled is None:
-            return
-        for run in unrolled.runs:
-            first, last, members = run.first, run.last, run.members
-            if self.options.expand_ends:
-                first, last, members = first + 1, last - 1, members[1:-1]
-            if len(members) < 2:
-                continue
-            box = f"stack::{run.scope}::{first}-{last}"
-            cluster = scope_parent(run.scope)
-            if self.options.depth is not None:
-                cluster = "/".join(cluster.split("/")[: self.options.depth]) if cluster else ""
-            for offset, step_nodes in enumerate(members):
-                for name in step_nodes:
-                    if name in self.visible:
-                        self.step_index[name] = first + offset
-                        self._join(box, name, kind="stack", cluster=cluster, scope=run.scope,
-                                   first=first, last=last, per_step=len(step_nodes),
-                                   total=unrolled.steps)
-
-    def _group_series(self) -> None:
-        from .group import find_series  # noqa: PLC0415
-
-        singles = [n for n, b in self.box_of.items() if b == n]
-        for series in find_series(self.graph, singles):
-            box = f"series::{series.scope}::{series.base}::{series.op}"
-            for name in series.members:
-                self._join(box, name, kind="series", cluster=series.scope, label=series.label,
-                           op=series.op)
-
-    def _auxiliary(self) -> dict:
-        """Return {box: (consumers, producers)} for boxes with very many distinct neighbours."""
-        threshold = self.options.aux_threshold
-        if not threshold:
-            return {}
-        outs: dict = defaultdict(set)
-        ins: dict = defaultdict(set)
-        for src, dst, data in self.graph.edges(data=True):
-            if data["control"] or src not in self.box_of or dst not in self.box_of:
-                continue
-            a, b = self.box_of[src], self.box_of[dst]
-            if a != b:
-                outs[a].add(b)
-                ins[b].add(a)
-        aux = {}
-        for box in sorted(set(outs) | set(ins)):
-            many_out = len(outs[box]) >= threshold
-            many_in = len(ins[box]) >= threshold and box == self.box_of.get(box)
-            if many_out or many_in:
-                aux[box] = (len(outs[box]) if many_out else 0, len(ins[box]) if many_in else 0)
-        return aux
-
-    def boxes(self) -> list:
-        return sorted(set(self.box_of.values()))
-
-    def cluster_of(self, box: str) -> str:
-        if box in self.group_info:
-            return self.group_info[box]["cluster"]
-        return self.graph.nodes[box]["scope"]
-
-
-def scope_parent(scope: str) -> str:
-    """Return the scope that contains ``scope`` ("" at the top)."""
-    return scope.rpartition("/")[0]
-
-
 def _devices_palette(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict:
     devices = sorted({graph.nodes[n]["device"] for n in names if graph.nodes[n]["device"]})
     return {dev: DEVICE_PALETTE[i % len(DEVICE_PALETTE)] for i, dev in enumerate(devices)}
@@ -260,7 +116,7 @@ def _devices_palette(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict:
 def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> str:
     """Return the DOT text of ``graph`` drawn with ``options``."""
     options = options or RenderOptions()
-    layout = _Layout(graph, options)
+    layout = Layout(graph, options)
     boxes = layout.boxes()
     if len(boxes) > MAX_LAYOUT_BOXES:
         raise UsageError(
@@ -338,7 +194,7 @@ def _wrap(text: str, width: int = 42) -> str:
     return "\n".join(lines)
 
 
-def _frame_label(graph: nx.MultiDiGraph, layout: _Layout, scope: str) -> str:
+def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
     """Return 'while loop frame X' when the scope holds a v1 loop's Enter nodes."""
     frames = graph.graph.get("frames", {})
     for frame in sorted(frames):
@@ -355,7 +211,7 @@ def _op_summary(graph, members: list, limit: int = 3) -> tuple[str, dict]:
     return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top), ops
 
 
-def _group_statement(graph, layout: _Layout, box: str) -> str:
+def _group_statement(graph, layout: Layout, box: str) -> str:
     info, members = layout.group_info[box], layout.groups[box]
     kind = info["kind"]
     if kind == "stack":
@@ -387,7 +243,7 @@ def _group_statement(graph, layout: _Layout, box: str) -> str:
             f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
 
 
-def _box_statement(graph, layout: _Layout, box: str, options: RenderOptions, palette: dict) -> str:
+def _box_statement(graph, layout: Layout, box: str, options: RenderOptions, palette: dict) -> str:
     if box in layout.group_info:
         return _group_statement(graph, layout, box)
     data = graph.nodes[box]
@@ -421,7 +277,7 @@ def _box_statement(graph, layout: _Layout, box: str, options: RenderOptions, pal
     return f"{dot_quote(box)} [{', '.join(attrs)}];"
 
 
-def _merged_edges(graph, layout: _Layout) -> dict:
+def _merged_edges(graph, layout: Layout) -> dict:
     """Return {(box a, box b, control, kind, back): [edge data]} of the edges to draw."""
     merged: dict[tuple, list] = {}
     for src, dst, key, data in sorted(graph.edges(keys=True, data=True),
@@ -472,7 +328,7 @@ def _edge_statements(merged: dict, box_count: int) -> list:
     return lines
 
 
-def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
+def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
     rows = []
     if options.color_by == "device":
         for device, colour in palette.items():
@@ -498,61 +354,6 @@ def _legend(graph, layout: _Layout, options: RenderOptions, palette: dict, merge
             f"{cells}{extra}</TABLE>>];")
 
 
-TARGET_BOXES = 300  # the default level of detail keeps the drawing around this size
-
-
-def count_boxes(graph: nx.MultiDiGraph, options: RenderOptions) -> int:
-    """Return how many boxes ``options`` would draw."""
-    return len(_Layout(graph, options).boxes())
-
-
-def box_map(graph: nx.MultiDiGraph, options: RenderOptions) -> dict:
-    """Return node -> id of the box that draws it (itself, a collapsed scope or a group)."""
-    return dict(_Layout(graph, options).box_of)
-
-
-def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:
-    """Return (options, summary) choosing grouping and depth so the drawing stays readable.
-
-    Small graphs are drawn as they are (summary ""); big ones get their
-    unrolled cell copies stacked, op series grouped and, if still too big,
-    deep scopes collapsed, and the summary says what was done.
-    """
-    import dataclasses  # noqa: PLC0415
-
-    boxes = count_boxes(graph, options)
-    if boxes <= TARGET_BOXES or options.focus_nodes is not None:
-        return options, ""
-    done = []
-    from .group import cached_unrolled  # noqa: PLC0415
-
-    unrolled = cached_unrolled(graph)
-    if unrolled is not None and unrolled.runs and not options.group_steps:
-        options = dataclasses.replace(options, group_steps=True)
-        stacked = sum(r.count for r in unrolled.runs)
-        done.append(f"stacked {stacked} identical copies of {unrolled.runs[0].scope}")
-        boxes = count_boxes(graph, options)
-    if boxes > TARGET_BOXES and not options.group_series:
-        options = dataclasses.replace(options, group_series=True)
-        after = count_boxes(graph, options)
-        if after < boxes:
-            done.append("grouped op series")
-        boxes = after
-    if boxes > TARGET_BOXES and options.depth is None:
-        deepest = max((len(d["scope"].split("/")) for _, d in graph.nodes(data=True) if d["scope"]),
-                      default=0)
-        for depth in range(deepest - 1, -1, -1):
-            options = dataclasses.replace(options, depth=depth)
-            boxes = count_boxes(graph, options)
-            if boxes <= TARGET_BOXES:
-                break
-        done.append(f"collapsed scopes deeper than {options.depth}")
-    total = sum(1 for _, d in graph.nodes(data=True) if not d["missing"])
-    summary = (f"{total} nodes drawn as {boxes} boxes: {', '.join(done)}; "
-               f"see more with --depth N, --expand-ends or --full")
-    return options, summary
-
-
 @dataclass(frozen=True)
 class Drawing:
     """DOT text and the Graphviz program (and mode) that draws it."""
@@ -566,8 +367,6 @@ def drawing(graph: nx.MultiDiGraph, options: RenderOptions, full: bool = False) 
     """Return the Drawing of ``graph``; ``full`` draws every node, tiling unrolled copies."""
     if not full:
         return Drawing(to_dot(graph, options))
-    import dataclasses  # noqa: PLC0415
-
     from .group import cached_unrolled  # noqa: PLC0415
     from .tile import TILE_ENGINE, TILE_NO_OP, tiled_dot  # noqa: PLC0415
 

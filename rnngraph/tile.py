@@ -60,11 +60,12 @@ def _with_pos(statement: str, x: float, y: float) -> str:
 def tiled_dot(graph: nx.MultiDiGraph, options, unrolled) -> Optional[str]:
     """Return positioned DOT drawing every node of an unrolled graph, or None if it has no copies."""
     from . import render  # noqa: PLC0415
+    from .layout import Layout  # noqa: PLC0415
 
     if unrolled is None or not any(unrolled.matching):
         return None
     options = dataclasses.replace(options, group_steps=False, group_series=False, depth=None)
-    layout = render._Layout(graph, options)
+    layout = Layout(graph, options)
     palette = render._devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
     statement = {box: render._box_statement(graph, layout, box, options, palette)
                  for box in layout.boxes()}

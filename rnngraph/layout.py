@@ -1,0 +1,223 @@
+"""What to draw: the drawing options, and which box shows each node.
+
+Boxes are real nodes, constants folded into their consumer, collapsed
+scopes (``scope::``), stacked step copies (``stack::``) and op series
+(``series::``).  ``plan_detail`` picks the grouping and depth that keep a
+big graph readable.  Pure: no Graphviz, no files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Optional
+
+import networkx as nx
+
+from .errors import UsageError
+
+__all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
+           "plan_detail", "scope_parent"]
+
+COLOR_BY = ("kind", "device")
+
+@dataclass(frozen=True)
+class RenderOptions:
+    """How to draw a graph; every field has a default that gives the full view."""
+
+    depth: Optional[int] = None  # collapse scopes deeper than this into one box
+    show_consts: bool = False  # draw single-use constants instead of folding them
+    color_by: str = "kind"  # "kind" or "device"
+    focus_nodes: Optional[frozenset] = None  # draw only these nodes
+    annotations: dict = field(default_factory=dict)  # node -> note text beside it
+    labels: dict = field(default_factory=dict)  # node -> extra label line
+    title: str = ""
+    legend: bool = True
+    rankdir: str = "TB"
+    group_steps: bool = False  # stack identical unrolled cell copies into one box
+    expand_ends: bool = False  # ...but draw the first and last copy in full
+    group_series: bool = False  # op series (add, add_1, ...) as one box
+    aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
+
+    def __post_init__(self):
+        if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
+                                       or self.depth < 0):
+            raise UsageError(f"depth must be an integer >= 0, got {self.depth!r}")
+        if self.color_by not in COLOR_BY:
+            raise UsageError(f"unknown colouring {self.color_by!r} (choose one of: {', '.join(COLOR_BY)})")
+
+
+class Layout:
+    """The boxes to draw: real nodes, folded constants and grouped boxes.
+
+    Group boxes are collapsed scopes (``scope::``), stacked step copies
+    (``stack::``) and op series (``series::``); ``groups`` maps each to its
+    members and ``group_info`` to its label, tooltip and cluster.
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, options: RenderOptions):
+        self.graph = graph
+        self.options = options
+        nodes = sorted(graph.nodes) if options.focus_nodes is None else sorted(
+            n for n in graph.nodes if n in options.focus_nodes)
+        self.visible = set(nodes)
+        self.box_of: dict[str, str] = {}
+        self.groups: dict[str, list] = defaultdict(list)  # box id -> member nodes
+        self.group_info: dict[str, dict] = {}
+        self.step_index: dict[str, int] = {}  # stacked node -> its time step
+        if options.group_steps:
+            self._stack_steps()
+        for name in nodes:
+            if name in self.box_of:
+                continue
+            scope = graph.nodes[name]["scope"]
+            parts = scope.split("/") if scope else []
+            if options.depth is not None and len(parts) > options.depth:
+                box = "scope::" + "/".join(parts[: options.depth + 1])
+                self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
+            else:
+                self.box_of[name] = name
+        if options.group_series:
+            self._group_series()
+        # Constants read by one drawn node only are shown inside that node's label.
+        self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
+        if not options.show_consts:
+            for name in nodes:
+                data = graph.nodes[name]
+                if data["op"] != "Const" or name in options.annotations or self.box_of[name] != name:
+                    continue
+                outs = list(graph.out_edges(name, keys=True, data=True))
+                if len(outs) == 1 and not outs[0][3]["control"] and self.box_of.get(outs[0][1]) == outs[0][1]:
+                    self.folded[outs[0][1]].append((outs[0][2], name))
+                    del self.box_of[name]
+        self.aux = self._auxiliary()
+
+    def _join(self, box: str, name: str, kind: str, cluster: str, **info) -> None:
+        self.box_of[name] = box
+        self.groups[box].append(name)
+        self.group_info.setdefault(box, dict(kind=kind, cluster=cluster, **info))
+
+    def _stack_steps(self) -> None:
+        from .group import cached_unrolled  # noqa: PLC0415
+
+        unrolled = cached_unrolled(self.graph)
+        if unrolled is None:
+            return
+        for run in unrolled.runs:
+            first, last, members = run.first, run.last, run.members
+            if self.options.expand_ends:
+                first, last, members = first + 1, last - 1, members[1:-1]
+            if len(members) < 2:
+                continue
+            box = f"stack::{run.scope}::{first}-{last}"
+            cluster = scope_parent(run.scope)
+            if self.options.depth is not None:
+                cluster = "/".join(cluster.split("/")[: self.options.depth]) if cluster else ""
+            for offset, step_nodes in enumerate(members):
+                for name in step_nodes:
+                    if name in self.visible:
+                        self.step_index[name] = first + offset
+                        self._join(box, name, kind="stack", cluster=cluster, scope=run.scope,
+                                   first=first, last=last, per_step=len(step_nodes),
+                                   total=unrolled.steps)
+
+    def _group_series(self) -> None:
+        from .group import find_series  # noqa: PLC0415
+
+        singles = [n for n, b in self.box_of.items() if b == n]
+        for series in find_series(self.graph, singles):
+            box = f"series::{series.scope}::{series.base}::{series.op}"
+            for name in series.members:
+                self._join(box, name, kind="series", cluster=series.scope, label=series.label,
+                           op=series.op)
+
+    def _auxiliary(self) -> dict:
+        """Return {box: (consumers, producers)} for boxes with very many distinct neighbours."""
+        threshold = self.options.aux_threshold
+        if not threshold:
+            return {}
+        outs: dict = defaultdict(set)
+        ins: dict = defaultdict(set)
+        for src, dst, data in self.graph.edges(data=True):
+            if data["control"] or src not in self.box_of or dst not in self.box_of:
+                continue
+            a, b = self.box_of[src], self.box_of[dst]
+            if a != b:
+                outs[a].add(b)
+                ins[b].add(a)
+        aux = {}
+        for box in sorted(set(outs) | set(ins)):
+            many_out = len(outs[box]) >= threshold
+            many_in = len(ins[box]) >= threshold and box == self.box_of.get(box)
+            if many_out or many_in:
+                aux[box] = (len(outs[box]) if many_out else 0, len(ins[box]) if many_in else 0)
+        return aux
+
+    def boxes(self) -> list:
+        return sorted(set(self.box_of.values()))
+
+    def cluster_of(self, box: str) -> str:
+        if box in self.group_info:
+            return self.group_info[box]["cluster"]
+        return self.graph.nodes[box]["scope"]
+
+
+def scope_parent(scope: str) -> str:
+    """Return the scope that contains ``scope`` ("" at the top)."""
+    return scope.rpartition("/")[0]
+
+
+TARGET_BOXES = 300  # the default level of detail keeps the drawing around this size
+
+
+def count_boxes(graph: nx.MultiDiGraph, options: RenderOptions) -> int:
+    """Return how many boxes ``options`` would draw."""
+    return len(Layout(graph, options).boxes())
+
+
+def box_map(graph: nx.MultiDiGraph, options: RenderOptions) -> dict:
+    """Return node -> id of the box that draws it (itself, a collapsed scope or a group)."""
+    return dict(Layout(graph, options).box_of)
+
+
+def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:
+    """Return (options, summary) choosing grouping and depth so the drawing stays readable.
+
+    Small graphs are drawn as they are (summary ""); big ones get their
+    unrolled cell copies stacked, op series grouped and, if still too big,
+    deep scopes collapsed, and the summary says what was done.
+    """
+    boxes = count_boxes(graph, options)
+    if boxes <= TARGET_BOXES or options.focus_nodes is not None:
+        return options, ""
+    done = []
+    from .group import cached_unrolled  # noqa: PLC0415
+
+    unrolled = cached_unrolled(graph)
+    if unrolled is not None and unrolled.runs and not options.group_steps:
+        options = dataclasses.replace(options, group_steps=True)
+        stacked = sum(r.count for r in unrolled.runs)
+        done.append(f"stacked {stacked} identical copies of {unrolled.runs[0].scope}")
+        boxes = count_boxes(graph, options)
+    if boxes > TARGET_BOXES and not options.group_series:
+        options = dataclasses.replace(options, group_series=True)
+        after = count_boxes(graph, options)
+        if after < boxes:
+            done.append("grouped op series")
+        boxes = after
+    if boxes > TARGET_BOXES and options.depth is None:
+        deepest = max((len(d["scope"].split("/")) for _, d in graph.nodes(data=True) if d["scope"]),
+                      default=0)
+        for depth in range(deepest - 1, -1, -1):
+            options = dataclasses.replace(options, depth=depth)
+            boxes = count_boxes(graph, options)
+            if boxes <= TARGET_BOXES:
+                break
+        done.append(f"collapsed scopes deeper than {options.depth}")
+    total = sum(1 for _, d in graph.nodes(data=True) if not d["missing"])
+    summary = (f"{total} nodes drawn as {boxes} boxes: {', '.join(done)}; "
+               f"see more with --depth N, --expand-ends or --full")
+    return options, summary
+
+
