@@ -14,6 +14,7 @@ from typing import Callable
 import networkx as nx
 
 from .errors import UsageError
+from .graph import format_shape
 from .recognise import GATE_MEANING, Findings, recognise
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
@@ -45,10 +46,6 @@ def _with_context(G: nx.MultiDiGraph, core: set) -> set:
         nodes.update(G.predecessors(node))
         nodes.update(G.successors(node))
     return nodes
-
-
-def _dims(shape) -> str:
-    return "×".join("?" if d is None else str(d) for d in shape) if shape else "?"
 
 
 def _while_loop(G, found: Findings) -> FocusView:
@@ -97,7 +94,7 @@ def _tensor_array(G, found: Findings) -> FocusView:
         core |= {ta.name, *ta.reads, *ta.writes, *([ta.unstack] if ta.unstack else []),
                  *([ta.stack] if ta.stack else []), *ta.flow}
         view.annotations[ta.name] = (f"{ta.kind} ({ta.role}): {ta.size or 'dynamic'} elements "
-                                     f"of {_dims(ta.element_shape)}")
+                                     f"of {format_shape(ta.element_shape, scalar='?')}")
         if ta.unstack and ta.unstack != ta.name:
             view.annotations[ta.unstack] = (f"unstack: scatters {ta.unstack_source} (time-major) "
                                             "into one element per step")
@@ -181,7 +178,7 @@ def _cell(G, found: Findings) -> FocusView:
         shape = cell.kernel_shape
         view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: ?×{cell.n_inputs} and ?×{cell.n_neurons}"
                                          f" → ?×{shape[0] if shape else '?'}")
-        view.annotations[cell.matmul] = (f"one MatMul with the kernel {_dims(shape)} "
+        view.annotations[cell.matmul] = (f"one MatMul with the kernel {format_shape(shape, scalar='?')} "
                                          f"({cell.kind}, {cell.n_neurons} neurons)")
         view.labels[cell.matmul] = f"{cell.kind} cell"
         if cell.kind == "rnn" and cell.activation_node:

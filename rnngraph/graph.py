@@ -19,7 +19,7 @@ from . import protos
 from .errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
-           "top_level_nodes", "scope_of"]
+           "top_level_nodes", "scope_of", "format_shape"]
 
 # Ops whose function-valued attributes are expanded as subgraphs.
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
@@ -136,6 +136,17 @@ def decode_attr(value) -> Any:
             return [{"function": f.name} for f in lst.func]
         return []
     return None
+
+
+def format_shape(shape, dtype: Optional[str] = None, unknown: str = "?", scalar: str = "scalar") -> str:
+    """Return a shape as people write it: ``?×3``, ``2×?×5``, ``scalar``; ``unknown`` if not known."""
+    if dtype in ("resource", "variant"):
+        return dtype
+    if shape is None:
+        return unknown
+    if len(shape) == 0:
+        return scalar
+    return "×".join("?" if d is None else str(d) for d in shape)
 
 
 def as_graph_def(source) -> Any:

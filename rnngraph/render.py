@@ -16,6 +16,7 @@ from typing import Iterable, Optional
 import networkx as nx
 
 from .errors import UsageError
+from .graph import format_shape
 from .layout import (COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
                      plan_detail)
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
@@ -40,17 +41,6 @@ def dot_quote(text: str) -> str:
 def _html(text: str) -> str:
     return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
-
-
-def format_shape(shape, dtype: Optional[str] = None) -> str:
-    """Return a shape as people write it: ``?×3``, ``2×?×5``, ``scalar``; ``?`` if unknown."""
-    if dtype in ("resource", "variant"):
-        return dtype
-    if shape is None:
-        return "?"
-    if len(shape) == 0:
-        return "scalar"
-    return "×".join("?" if d is None else str(d) for d in shape)
 
 
 def format_value(value, limit: int = 24) -> str:

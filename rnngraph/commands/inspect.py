@@ -56,12 +56,13 @@ def summary(G) -> tuple:
     }, found
 
 
-def _shape(shape) -> str:
-    return "×".join("?" if d is None else str(d) for d in shape) if shape else "not recorded"
-
-
 def summary_text(path: str, kind: str, data: dict, found) -> str:
     """Return the human-readable summary printed by ``inspect``."""
+    from ..graph import format_shape  # noqa: PLC0415
+
+    def recorded(shape) -> str:
+        return format_shape(shape, unknown="not recorded", scalar="not recorded")
+
     lines = [f"{path}: {_KIND_NAMES.get(kind, kind)}, {data['nodes']} nodes, {data['edges']} edges",
              "ops: " + ", ".join(f"{op} {n}" for op, n in data["ops"].items())]
     lines.append(f"while loops ({len(found.while_loops)}):")
@@ -72,13 +73,13 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
         lines.append(f"    condition: {w.condition or 'not found'}")
     lines.append(f"TensorArrays/TensorLists ({len(found.tensor_arrays)}):")
     lines += [f"  {t.name} ({t.kind}, {t.role}): size {t.size or '?'}, elements "
-              f"{_shape(t.element_shape)}" for t in found.tensor_arrays]
+              f"{recorded(t.element_shape)}" for t in found.tensor_arrays]
     lines.append(f"cells ({len(found.cells)}):")
     for c in found.cells:
         gates = f", gates {' '.join(c.gates)}" if c.gates else ""
         copies = f", {len(c.instances)} unrolled copies" if len(c.instances) > 1 else ""
         bias = f", forget bias {c.forget_bias}" if c.forget_bias is not None else ""
-        lines.append(f"  {c.scope}: {c.kind}, kernel {c.kernel} {_shape(c.kernel_shape)} "
+        lines.append(f"  {c.scope}: {c.kind}, kernel {c.kernel} {recorded(c.kernel_shape)} "
                      f"({c.n_inputs} inputs, {c.n_neurons} neurons){gates}{bias}{copies}")
     lines.append(f"concats ({len(found.concats)}):")
     lines += [f"  {c.name} (axis {c.axis}): {c.meaning}" for c in found.concats]

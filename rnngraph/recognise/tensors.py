@@ -41,12 +41,6 @@ def find_concats(G: nx.MultiDiGraph, cells: Optional[list] = None) -> list:
     return found
 
 
-def _dims(shape: Optional[list]) -> str:
-    if shape is None:
-        return "unknown shape"
-    return "×".join("?" if d is None else str(d) for d in shape) if shape else "scalar"
-
-
 def _concat_meaning(G, node: str, role, inputs: list, value) -> str:
     if role:
         kind, cell = role
