@@ -26,10 +26,10 @@ RNNGRAPH = [PY, "-m", "rnngraph"]
 
 BUILD_ONLY = """
 import sys, time
-from rnngraph.tfcompat import tf
+from rnngraph.model.tfcompat import tf
 tf()
-from rnngraph.builder import build_graph
-from rnngraph.spec import ModelSpec
+from rnngraph.model.builder import build_graph
+from rnngraph.model.spec import ModelSpec
 t = time.perf_counter()
 build_graph(ModelSpec(kind=sys.argv[1], cell=sys.argv[2], steps=int(sys.argv[3])))
 print(time.perf_counter() - t)
@@ -38,11 +38,11 @@ IMPORT_ONLY = "from rnngraph.tfcompat import tf; tf()"
 
 LAYOUT = """
 import sys, time
-from rnngraph.builder import build_graph
-from rnngraph.graph import walk
-from rnngraph.output import run_graphviz
-from rnngraph.render import RenderOptions, drawing, to_dot
-from rnngraph.spec import ModelSpec
+from rnngraph.model.builder import build_graph
+from rnngraph.graphdef.walk import walk
+from rnngraph.draw.output import run_graphviz
+from rnngraph.draw.dot import RenderOptions, drawing, to_dot
+from rnngraph.model.spec import ModelSpec
 graph = walk(build_graph(ModelSpec(kind="static", cell="lstm", steps=int(sys.argv[1]))))
 t = time.perf_counter()
 drawn = drawing(graph, RenderOptions(), full=True)

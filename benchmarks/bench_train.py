@@ -54,9 +54,9 @@ def bench_rnngraph(epochs: int, images: int) -> float:
 
 def bench_bare_loop(epochs: int, images: int) -> float:
     """Return samples/s of the plainest loop over the same graph: sess.run with a feed_dict."""
-    from rnngraph.builder import build_graph
+    from rnngraph.model.builder import build_graph
     from rnngraph.train import MnistConfig
-    from rnngraph.tfcompat import tf
+    from rnngraph.model.tfcompat import tf
 
     t = tf()
     x, y = _data(images)

@@ -5,7 +5,7 @@ import it on first use.
 """
 
 from .errors import RnnGraphError
-from .spec import ModelSpec
+from .model.spec import ModelSpec
 
 __all__ = ["ModelSpec", "RnnGraphError", "Graph", "build", "inspect", "__version__"]
 __version__ = "0.1.0"

@@ -15,7 +15,7 @@ from typing import Any, Optional, Union
 import networkx as nx
 
 from .errors import UsageError
-from .spec import ModelSpec
+from .model.spec import ModelSpec
 
 __all__ = ["Graph", "build", "inspect", "FIND_TOPICS"]
 
@@ -76,12 +76,12 @@ class Graph:
             def build_again(spec):
                 if spec == self.spec:
                     return self._built
-                from .builder import build_graph  # noqa: PLC0415
+                from .model.builder import build_graph  # noqa: PLC0415
 
                 return build_graph(spec)
 
             return render_text(explain(topic, self.spec, build=build_again))
-        from .htmlview import structures  # noqa: PLC0415
+        from .draw.html import structures  # noqa: PLC0415
 
         words = {"rnn": "cell", "lstm": "cell", "gru": "cell", "while_loop": "while loop",
                  "tensor_array": "Tensor", "concat": "concat", "strided_slice": "strided_slice"}
@@ -94,11 +94,11 @@ class Graph:
     def options(self, focus: Optional[str] = None, depth: Optional[int] = None,
                 color_by: str = "kind", annotate: bool = False):
         """Return the RenderOptions ``render`` uses (as ``rnngraph render`` chooses them)."""
-        from .render import RenderOptions, plan_detail  # noqa: PLC0415
+        from .draw.dot import RenderOptions, plan_detail  # noqa: PLC0415
 
         title, focus_nodes, annotations, labels = self.title, None, {}, {}
         if focus or annotate:
-            from . import focus as focus_views  # noqa: PLC0415
+            from .draw import focus as focus_views  # noqa: PLC0415
 
             view = focus_views.focus_view(self.networkx, focus) if focus \
                 else focus_views.annotate_all(self.networkx)
@@ -115,7 +115,7 @@ class Graph:
 
         ``options``: ``focus``, ``depth``, ``color_by``, ``annotate`` (see :meth:`options`).
         """
-        from .output import write_atomic  # noqa: PLC0415
+        from .files import write_atomic  # noqa: PLC0415
 
         fmt = fmt or Path(path).suffix.lower().lstrip(".")
         if fmt not in _SUFFIX_FORMATS:
@@ -124,13 +124,13 @@ class Graph:
         return write_atomic(path, self._drawn(fmt, self.options(**options)))
 
     def _drawn(self, fmt: str, options) -> Union[str, bytes]:
-        from .output import graph_json, run_graphviz  # noqa: PLC0415
-        from .render import drawing  # noqa: PLC0415
+        from .draw.output import graph_json, run_graphviz  # noqa: PLC0415
+        from .draw.dot import drawing  # noqa: PLC0415
 
         if fmt == "json":
             return graph_json(self.networkx)
         if fmt == "html":
-            from .htmlview import render_html  # noqa: PLC0415
+            from .draw.html import render_html  # noqa: PLC0415
 
             return render_html(self.networkx, options)
         drawn = drawing(self.networkx, options)
@@ -147,9 +147,9 @@ class Graph:
 
 def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields) -> Graph:
     """Return the :class:`Graph` TensorFlow builds for this model (any ModelSpec field)."""
-    from .builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from .model.builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
     from .commands.render import title_of  # noqa: PLC0415
-    from .graph import walk  # noqa: PLC0415
+    from .graphdef.walk import walk  # noqa: PLC0415
 
     try:
         spec = ModelSpec(kind=kind, cell=cell, steps=steps, **fields)
@@ -163,8 +163,8 @@ def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields) ->
 
 def inspect(path: Union[str, Path]) -> Graph:
     """Return the :class:`Graph` stored in a .pb/.pbtxt/SavedModel/.meta/event file."""
-    from .graph import top_level_nodes, walk  # noqa: PLC0415
-    from .loaders import load_graph_def  # noqa: PLC0415
+    from .graphdef.walk import top_level_nodes, walk  # noqa: PLC0415
+    from .graphdef.loaders import load_graph_def  # noqa: PLC0415
 
     graph_def, kind = load_graph_def(path)
     graph = walk(graph_def)

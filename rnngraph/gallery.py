@@ -135,11 +135,11 @@ def figure_dot(figure: Figure, build: Optional[Callable] = None) -> tuple:
     """Return ``(spec, walked graph, DOT text)`` of ``figure`` (``build``: spec -> BuiltGraph)."""
     from .commands.common import spec_from_args  # noqa: PLC0415
     from .commands.render import drawing_options, title_of  # noqa: PLC0415
-    from .graph import walk  # noqa: PLC0415
-    from .render import to_dot  # noqa: PLC0415
+    from .graphdef.walk import walk  # noqa: PLC0415
+    from .draw.dot import to_dot  # noqa: PLC0415
 
     if build is None:
-        from .builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+        from .model.builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
     args = figure_args(figure)
     spec = spec_from_args(args)
     graph = walk(build(spec))
@@ -148,7 +148,7 @@ def figure_dot(figure: Figure, build: Optional[Callable] = None) -> tuple:
 
 def caption(figure: Figure, spec, graph, build: Callable) -> str:
     """Return the figure's caption: what to look at, then ``explain``'s words on its topic."""
-    from .graph import top_level_nodes  # noqa: PLC0415
+    from .graphdef.walk import top_level_nodes  # noqa: PLC0415
 
     counts = f"{len(top_level_nodes(graph))} nodes, {graph.number_of_edges()} edges."
     try:
@@ -188,13 +188,14 @@ def write_gallery(out: str, build: Optional[Callable] = None, draw: bool = True,
 
     Returns the paths written.
     """
-    from .output import run_graphviz, write_atomic  # noqa: PLC0415
+    from .draw.output import run_graphviz  # noqa: PLC0415
+    from .files import write_atomic
 
     folder = Path(out)
     if not folder.is_dir():
         raise UsageError(f"gallery folder {out} does not exist (create it, or pass --out DIR)")
     if build is None:
-        from .builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+        from .model.builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
     cache: dict = {}
 
     def cached(spec):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
 
 from .errors import UsageError
-from .spec import KINDS, ModelSpec
+from .model.spec import KINDS, ModelSpec
 
 __all__ = ["GrowthRow", "MAX_STEPS", "PLOT_FORMATS", "CSV_FIELDS", "parse_steps",
            "measure_growth", "measure_one", "format_table", "rows_csv", "growth_summary",
@@ -73,8 +73,8 @@ def measure_one(spec: ModelSpec, batch: int = 32, repeats: int = 5, seed: int = 
     """Return the measurements of the graph of ``spec`` (built in its own fresh tf.Graph)."""
     import numpy as np  # noqa: PLC0415
 
-    from .builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
-    from .tfcompat import tf  # noqa: PLC0415
+    from .model.builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from .model.tfcompat import tf  # noqa: PLC0415
 
     built = build_graph(spec)
     graph_def = built.graph.as_graph_def()
@@ -114,7 +114,7 @@ def measure_growth(spec: ModelSpec, steps: Sequence[int], batch: int = 32, repea
     specs = [spec.replace(kind=kind, steps=count) for kind in KINDS for count in steps]
     # The first build in a process also pays for lazy imports inside
     # TensorFlow; build one small graph first so no row carries that cost.
-    from .builder import build_graph  # noqa: PLC0415
+    from .model.builder import build_graph  # noqa: PLC0415
 
     build_graph(spec.replace(kind="static", steps=1))
     rows = []
@@ -206,7 +206,7 @@ def machine_line() -> str:
     import os  # noqa: PLC0415
     import platform  # noqa: PLC0415
 
-    from .tfcompat import tf  # noqa: PLC0415
+    from .model.tfcompat import tf  # noqa: PLC0415
 
     cpus = os.cpu_count() or 0
     return f"{platform.system()} {platform.machine()}, {cpus} CPUs, TensorFlow {tf().__version__}"
@@ -248,7 +248,7 @@ def plot_growth(rows: Sequence[GrowthRow], title: str):
 
 def write_plot(figure, path: str) -> str:
     """Write ``figure`` to ``path`` as PNG or SVG (by its extension); return the path written."""
-    from .output import write_atomic  # noqa: PLC0415
+    from .files import write_atomic  # noqa: PLC0415
 
     fmt = plot_format(path)
     buffer = io.BytesIO()

@@ -61,8 +61,8 @@ _BUILT: dict = {}
 @pytest.fixture(scope="session")
 def built():
     """Return a function spec-kwargs -> BuiltGraph, caching each graph for the session."""
-    from rnngraph.builder import build_graph
-    from rnngraph.spec import ModelSpec
+    from rnngraph.model.builder import build_graph
+    from rnngraph.model.spec import ModelSpec
 
     def get(**kwargs):
         key = tuple(sorted(kwargs.items()))
@@ -76,7 +76,7 @@ def built():
 @pytest.fixture(scope="session")
 def walked(built):
     """Return a function spec-kwargs -> networkx graph of the built graph (cached)."""
-    from rnngraph.graph import walk
+    from rnngraph.graphdef.walk import walk
 
     cache: dict = {}
 

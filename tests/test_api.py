@@ -22,7 +22,7 @@ def test_importing_rnngraph_does_not_import_tensorflow():
 
 def test_build_stays_the_api_function_after_the_build_stage_loads():
     import rnngraph as rg
-    from rnngraph.builder import build_graph  # the build stage (rnngraph/builder.py)
+    from rnngraph.model.builder import build_graph  # the build stage (rnngraph/builder.py)
 
     assert callable(build_graph) and callable(rg.build) and rg.build.__module__ == "rnngraph"
 

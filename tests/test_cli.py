@@ -100,7 +100,7 @@ def test_default_output_is_named_after_the_model(capsys, tmp_path, monkeypatch):
 
 @pytest.mark.tf
 def test_failed_render_keeps_the_old_file(capsys, tmp_path, monkeypatch):
-    from rnngraph import output
+    from rnngraph.draw import output
     from rnngraph.errors import RenderError
 
     target = tmp_path / "keep.svg"
@@ -117,7 +117,7 @@ def test_failed_render_keeps_the_old_file(capsys, tmp_path, monkeypatch):
 
 
 def test_atomic_write_replaces_whole_files(tmp_path):
-    from rnngraph.output import write_atomic
+    from rnngraph.files import write_atomic
     from rnngraph.errors import OutputError
 
     target = tmp_path / "a.dot"

@@ -9,7 +9,7 @@ import pytest
 from rnngraph.cli import main
 from rnngraph.explain import TOPICS, explain, render_json, render_markdown, render_text, spec_for_topic
 from rnngraph.errors import UsageError
-from rnngraph.spec import ModelSpec
+from rnngraph.model.spec import ModelSpec
 
 pytestmark = pytest.mark.tf
 _DEFAULTS = ModelSpec().as_dict()
@@ -80,9 +80,9 @@ def test_verify(topic, spec, build):
 
 
 def test_verify_catches_a_wrong_equation(build):
-    from rnngraph.graph import walk
+    from rnngraph.graphdef.walk import walk
     from rnngraph.recognise import recognise
-    from rnngraph.verify import verify
+    from rnngraph.explain.verify import verify
 
     built_graph = build(ModelSpec(cell="lstm"))
     found = recognise(walk(built_graph))
@@ -92,13 +92,13 @@ def test_verify_catches_a_wrong_equation(build):
 
 
 def test_cli_verify_prints_and_fails(monkeypatch, capsys):
-    import rnngraph.verify
+    import rnngraph.explain.verify
 
     def fake(built, found, **_):
         return {"summary": "s", "rows": ["step 0: x"], "max_abs_diff": 0.5, "tolerance": 1e-5,
                 "ok": False, "batch": 4, "seed": 0}
 
-    monkeypatch.setattr(rnngraph.verify, "verify", fake)
+    monkeypatch.setattr(rnngraph.explain.verify, "verify", fake)
     assert main(["explain", "concat", "--verify"]) == 1
     out, err = capsys.readouterr()
     assert "largest absolute difference: 0.5 (NOT below 1e-05)" in out

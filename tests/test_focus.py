@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 
-from rnngraph import protos
+from rnngraph.graphdef import protos
 from rnngraph.errors import UsageError
-from rnngraph.focus import FOCUS_TOPICS, annotate_all, focus_view
-from rnngraph.graph import walk
+from rnngraph.draw.focus import FOCUS_TOPICS, annotate_all, focus_view
+from rnngraph.graphdef.walk import walk
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -71,7 +71,7 @@ def test_annotate_all_covers_every_topic():
 @pytest.mark.parametrize("spec", [{"cell": "lstm"}, {"cell": "gru", "control_flow": "v2"},
                                   {"kind": "static", "cell": "lstm"}])
 def test_every_topic_plugs_into_the_renderer(walked, spec):
-    from rnngraph.render import RenderOptions, to_dot
+    from rnngraph.draw.dot import RenderOptions, to_dot
 
     G = walked(**spec)
     for topic in FOCUS_TOPICS:

@@ -10,7 +10,7 @@ import pytest
 
 from rnngraph.cli import main
 from rnngraph.gallery import FIGURES, GROWTH, Figure, readme_text
-from rnngraph.spec import ModelSpec
+from rnngraph.model.spec import ModelSpec
 
 GALLERY = Path(__file__).resolve().parent.parent / "gallery"
 _DEFAULTS = ModelSpec()

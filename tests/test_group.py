@@ -4,15 +4,15 @@ import re
 
 import pytest
 
-from rnngraph.render import RenderOptions, count_boxes, drawing, plan_detail, to_dot
+from rnngraph.draw.dot import RenderOptions, count_boxes, drawing, plan_detail, to_dot
 
 pytestmark = pytest.mark.tf
 
 
 def odd_step_graph(steps=6, odd=3):
     """A static RNN built by plain TensorFlow where step ``odd`` doubles its output."""
-    from rnngraph.graph import walk
-    from rnngraph.tfcompat import set_control_flow, tf
+    from rnngraph.graphdef.walk import walk
+    from rnngraph.model.tfcompat import set_control_flow, tf
 
     t = tf()
     set_control_flow("v1")
@@ -38,7 +38,7 @@ def odd_step_graph(steps=6, odd=3):
 
 
 def test_copies_that_differ_are_not_stacked():
-    from rnngraph.group import find_unrolled
+    from rnngraph.recognise.repeats import find_unrolled
 
     graph = odd_step_graph()
     unrolled = find_unrolled(graph)
@@ -53,7 +53,7 @@ def test_copies_that_differ_are_not_stacked():
 
 
 def test_static_lstm_copies_are_one_stack_and_each_reads_the_same_variables(walked):
-    from rnngraph.group import find_unrolled
+    from rnngraph.recognise.repeats import find_unrolled
 
     graph = walked(kind="static", cell="lstm", steps=20)
     unrolled = find_unrolled(graph)
@@ -88,7 +88,7 @@ def test_small_graphs_are_left_alone(walked):
 
 @pytest.mark.dot
 def test_full_tiles_every_node_of_a_big_unrolled_graph(walked):
-    from rnngraph.output import run_graphviz
+    from rnngraph.draw.output import run_graphviz
 
     graph = walked(kind="static", cell="lstm", steps=30)
     drawn = drawing(graph, RenderOptions(), full=True)
@@ -104,7 +104,7 @@ def test_full_tiles_every_node_of_a_big_unrolled_graph(walked):
 
 
 def test_full_refuses_what_cannot_finish_and_says_what_to_do(monkeypatch, walked):
-    from rnngraph import render
+    from rnngraph.draw import dot as render
     from rnngraph.errors import UsageError
 
     monkeypatch.setattr(render, "MAX_LAYOUT_BOXES", 50)

@@ -9,7 +9,7 @@ from rnngraph.cli import main
 from rnngraph.errors import UsageError
 from rnngraph.growth import (CSV_FIELDS, GrowthRow, format_table, growth_summary, parse_steps,
                              plot_format, rows_csv)
-from rnngraph.spec import ModelSpec
+from rnngraph.model.spec import ModelSpec
 
 TINY = dict(cell="lstm", inputs=2, neurons=2)
 

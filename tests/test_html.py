@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from rnngraph.opdocs import describe
+from rnngraph.graphdef.opdocs import describe
 
 pytestmark = [pytest.mark.tf, pytest.mark.dot]
 
@@ -18,8 +18,8 @@ SPEC = dict(kind="dynamic", steps=2)
 @pytest.fixture(scope="module")
 def page(walked):
     """The page of the 2-step dynamic RNN opened at --depth 1, as text."""
-    from rnngraph.htmlview import render_html
-    from rnngraph.render import RenderOptions
+    from rnngraph.draw.html import render_html
+    from rnngraph.draw.dot import RenderOptions
 
     return render_html(walked(**SPEC), RenderOptions(depth=1, title="dynamic_rnn test"))
 
@@ -56,8 +56,8 @@ def test_page_data_maps_every_drawn_node(page, walked):
 
 
 def test_page_is_deterministic(page, walked):
-    from rnngraph.htmlview import render_html
-    from rnngraph.render import RenderOptions
+    from rnngraph.draw.html import render_html
+    from rnngraph.draw.dot import RenderOptions
 
     assert render_html(walked(**SPEC), RenderOptions(depth=1, title="dynamic_rnn test")) == page
 
@@ -152,8 +152,8 @@ def test_viewer_in_headless_chromium(page, tmp_path, monkeypatch):
 
 
 def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
-    from rnngraph.htmlview import render_html
-    from rnngraph.render import RenderOptions
+    from rnngraph.draw.html import render_html
+    from rnngraph.draw.dot import RenderOptions
 
     graph = walked(kind="static", cell="lstm", steps=30)
     text = render_html(graph, RenderOptions(title="full"), full=True)

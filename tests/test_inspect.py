@@ -8,7 +8,7 @@ import pytest
 
 from rnngraph.cli import main
 from rnngraph.errors import GraphFileError
-from rnngraph.loaders import load_graph_def
+from rnngraph.graphdef.loaders import load_graph_def
 
 from pathlib import Path
 
@@ -48,7 +48,7 @@ def tf_files(tmp_path_factory):
     """One GRU encoder graph written by plain TensorFlow code in each file kind."""
     from google.protobuf import text_format
 
-    from rnngraph.tfcompat import set_control_flow, tf
+    from rnngraph.model.tfcompat import set_control_flow, tf
 
     t = tf()
     v1 = t.compat.v1
@@ -119,7 +119,7 @@ def test_bad_files(tmp_path, capsys, name, data, message):
 def test_truncated_file(tmp_path, capsys):
     from google.protobuf import text_format
 
-    from rnngraph import protos
+    from rnngraph.graphdef import protos
 
     graph_def = text_format.Parse((FIXTURES / "rnn_v1_ref.pbtxt").read_text(), protos.GraphDef())
     data = graph_def.SerializeToString()
@@ -154,7 +154,7 @@ def test_help_does_not_import_tensorflow():
     import sys
 
     code = ("import sys; from rnngraph.cli import build_parser; build_parser(); "
-            "import rnngraph.recognise, rnngraph.focus, rnngraph.loaders, rnngraph.explain; "
+            "import rnngraph.recognise, rnngraph.draw.focus, rnngraph.graphdef.loaders, rnngraph.explain; "
             "print('tensorflow' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from google.protobuf import text_format
 
-from rnngraph import protos
-from rnngraph.exprs import slice_text
-from rnngraph.graph import walk
+from rnngraph.graphdef import protos
+from rnngraph.recognise.exprs import slice_text
+from rnngraph.graphdef.walk import walk
 from rnngraph.recognise import find_cells, recognise
 
 from pathlib import Path

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from rnngraph.graph import walk
+from rnngraph.graphdef.walk import walk
 from rnngraph.recognise import recognise
 
 pytestmark = pytest.mark.tf
 
 
 def _graph(control_flow: str, body) -> object:
-    from rnngraph.tfcompat import set_control_flow, tf
+    from rnngraph.model.tfcompat import set_control_flow, tf
 
     set_control_flow(control_flow)
     t = tf()

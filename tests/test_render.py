@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 
-from rnngraph import protos
+from rnngraph.graphdef import protos
 from rnngraph.errors import UsageError
-from rnngraph.graph import walk
-from rnngraph.render import RenderOptions, format_shape, to_dot
+from rnngraph.graphdef.walk import walk
+from rnngraph.draw.dot import RenderOptions, format_shape, to_dot
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -93,8 +93,8 @@ def test_reference_graphs_match_their_golden_dot(walked, golden, kind):
 
 @pytest.mark.tf
 def test_rebuilding_gives_byte_identical_dot():
-    from rnngraph.builder import build_graph
-    from rnngraph.spec import ModelSpec
+    from rnngraph.model.builder import build_graph
+    from rnngraph.model.spec import ModelSpec
 
     first = to_dot(walk(build_graph(ModelSpec(cell="lstm"))))
     second = to_dot(walk(build_graph(ModelSpec(cell="lstm"))))

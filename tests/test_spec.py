@@ -3,7 +3,7 @@
 import pytest
 
 from rnngraph.errors import SpecError, UsageError
-from rnngraph.spec import ModelSpec, parse_devices
+from rnngraph.model.spec import ModelSpec, parse_devices
 
 
 def test_defaults_are_the_reference_example():

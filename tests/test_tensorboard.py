@@ -6,8 +6,8 @@ import struct
 
 import pytest
 
-from rnngraph import protos
-from rnngraph.tensorboard import FILE_VERSION, event_records, write_graph_event
+from rnngraph.graphdef import protos
+from rnngraph.graphdef.tensorboard import FILE_VERSION, event_records, write_graph_event
 
 
 def _graph_def() -> "protos.GraphDef":
@@ -19,7 +19,7 @@ def _graph_def() -> "protos.GraphDef":
 
 
 def test_event_file_round_trips_without_tensorflow(tmp_path):
-    from rnngraph.loaders import load_graph_def
+    from rnngraph.graphdef.loaders import load_graph_def
 
     path = write_graph_event(tmp_path / "logs", _graph_def(), wall_time=1.5)
     assert "tfevents" in path
@@ -38,7 +38,7 @@ def test_records_are_framed_and_deterministic():
 @pytest.mark.tf
 def test_render_tensorboard_writes_what_tensorflow_reads(tmp_path, built, capsys):
     from rnngraph.cli import main
-    from rnngraph.tfcompat import tf
+    from rnngraph.model.tfcompat import tf
 
     logdir = tmp_path / "logs"
     assert main(["render", "dynamic", "--steps", "2", "--format", "dot",
@@ -56,7 +56,7 @@ def test_inspect_tensorboard_exports_the_file_it_read(tmp_path, capsys):
     from google.protobuf import text_format
 
     from rnngraph.cli import main
-    from rnngraph.loaders import load_graph_def
+    from rnngraph.graphdef.loaders import load_graph_def
 
     source = tmp_path / "g.pbtxt"
     source.write_text(text_format.MessageToString(_graph_def()))

@@ -78,7 +78,7 @@ def test_mnist_resume_ends_with_the_same_numbers(tmp_path, digits, stop_after):
 
 
 def test_dropout_trains_but_evaluation_runs_without_it(tmp_path, digits):
-    from rnngraph.builder import build_graph
+    from rnngraph.model.builder import build_graph
     from rnngraph.train import train_mnist
     from rnngraph.train.session import TrainingSession
 

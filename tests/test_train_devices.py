@@ -17,12 +17,12 @@ pytestmark = [pytest.mark.tf, pytest.mark.slow]
 
 SCRIPT = textwrap.dedent("""
     import json, sys
-    from rnngraph.tfcompat import tf
+    from rnngraph.model.tfcompat import tf
     t = tf()
     cpu = t.config.list_physical_devices("CPU")[0]
     t.config.set_logical_device_configuration(cpu, [t.config.LogicalDeviceConfiguration()] * 3)
 
-    from rnngraph.builder import build_graph
+    from rnngraph.model.builder import build_graph
     from rnngraph.errors import DeviceError
     from rnngraph.train import SeriesConfig, train_series
     from rnngraph.train.session import TrainingSession, check_devices

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from google.protobuf import text_format
 
-from rnngraph import protos
+from rnngraph.graphdef import protos
 from rnngraph.errors import GraphFileError
-from rnngraph.graph import top_level_nodes, walk
+from rnngraph.graphdef.walk import top_level_nodes, walk
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

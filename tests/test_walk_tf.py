@@ -3,8 +3,8 @@
 import pytest
 from google.protobuf import json_format
 
-from rnngraph import protos
-from rnngraph.graph import top_level_nodes, walk
+from rnngraph.graphdef import protos
+from rnngraph.graphdef.walk import top_level_nodes, walk
 
 pytestmark = pytest.mark.tf
 

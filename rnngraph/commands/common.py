@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import SpecError
-from ..spec import (ACTIVATIONS, CELLS, CONTROL_FLOWS, HEADS, KINDS, STATIC_INPUTS,
+from ..model.spec import (ACTIVATIONS, CELLS, CONTROL_FLOWS, HEADS, KINDS, STATIC_INPUTS,
                     ModelSpec, parse_devices)
 
 __all__ = ["add_model_options", "spec_from_args"]

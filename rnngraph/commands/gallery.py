@@ -21,7 +21,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from ..commands.render import check_graphviz  # noqa: PLC0415
+    from .render import check_graphviz  # noqa: PLC0415
     from ..gallery import write_gallery  # noqa: PLC0415
 
     if not args.dot_only:

@@ -71,7 +71,7 @@ def run(args) -> int:
         _check_folder(args.csv)
 
     from .. import growth  # noqa: PLC0415
-    from ..output import write_atomic  # noqa: PLC0415
+    from ..files import write_atomic  # noqa: PLC0415
 
     interactive = sys.stderr.isatty()
     rows = growth.measure_growth(spec, steps, batch=args.batch, repeats=args.repeats,

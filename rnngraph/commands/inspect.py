@@ -34,7 +34,7 @@ def register(subparsers) -> None:
 
 def summary(G) -> tuple:
     """Return (the ``inspect --json`` summary, always the same keys; the findings) of a walked graph."""
-    from ..graph import top_level_nodes  # noqa: PLC0415
+    from ..graphdef.walk import top_level_nodes  # noqa: PLC0415
     from ..recognise import recognise  # noqa: PLC0415
 
     nodes = set(top_level_nodes(G))
@@ -58,7 +58,7 @@ def summary(G) -> tuple:
 
 def summary_text(path: str, kind: str, data: dict, found) -> str:
     """Return the human-readable summary printed by ``inspect``."""
-    from ..graph import format_shape  # noqa: PLC0415
+    from ..graphdef.walk import format_shape  # noqa: PLC0415
 
     def recorded(shape) -> str:
         return format_shape(shape, unknown="not recorded", scalar="not recorded")
@@ -93,8 +93,8 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
 
 
 def run(args) -> int:
-    from ..graph import walk  # noqa: PLC0415
-    from ..loaders import load_graph_def  # noqa: PLC0415
+    from ..graphdef.walk import walk  # noqa: PLC0415
+    from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
     from .render import check_graphviz, drawing_options, emit, resolve_format  # noqa: PLC0415
 
     fmt = None
@@ -109,7 +109,7 @@ def run(args) -> int:
     else:
         sys.stdout.write(summary_text(args.file, kind, data, found))
     if args.tensorboard:
-        from ..tensorboard import write_graph_event  # noqa: PLC0415
+        from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
         print(f"event file: {write_graph_event(args.tensorboard, graph_def)}", file=sys.stderr)
     if args.render:

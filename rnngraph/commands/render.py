@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ..errors import GraphvizMissing, UsageError
-from ..output import FORMATS, GRAPHVIZ_FORMATS, dot_install_hint
+from ..draw.output import FORMATS, GRAPHVIZ_FORMATS, dot_install_hint
 from .common import add_model_options, spec_from_args
 
 __all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format"]
@@ -76,11 +76,11 @@ def check_graphviz(fmt: str) -> None:
 
 def drawing_options(args, graph, title: str):
     """Return the RenderOptions asked for by the drawing options."""
-    from ..render import RenderOptions  # noqa: PLC0415
+    from ..draw.dot import RenderOptions  # noqa: PLC0415
 
     focus_nodes = annotations = labels = None
     if args.focus or args.annotate:
-        from .. import focus  # noqa: PLC0415
+        from ..draw import focus  # noqa: PLC0415
 
         view = focus.focus_view(graph, args.focus) if args.focus else focus.annotate_all(graph)
         annotations, labels = view.annotations, view.labels
@@ -92,7 +92,7 @@ def drawing_options(args, graph, title: str):
                             labels=labels or {}, title=title, group_steps=args.expand_ends,
                             expand_ends=args.expand_ends)
     if not args.full and args.depth is None:
-        from ..render import plan_detail  # noqa: PLC0415
+        from ..draw.dot import plan_detail  # noqa: PLC0415
 
         options, summary = plan_detail(graph, options)
         if summary:
@@ -102,9 +102,9 @@ def drawing_options(args, graph, title: str):
 
 def title_of(spec, graph) -> str:
     """Return the diagram's title line, with counts read from the graph."""
-    from ..graph import top_level_nodes  # noqa: PLC0415
+    from ..graphdef.walk import top_level_nodes  # noqa: PLC0415
 
-    from ..spec import CELL_CLASSES  # noqa: PLC0415
+    from ..model.spec import CELL_CLASSES  # noqa: PLC0415
 
     cell = CELL_CLASSES[spec.cell] + (" (peepholes)" if spec.cell == "lstm-peephole" else "")
     parts = [f"{spec.kind}_rnn", cell + (f" ×{spec.layers} layers" if spec.layers > 1 else ""),
@@ -116,13 +116,14 @@ def title_of(spec, graph) -> str:
 
 def emit(graph, options, fmt: str, output: str, full: bool = False) -> str:
     """Draw ``graph`` in ``fmt`` and write it to ``output``; return the path written."""
-    from ..output import graph_json, run_graphviz, write_atomic  # noqa: PLC0415
-    from ..render import drawing  # noqa: PLC0415
+    from ..draw.output import graph_json, run_graphviz  # noqa: PLC0415
+    from ..files import write_atomic
+    from ..draw.dot import drawing  # noqa: PLC0415
 
     if fmt == "json":
         return write_atomic(output, graph_json(graph))
     if fmt == "html":
-        from ..htmlview import render_html  # noqa: PLC0415
+        from ..draw.html import render_html  # noqa: PLC0415
 
         return write_atomic(output, render_html(graph, options, full=full))
     drawn = drawing(graph, options, full=full)
@@ -136,13 +137,13 @@ def run(args) -> int:
     fmt = resolve_format(args.format, args.output)
     check_graphviz(fmt)
     output = args.output or f"{spec.slug()}.{fmt}"
-    from ..builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
-    from ..graph import walk  # noqa: PLC0415
+    from ..model.builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from ..graphdef.walk import walk  # noqa: PLC0415
 
     built = build_graph(spec)
     graph = walk(built)
     if args.tensorboard:
-        from ..tensorboard import write_graph_event  # noqa: PLC0415
+        from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
         print(write_graph_event(args.tensorboard, built), file=sys.stdout)
     path = emit(graph, drawing_options(args, graph, title_of(spec, graph)), fmt, output,

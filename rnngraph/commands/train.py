@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..spec import ACTIVATIONS, CELLS, parse_devices
+from ..model.spec import ACTIVATIONS, CELLS, parse_devices
 from ..train.config import RESUME_OVERRIDABLE, MnistConfig, SeriesConfig, config_from_dict
 from ..train.files import CHECKPOINTS, METRICS, read_json
 

@@ -6,7 +6,7 @@ from typing import Optional
 
 import networkx as nx
 
-from ..exprs import const_value, consumers, expr, input_of, node_op
+from .exprs import const_value, consumers, expr, input_of, node_op
 from .structures import (TensorArrayInfo, _ENTER, _TA_CREATE, _TA_GATHER, _TA_READ, _TA_SCATTER,
                          _TA_WRITE, _TL_CREATE, _TL_READ, _TL_STACK, _TL_WRITE, _WHILE_V2)
 from .loops import _by_index, _function_nodes, _natural

@@ -7,7 +7,7 @@ from typing import Optional
 
 import networkx as nx
 
-from ..exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, input_of,
+from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, input_of,
                      natural_key, node_op, shape_of, trace_source)
 from .structures import (ACTIVATIONS, Cell, GATE_NAMES, _ADD, _CONCAT, _ENTER, _LOOP_PLUMBING,
                          _MUL, _SPLIT)

@@ -6,7 +6,7 @@ from typing import Optional
 
 import networkx as nx
 
-from ..exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, expr,
+from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, expr,
                      input_of, meaning, natural_key, node_op, trace_source)
 from .structures import (LoopVar, WhileLoop, _ADD, _COMPARE, _ENTER, _EXIT, _LOGICAL,
                          _LOOP_PLUMBING, _MERGE, _NEXT, _SELECT, _SWITCH, _TA_CREATE, _TA_READ,

@@ -7,7 +7,7 @@ from typing import Optional
 
 import networkx as nx
 
-from ..exprs import (const_value, consumers, data_inputs, expr, input_of, node_op,
+from .exprs import (const_value, consumers, data_inputs, expr, input_of, node_op,
                      out_shape, shape_of, trace_source)
 from .structures import ConcatInfo, SequenceLength, SliceInfo, _CONCAT, _SELECT
 from .cells import find_cells

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..errors import RunDirError, UsageError
-from ..spec import ModelSpec
+from ..model.spec import ModelSpec
 
 __all__ = ["MnistConfig", "SeriesConfig", "config_from_dict", "RESUME_OVERRIDABLE"]
 

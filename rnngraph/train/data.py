@@ -180,7 +180,7 @@ def _download_with_keras() -> Path:
     Keras' ``mnist.load_data`` would unpickle-enable ``np.load``; its fetcher
     is the same download into the same cache, and we read the file ourselves.
     """
-    from ..tfcompat import tf  # noqa: PLC0415 (only when downloading)
+    from ..model.tfcompat import tf  # noqa: PLC0415 (only when downloading)
 
     return Path(tf().keras.utils.get_file("mnist.npz", origin=MNIST_URL,
                                           file_hash=MNIST_SHA256))

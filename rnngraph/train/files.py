@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Union
 
 from ..errors import OutputError, RunDirError
-from ..output import atomic_path
+from ..files import atomic_path
 
 __all__ = ["atomic_path", "write_json", "read_json", "default_run_dir", "prepare_run_dir",
            "METRICS", "CHECKPOINTS", "STATE"]

@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..builder import build_graph
+from ..model.builder import build_graph
 from ..errors import OutputError, UsageError
 from .config import config_from_dict
 from .files import METRICS, atomic_path, read_json

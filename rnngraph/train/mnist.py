@@ -14,7 +14,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..builder import build_graph
+from ..model.builder import build_graph
 from ..errors import DataError
 from .config import MnistConfig
 from .data import MnistData, load_mnist

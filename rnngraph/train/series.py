@@ -13,7 +13,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from ..builder import build_graph
+from ..model.builder import build_graph
 from .config import SeriesConfig
 from .plots import series_window
 from .runs import RunResult, open_run

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from ..errors import DeviceError, RunDirError
-from ..tfcompat import tf
+from ..model.tfcompat import tf
 from .files import CHECKPOINTS, STATE, read_json, write_json
 
 __all__ = ["check_devices", "TrainingSession", "StopFlag", "progress_bar"]

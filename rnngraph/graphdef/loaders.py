@@ -18,7 +18,7 @@ from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from . import protos
-from .errors import GraphFileError
+from ..errors import GraphFileError
 
 __all__ = ["load_graph_def", "MAX_BYTES", "KINDS"]
 
@@ -94,7 +94,7 @@ def _crc32c_table() -> list:
 _CRC_TABLE = _crc32c_table()
 
 
-def _masked_crc32c(data: bytes) -> int:
+def masked_crc32c(data: bytes) -> int:
     crc = 0xFFFFFFFF
     for byte in data:
         crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
@@ -108,7 +108,7 @@ def _header_ok(header: bytes) -> bool:
     The data CRC is not checked (pure-Python CRC32C over megabytes is slow); a corrupt
     record still fails when its bytes do not parse as an Event.
     """
-    return len(header) == 12 and struct.unpack("<I", header[8:])[0] == _masked_crc32c(header[:8])
+    return len(header) == 12 and struct.unpack("<I", header[8:])[0] == masked_crc32c(header[:8])
 
 
 def _from_events(data: bytes, path: Path):

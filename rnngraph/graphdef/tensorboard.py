@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Optional, Union
 
 from . import protos
-from .errors import OutputError
-from .graph import as_graph_def
-from .loaders import _masked_crc32c
-from .output import write_atomic
+from ..errors import OutputError
+from .walk import as_graph_def
+from .loaders import masked_crc32c
+from ..files import write_atomic
 
 __all__ = ["event_records", "write_graph_event", "FILE_VERSION"]
 
@@ -27,8 +27,8 @@ FILE_VERSION = "brain.Event:2"
 
 def _record(data: bytes) -> bytes:
     header = struct.pack("<Q", len(data))
-    return (header + struct.pack("<I", _masked_crc32c(header)) + data
-            + struct.pack("<I", _masked_crc32c(data)))
+    return (header + struct.pack("<I", masked_crc32c(header)) + data
+            + struct.pack("<I", masked_crc32c(data)))
 
 
 def event_records(graph_def, wall_time: float) -> bytes:

@@ -13,7 +13,7 @@ import os
 import sys
 import tempfile
 
-from .errors import DependencyMissing
+from ..errors import DependencyMissing
 
 __all__ = ["tf", "set_control_flow"]
 

@@ -13,9 +13,9 @@ from typing import Callable
 
 import networkx as nx
 
-from .errors import UsageError
-from .graph import format_shape
-from .recognise import GATE_MEANING, Findings, recognise
+from ..errors import UsageError
+from ..graphdef.walk import format_shape
+from ..recognise import GATE_MEANING, Findings, recognise
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
 

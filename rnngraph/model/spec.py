@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from .errors import SpecError
+from ..errors import SpecError
 
 __all__ = ["ModelSpec", "KINDS", "CELLS", "CELL_CLASSES", "ACTIVATIONS", "HEADS", "parse_devices"]
 

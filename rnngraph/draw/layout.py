@@ -15,7 +15,7 @@ from typing import Optional
 
 import networkx as nx
 
-from .errors import UsageError
+from ..errors import UsageError
 
 __all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
            "plan_detail", "scope_parent"]
@@ -99,7 +99,7 @@ class Layout:
         self.group_info.setdefault(box, dict(kind=kind, cluster=cluster, **info))
 
     def _stack_steps(self) -> None:
-        from .group import cached_unrolled  # noqa: PLC0415
+        from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
 
         unrolled = cached_unrolled(self.graph)
         if unrolled is None:
@@ -123,7 +123,7 @@ class Layout:
                                    total=unrolled.steps)
 
     def _group_series(self) -> None:
-        from .group import find_series  # noqa: PLC0415
+        from ..recognise.repeats import find_series  # noqa: PLC0415
 
         singles = [n for n, b in self.box_of.items() if b == n]
         for series in find_series(self.graph, singles):
@@ -192,7 +192,7 @@ def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:
     if boxes <= TARGET_BOXES or options.focus_nodes is not None:
         return options, ""
     done = []
-    from .group import cached_unrolled  # noqa: PLC0415
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
 
     unrolled = cached_unrolled(graph)
     if unrolled is not None and unrolled.runs and not options.group_steps:

@@ -21,9 +21,9 @@ from typing import Callable, Optional
 
 import networkx as nx
 
-from .errors import UsageError
-from .opdocs import describe
-from .render import RenderOptions, count_boxes, format_shape, format_value, to_dot
+from ..errors import UsageError
+from ..graphdef.opdocs import describe
+from .dot import RenderOptions, count_boxes, format_shape, format_value, to_dot
 
 __all__ = ["render_html", "page_text", "page_data", "structures", "level_depths", "svg_titles",
            "MAX_LEVELS", "MAX_LEVEL_BOXES"]
@@ -35,7 +35,7 @@ _BACK_OPS = ("NextIteration", "RefNextIteration")
 
 
 def _asset(name: str) -> str:
-    return resources.files("rnngraph").joinpath("static", name).read_text(encoding="utf-8")
+    return resources.files("rnngraph.draw").joinpath("static", name).read_text(encoding="utf-8")
 
 
 def _deepest(graph: nx.MultiDiGraph) -> int:
@@ -61,7 +61,7 @@ def _clean_svg(svg: str) -> str:
 
 def _box_of(graph: nx.MultiDiGraph, titles: set, options: RenderOptions) -> dict:
     """Return node -> the box that shows it: itself, its collapsed scope, group or consumer."""
-    from . import render  # noqa: PLC0415
+    from . import dot as render  # noqa: PLC0415
 
     exact = getattr(render, "box_map", None)  # the renderer's own answer, where it gives one
     boxes = {n: b for n, b in exact(graph, options).items() if b in titles} if exact else {}
@@ -102,7 +102,7 @@ def _tensor_text(shape, dtype) -> str:
 
 def structures(graph: nx.MultiDiGraph) -> list:
     """Return the recognised structures as ``{"title", "text", "nodes"}``, most specific first."""
-    from .recognise import recognise  # noqa: PLC0415
+    from ..recognise import recognise  # noqa: PLC0415
 
     found = recognise(graph)
     out = []
@@ -278,7 +278,7 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
 def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
     """Return the page with a single level: every node, as ``render --full`` draws it."""
     from .output import run_graphviz  # noqa: PLC0415
-    from .render import drawing  # noqa: PLC0415
+    from .dot import drawing  # noqa: PLC0415
 
     every = dataclasses.replace(options, group_steps=False, expand_ends=False, group_series=False,
                                 depth=None)

@@ -12,9 +12,9 @@ from typing import Optional
 
 import numpy as np
 
-from .errors import UsageError
-from .exprs import natural_key
-from .recognise import Cell, Findings
+from ..errors import UsageError
+from ..recognise.exprs import natural_key
+from ..recognise import Cell, Findings
 
 __all__ = ["verify", "TOLERANCE"]
 
@@ -48,7 +48,7 @@ def _step(cell: Cell, w: dict, x, state):
 
 
 def _weights(sess, graph, cells: list) -> list:
-    from .tfcompat import tf  # noqa: PLC0415
+    from ..model.tfcompat import tf  # noqa: PLC0415
 
     keys = tf().compat.v1.GraphKeys
     variables = {v.op.name: v for v in graph.get_collection(keys.GLOBAL_VARIABLES)}
@@ -85,7 +85,7 @@ def verify(built, findings: Findings, batch: int = 4, seed: int = 0) -> dict:
     if len(cells) != spec.layers or any(c.n_neurons is None for c in cells):
         raise UsageError(f"--verify found {len(cells)} cell(s) for {spec.layers} layer(s); "
                          "cannot model this graph")
-    from .tfcompat import tf  # noqa: PLC0415
+    from ..model.tfcompat import tf  # noqa: PLC0415
 
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((batch, spec.steps, spec.inputs)).astype(np.float32)

@@ -16,7 +16,7 @@ from typing import Any, Optional
 import networkx as nx
 
 from . import protos
-from .errors import GraphFileError
+from ..errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
            "top_level_nodes", "scope_of", "format_shape"]

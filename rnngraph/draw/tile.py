@@ -19,7 +19,9 @@ from typing import Optional
 
 import networkx as nx
 
-from .errors import RenderError
+from ..errors import RenderError
+from ..graphdef.walk import format_shape
+from .statements import box_statement, devices_palette, dot_quote, merged_edges
 
 __all__ = ["tiled_dot", "TILE_ENGINE", "TILE_NO_OP"]
 
@@ -59,17 +61,16 @@ def _with_pos(statement: str, x: float, y: float) -> str:
 
 def tiled_dot(graph: nx.MultiDiGraph, options, unrolled) -> Optional[str]:
     """Return positioned DOT drawing every node of an unrolled graph, or None if it has no copies."""
-    from . import render  # noqa: PLC0415
     from .layout import Layout  # noqa: PLC0415
 
     if unrolled is None or not any(unrolled.matching):
         return None
     options = dataclasses.replace(options, group_steps=False, group_series=False, depth=None)
     layout = Layout(graph, options)
-    palette = render._devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
-    statement = {box: render._box_statement(graph, layout, box, options, palette)
+    palette = devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
+    statement = {box: box_statement(graph, layout, box, options, palette)
                  for box in layout.boxes()}
-    merged = render._merged_edges(graph, layout)
+    merged = merged_edges(graph, layout)
 
     def step_boxes(t: int) -> list:
         return [n for n in unrolled.step_nodes[t] if layout.box_of.get(n) == n]
@@ -79,7 +80,7 @@ def tiled_dot(graph: nx.MultiDiGraph, options, unrolled) -> Optional[str]:
     in_tiles = {box for boxes in tiles.values() for box in boxes}
 
     def edges_within(boxes: set) -> list:
-        return [f"  {render.dot_quote(a)} -> {render.dot_quote(b)};"
+        return [f"  {dot_quote(a)} -> {dot_quote(b)};"
                 for (a, b, control, kind, back) in sorted(merged) if a in boxes and b in boxes and a != b]
 
     ref_set = set(reference)
@@ -122,7 +123,7 @@ def tiled_dot(graph: nx.MultiDiGraph, options, unrolled) -> Optional[str]:
     out = ["// rnngraph tiled layout: positions are fixed; draw with `neato -n2 -Tsvg`",
            "digraph rnngraph {",
            f'  graph [splines=false, outputorder=edgesfirst, overlap=true, fontname="Helvetica", '
-           f'fontsize=12, labelloc=t, labeljust=l, label={render.dot_quote(title)}];',
+           f'fontsize=12, labelloc=t, labeljust=l, label={dot_quote(title)}];',
            '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
            'height=0.3, margin="0.08,0.03"];',
            '  edge [fontname="Helvetica", fontsize=7, color="#555555", arrowsize=0.5];']
@@ -133,15 +134,15 @@ def tiled_dot(graph: nx.MultiDiGraph, options, unrolled) -> Optional[str]:
     for (a, b, control, kind, back), datas in sorted(merged.items()):
         if a == b:
             continue
-        shapes = sorted({render.format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
+        shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
         attrs = []
         if control:
             attrs += ["style=dashed", 'color="#9e9e9e"']
         elif shapes:
             text = " " + ", ".join(shapes)
-            attrs.append(f"{'label' if label_edges else 'tooltip'}={render.dot_quote(text)}")
+            attrs.append(f"{'label' if label_edges else 'tooltip'}={dot_quote(text)}")
         if back:
             attrs += ['color="#d94801"']
-        out.append(f"  {render.dot_quote(a)} -> {render.dot_quote(b)}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
+        out.append(f"  {dot_quote(a)} -> {dot_quote(b)}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
     out.append("}")
     return "\n".join(out) + "\n"

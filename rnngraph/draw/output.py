@@ -1,23 +1,18 @@
-"""Side effects of rendering: running Graphviz and writing files atomically."""
+"""Side effects of drawing: running Graphviz; the drawing formats; the JSON of a graph."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import sys
-import tempfile
-from pathlib import Path
-from typing import Iterator, Optional, Union
+from typing import Optional
 
-from .errors import GraphvizMissing, OutputError, RenderError
+from ..errors import GraphvizMissing, RenderError
 
-__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "write_atomic", "atomic_path", "dot_install_hint",
-           "graph_json"]
+__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "dot_install_hint", "graph_json"]
 
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
-FORMATS = GRAPHVIZ_FORMATS + ("dot", "json", "html")  # html: htmlview.py, drawn by dot
+FORMATS = GRAPHVIZ_FORMATS + ("dot", "json", "html")  # html: draw/html.py, drawn by dot
 
 
 def dot_install_hint() -> str:
@@ -51,47 +46,6 @@ def run_graphviz(dot_text: str, fmt: str, engine: str = "dot", no_op: Optional[i
     except graphviz.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
         raise RenderError(f"Graphviz {engine} failed: {detail[0] if detail else exc}") from None
-
-
-@contextlib.contextmanager
-def atomic_path(target: Union[str, Path]) -> Iterator[str]:
-    """Yield a temporary path beside ``target``; rename it over ``target`` if the block succeeds.
-
-    A reader (or a Ctrl-C) never sees a half-written file, and a failure leaves the old one.
-    """
-    target = Path(target)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    try:
-        yield tmp
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-
-
-def write_atomic(path: Union[str, Path], data: Union[bytes, str]) -> str:
-    """Write ``data`` to ``path`` through a temporary file and a rename; ``-`` is stdout."""
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if str(path) == "-":
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return "-"
-    target = Path(path)
-    if target.is_dir():
-        raise OutputError(f"cannot write {path}: it is a directory")
-    if not target.parent.is_dir():
-        raise OutputError(f"cannot write {path}: folder {target.parent} does not exist")
-    with atomic_path(target) as tmp:
-        Path(tmp).write_bytes(data)
-    return str(target)
 
 
 def graph_json(graph) -> str:

@@ -1,0 +1,197 @@
+"""networkx graph -> DOT text, deterministically (same graph and options, same bytes).
+
+Name scopes become nested clusters, edges carry tensor shapes, control edges
+are dashed, while-loop back edges (NextIteration -> Merge) are drawn against
+the flow so the loop reads as a loop, and nodes are coloured by kind or
+device.  Nothing here runs Graphviz or writes files: see ``statements.py`` (shared with ``tile.py``) and ``output.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Optional
+
+import networkx as nx
+
+from ..errors import UsageError
+from ..graphdef.walk import format_shape
+from .layout import (COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
+                     plan_detail)
+from .statements import (box_statement, devices_palette, dot_quote, format_value,
+                         html_escape, merged_edges, short_name, wrap_text)
+from .style import CATEGORIES, category_of
+
+__all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
+           "COLOR_BY", "MAX_LAYOUT_BOXES", "TARGET_BOXES", "plan_detail", "count_boxes",
+           "Drawing", "drawing", "box_map"]
+
+# Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
+MAX_LAYOUT_BOXES = 1500
+_LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
+
+
+def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> str:
+    """Return the DOT text of ``graph`` drawn with ``options``."""
+    options = options or RenderOptions()
+    layout = Layout(graph, options)
+    boxes = layout.boxes()
+    if len(boxes) > MAX_LAYOUT_BOXES:
+        raise UsageError(
+            f"{len(boxes)} boxes is too many for Graphviz to lay out in reasonable time; "
+            f"draw less with --depth N (e.g. --depth 1) or --focus")
+    palette = devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
+    out = ["digraph rnngraph {"]
+    graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
+                   'fontname="Helvetica"', "fontsize=12", "nodesep=0.25", "ranksep=0.4",
+                   "labelloc=t", "labeljust=l"]
+    if len(boxes) > 150:
+        graph_attrs += ["nslimit=2", "mclimit=0.3", "searchsize=30"]
+    if options.title:
+        graph_attrs.append(f"label={dot_quote(options.title)}")
+    out.append("  graph [" + ", ".join(graph_attrs) + "];")
+    out.append('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
+               'height=0.3, margin="0.08,0.03"];')
+    out.append('  edge [fontname="Helvetica", fontsize=8, color="#555555", arrowsize=0.6];')
+
+    # Nested clusters, one per name scope that holds something to draw.
+    members: dict[str, list] = defaultdict(list)
+    for box in boxes:
+        members[layout.cluster_of(box)].append(box)
+    notes = {n: text for n, text in options.annotations.items() if layout.box_of.get(n) == n}
+    scopes = set()
+    for scope in members:
+        while scope:
+            scopes.add(scope)
+            scope = scope.rpartition("/")[0]
+    children: dict[str, list] = defaultdict(list)
+    for scope in sorted(scopes):
+        children[scope.rpartition("/")[0]].append(scope)
+
+    def emit_scope(scope: str, indent: str) -> None:
+        for box in members.get(scope, []):
+            out.append(indent + box_statement(graph, layout, box, options, palette))
+            if box in notes:
+                note_id = f"note::{box}"
+                out.append(f"{indent}{dot_quote(note_id)} [shape=note, style=filled, "
+                           f'fillcolor="#fffbd6", color="#b8a200", fontsize=9, '
+                           f"label={dot_quote(wrap_text(notes[box]))}];")
+                out.append(f"{indent}{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
+                out.append(f"{indent}{dot_quote(note_id)} -> {dot_quote(box)} "
+                           '[style=dotted, arrowhead=none, color="#b8a200", constraint=false];')
+        for child in children.get(scope, []):
+            frame = _frame_label(graph, layout, child)
+            out.append(f"{indent}subgraph {dot_quote('cluster_' + child)} {{")
+            label = short_name(child) + (f"\n{frame}" if frame else "")
+            style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
+                else 'style=rounded; color="#9e9e9e"'
+            out.append(f"{indent}  label={dot_quote(label)}; {style}; fontsize=11;")
+            emit_scope(child, indent + "  ")
+            out.append(f"{indent}}}")
+
+    emit_scope("", "  ")
+    merged = merged_edges(graph, layout)
+    out.extend(_edge_statements(merged, len(boxes)))
+    if options.legend:
+        out.append(_legend(graph, layout, options, palette, merged))
+    out.append("}")
+    return "\n".join(out) + "\n"
+
+
+def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
+    """Return 'while loop frame X' when the scope holds a v1 loop's Enter nodes."""
+    frames = graph.graph.get("frames", {})
+    for frame in sorted(frames):
+        if frame.rpartition("/")[0] == scope:
+            return "while loop (frame " + short_name(frame) + ")"
+    return ""
+
+
+def _edge_statements(merged: dict, box_count: int) -> list:
+    use_xlabel = box_count > _LABEL_EDGES_UP_TO
+    label_key = "xlabel" if use_xlabel else "label"
+    lines = []
+    for (a, b, control, kind, back), datas in sorted(merged.items()):
+        attrs = []
+        shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
+        count = f" ×{len(datas)}" if len(datas) > 1 else ""
+        if a == b:  # a stack of step copies: the state handed from each copy to the next
+            text = " to the next step: " + ", ".join(shapes)
+            attrs += [f"{label_key}={dot_quote(text)}", 'color="#2171b5"', "penwidth=1.6"]
+        elif control:
+            attrs += ["style=dashed", 'color="#9e9e9e"', "arrowhead=odot"]
+        elif len(shapes) == 1:
+            attrs.append(f"{label_key}={dot_quote(' ' + shapes[0] + count)}")
+        elif shapes:
+            attrs.append(f"{label_key}={dot_quote(f' {len(datas)} tensors')}")
+        if len(datas) > 1 and a != b:
+            attrs.append(f"penwidth={min(1 + 0.4 * (len(datas) - 1), 4):.1f}")
+        if kind in ("call", "return"):
+            attrs += ["style=dotted", 'color="#525252"']
+            if kind == "return":
+                attrs.append("constraint=false")
+        if back:
+            # Drawn from Merge down to NextIteration with the arrow at Merge, so the
+            # loop body hangs between them and the edge visibly climbs back.
+            attrs += ["dir=back", 'color="#d94801"', "penwidth=1.6"]
+            lines.append(f"  {dot_quote(b)} -> {dot_quote(a)} [{', '.join(attrs)}];")
+            continue
+        lines.append(f"  {dot_quote(a)} -> {dot_quote(b)}" + (f" [{', '.join(attrs)}];" if attrs else ";"))
+    return lines
+
+
+def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
+    rows = []
+    if options.color_by == "device":
+        for device, colour in palette.items():
+            rows.append((device, colour))
+        if any(not graph.nodes[n]["device"] for n in layout.box_of):
+            rows.append(("(no device)", "#ffffff"))
+    else:
+        present = sorted({category_of(graph.nodes[n]["op"], n) for n, b in layout.box_of.items()
+                          if b == n}, key=list(CATEGORIES).index)
+        rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in present]
+    cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD></TR>'
+                    for text, colour in rows)
+    extra = ""
+    if any(key[2] for key in merged):
+        extra += '<TR><TD ALIGN="LEFT">- - -&gt; control edge</TD></TR>'
+    if any(key[4] for key in merged):
+        extra += '<TR><TD ALIGN="LEFT"><FONT COLOR="#d94801">orange: loop back edge</FONT></TD></TR>'
+    if any(key[0] == key[1] for key in merged):
+        extra += '<TR><TD ALIGN="LEFT"><FONT COLOR="#2171b5">blue loop: state to the next step</FONT></TD></TR>'
+
+    return (f'  "legend::" [shape=plaintext, style="", fontsize=9, label=<<TABLE BORDER="0" '
+            f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
+            f"{cells}{extra}</TABLE>>];")
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """DOT text and the Graphviz program (and mode) that draws it."""
+
+    dot: str
+    engine: str = "dot"
+    no_op: Optional[int] = None  # 2: positions fixed (neato -n2)
+
+
+def drawing(graph: nx.MultiDiGraph, options: RenderOptions, full: bool = False) -> Drawing:
+    """Return the Drawing of ``graph``; ``full`` draws every node, tiling unrolled copies."""
+    if not full:
+        return Drawing(to_dot(graph, options))
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+    from .tile import TILE_ENGINE, TILE_NO_OP, tiled_dot  # noqa: PLC0415
+
+    every = dataclasses.replace(options, group_steps=False, expand_ends=False, group_series=False,
+                                depth=None)
+    boxes = count_boxes(graph, every)
+    if boxes > TARGET_BOXES and every.focus_nodes is None:
+        text = tiled_dot(graph, every, cached_unrolled(graph))
+        if text is not None:
+            return Drawing(text, TILE_ENGINE, TILE_NO_OP)
+    if boxes > MAX_LAYOUT_BOXES:
+        raise UsageError(
+            f"--full: {boxes} boxes and no repeated steps to tile, so Graphviz would not finish; "
+            f"draw less with --depth N or --focus TOPIC")
+    return Drawing(to_dot(graph, every))

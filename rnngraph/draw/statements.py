@@ -1,0 +1,199 @@
+"""DOT statements for one box and the edges between boxes, shared by ``dot.py`` and ``tile.py``.
+
+Text only: nothing here lays out, runs Graphviz or writes files.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable
+
+import networkx as nx
+
+from ..graphdef.walk import format_shape
+from .layout import Layout, RenderOptions
+from .style import CATEGORIES, DEVICE_PALETTE, category_of
+
+__all__ = ["dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
+           "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
+           "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT"]
+
+BACK_OPS = ("NextIteration", "RefNextIteration")
+MAX_ATTR_TEXT = 80
+
+
+def dot_quote(text: str) -> str:
+    """Return ``text`` as a quoted DOT string (newlines become ``\\n``)."""
+    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
+
+
+def html_escape(text: str) -> str:
+    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def format_value(value, limit: int = 24) -> str:
+    """Return a short text for a small constant value."""
+    text = repr(value) if isinstance(value, str) else str(value)
+    text = text.replace(", ", ",")
+    if isinstance(value, float):
+        text = f"{value:g}"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def short_name(name: str) -> str:
+    return name.rpartition("/")[2] or name
+
+
+def const_text(data: dict) -> str:
+    value = data["attrs"].get("value")
+    if isinstance(value, dict):
+        if "value" in value:
+            return format_value(value["value"])
+        return f"{format_shape(value.get('shape'))} {value.get('dtype', '')}".strip()
+    return "const"
+
+
+def attr_lines(data: dict) -> list:
+    lines = []
+    for key, value in data["attrs"].items():
+        if key.startswith("_"):
+            continue
+        if isinstance(value, dict) and "dtype" in value and "shape" in value:
+            text = f"tensor {value['dtype']} {format_shape(value['shape'])}"
+            if "value" in value:
+                text += f" = {format_value(value['value'], 40)}"
+        elif isinstance(value, str):
+            text = value
+        else:
+            text = format_value(value, MAX_ATTR_TEXT)
+        lines.append(f"{key}: {text}")
+    return lines
+
+
+def node_tooltip(name: str, data: dict) -> str:
+    lines = [name, f"op: {data['op']}"]
+    if data.get("device"):
+        lines.append(f"device: {data['device']}")
+    if data.get("frame"):
+        lines.append(f"while frame: {data['frame']}")
+    if data.get("function"):
+        lines.append(f"in function: {data['function']}")
+    outs = [format_shape(o["shape"], o["dtype"]) + (f" {o['dtype']}" if o["dtype"] and o["dtype"] not in ("resource", "variant") else "")
+            for o in data.get("outputs", [])]
+    if outs:
+        lines.append("outputs: " + ", ".join(outs))
+    lines.extend(attr_lines(data))
+    return "\n".join(lines)
+
+
+def devices_palette(graph: nx.MultiDiGraph, names: Iterable[str]) -> dict:
+    devices = sorted({graph.nodes[n]["device"] for n in names if graph.nodes[n]["device"]})
+    return {dev: DEVICE_PALETTE[i % len(DEVICE_PALETTE)] for i, dev in enumerate(devices)}
+
+
+def wrap_text(text: str, width: int = 42) -> str:
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def op_summary(graph, members: list, limit: int = 3) -> tuple[str, dict]:
+    ops: dict = defaultdict(int)
+    for name in members:
+        ops[graph.nodes[name]["op"]] += 1
+    top = sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top), ops
+
+
+def group_statement(graph, layout: Layout, box: str) -> str:
+    info, members = layout.group_info[box], layout.groups[box]
+    kind = info["kind"]
+    if kind == "stack":
+        per_step = info["per_step"]
+        detail, ops = op_summary(graph, members[:per_step], limit=4)
+        count = info["last"] - info["first"] + 1
+        label = (f"{short_name(info['scope'])} × {count}\nsteps {info['first']}–{info['last']} "
+                 f"of {info['total']}, {per_step} ops each\n{detail}")
+        tooltip = (f"{info['scope']}: {count} identical copies of the cell (steps {info['first']}–"
+                   f"{info['last']}), checked op by op and input by input; each reads the same "
+                   f"shared variables.\nOps per copy:\n"
+                   + "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
+                   + "\nSee every copy with --full, or the first and last with --expand-ends.")
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#c6dbef\", color=\"#2171b5\", "
+                f"penwidth=1.5, label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    if kind == "series":
+        label = f"{info['label']}\n{info['op']} ×{len(members)}"
+        tooltip = f"{len(members)} {info['op']} ops in {info['cluster'] or 'the top scope'}:\n" + \
+            "\n".join(members[:20]) + ("\n…" if len(members) > 20 else "")
+        _, fill, border = CATEGORIES[category_of(info["op"])]
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{fill}\", color=\"{border}\", "
+                f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    scope = box[len("scope::"):]
+    detail, ops = op_summary(graph, members)
+    label = f"{short_name(scope)}\n{len(members)} ops\n{detail}"
+    tooltip = f"{scope}: {len(members)} ops collapsed (use a larger --depth to open it)\n" + \
+        "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
+    return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
+            f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+
+
+def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palette: dict) -> str:
+    if box in layout.group_info:
+        return group_statement(graph, layout, box)
+    data = graph.nodes[box]
+    short, op = short_name(box), data["op"]
+    lines = [short] if short == op else [short, op]
+    for index, const in sorted(layout.folded.get(box, [])):
+        lines.append(f"{short_name(const)} = {const_text(graph.nodes[const])}")
+    if box in options.labels:
+        lines.append(options.labels[box])
+    readers, sources = layout.aux.get(box, (0, 0))
+    if readers:
+        lines.append(f"read by {readers} ops (edges not drawn)")
+    if sources:
+        lines.append(f"collects from {sources} ops (edges not drawn)")
+    category = category_of(op, box)
+    _, fill, border = CATEGORIES[category]
+    if options.color_by == "device":
+        fill = palette.get(data["device"], "#ffffff")
+    attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
+             f"tooltip={dot_quote(node_tooltip(box, data))}"]
+    if category == "placeholder":
+        attrs.append("shape=invhouse")
+    elif category == "variable" and op in ("VarHandleOp", "VariableV2", "Variable"):
+        attrs.append("shape=cylinder")
+    elif op in ("Merge", "RefMerge", "Switch", "RefSwitch", "LoopCond"):
+        attrs.append("shape=diamond" if op == "LoopCond" else "shape=hexagon")
+    if data.get("missing"):
+        attrs.append('style="dashed"')
+    elif readers or sources:
+        attrs.append('style="rounded,filled,dashed"')
+    return f"{dot_quote(box)} [{', '.join(attrs)}];"
+
+
+def merged_edges(graph, layout: Layout) -> dict:
+    """Return {(box a, box b, control, kind, back): [edge data]} of the edges to draw."""
+    merged: dict[tuple, list] = {}
+    for src, dst, key, data in sorted(graph.edges(keys=True, data=True),
+                                      key=lambda e: (e[1], e[2], e[0])):
+        if src not in layout.box_of or dst not in layout.box_of:
+            continue
+        a, b = layout.box_of[src], layout.box_of[dst]
+        if a == b and (not a.startswith("stack::")
+                       or layout.step_index[src] == layout.step_index[dst]):
+            continue
+        if (layout.aux.get(a, (0, 0))[0] or layout.aux.get(b, (0, 0))[1]) and not data["control"]:
+            continue  # drawn once beside the graph, with a count instead of a fan of edges
+        back = graph.nodes[src]["op"] in BACK_OPS and a not in layout.group_info
+        merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
+    return merged

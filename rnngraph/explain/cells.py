@@ -1,0 +1,104 @@
+"""Sections about the recurrent cells: the layer equation, the LSTM and GRU cells, stacked cells."""
+
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+from ..recognise import GATE_MEANING, Cell, Findings
+from .prose import Section, cols, dims, kernel_text, num
+
+__all__ = ['equation', 'lstm', 'gru', 'stacked']
+
+
+def equation(cell: Cell, layer: int) -> Section:
+    n_in, n = cell.n_inputs, cell.n_neurons
+    total = cell.kernel_shape[0] if cell.kernel_shape else None
+    act = cell.activation or "φ"
+    rows = [
+        ("X_t", f"m × {n_in}", f"inputs at step t ({cell.x_input})"),
+        ("Y_(t−1)", f"m × {n}", f"outputs of the previous step ({cell.h_input})"),
+        ("[X_t, Y_(t−1)]", f"m × {total}", f"ConcatV2 on axis 1 ({cell.concat})"),
+        ("[W_x; W_y]", f"{total} × {n}", f"the kernel {cell.kernel}: W_x is rows 0–{n_in - 1} "
+                                         f"({n_in} × {n}), W_y rows {n_in}–{total - 1} ({n} × {n})"
+         if isinstance(n_in, int) and isinstance(total, int) else f"the kernel {cell.kernel}"),
+        ("b", dims(cell.bias_shape), f"the bias {cell.bias}"),
+        ("φ", act, f"the activation ({cell.activation_node})"),
+        ("Y_t", f"m × {n}", "this step's output, which is also the state"),
+    ]
+    table = "\n".join(f"    {a:<15} {b:<9} {c}" for a, b, c in rows)
+    where = "" if layer == 0 else f" (layer {layer + 1}, whose X_t is layer {layer}'s output)"
+    return Section(f"The layer equation{where}", [
+        "Every step computes, for the whole mini-batch at once:",
+        "    Y_t = φ([X_t, Y_(t−1)] · [W_x; W_y] + b)",
+        table,
+        f"m is the number of instances in the mini-batch: the graph leaves it open (None in the "
+        f"placeholder, ? in shapes) and reads it at run time. n_inputs = {n_in} is the size of "
+        f"X_t, the features fed at each step. n_neurons = {n} is the number of recurrent units, "
+        f"so Y_t has {n} columns and the state fed back is m × {n}.",
+        f"TensorFlow does not compute X_t · W_x + Y_(t−1) · W_y as two products: it concatenates "
+        f"X_t and Y_(t−1) into one m × {total} matrix and multiplies once by the stacked kernel "
+        f"of shape {kernel_text(cell)} — the same sum, one MatMul ({cell.matmul})."])
+
+
+def lstm(cell: Cell) -> Section:
+    n, n_in = cell.n_neurons, cell.n_inputs
+    total = cell.kernel_shape[0] if cell.kernel_shape else None
+    bullets = []
+    for index, gate in enumerate(cell.gates):
+        info = cell.gate_nodes[gate]
+        extra = ""
+        if gate == "f" and cell.forget_bias is not None:
+            extra = f"; the constant {num(cell.forget_bias)} is added first ({cell.forget_bias_node})"
+        if gate in cell.peepholes:
+            extra += f"; peephole weights {cell.peepholes[gate]} add a multiple of c"
+        bullets.append(f"{gate} = {cols(index * n, n)} ({info['slice']}): {GATE_MEANING[gate]}, "
+                       f"then {info['activation']}{extra}")
+    fb = cell.forget_bias if cell.forget_bias is not None else 0.0
+    open_gate = 1 / (1 + math.exp(-fb))
+    peep = ""
+    if cell.peepholes:
+        peep = ("With peepholes the gates also see the cell state: i and f get w_i·c_(t−1) and "
+                "w_f·c_(t−1) added, o gets w_o·c_t, each an elementwise product with a vector "
+                f"of {n} weights ({', '.join(cell.peepholes.values())}).")
+    return Section("The LSTM cell", [
+        f"The cell {cell.scope} multiplies [X_t, h_(t−1)] (m × {total}) by one kernel of shape "
+        f"{kernel_text(cell)} = (n_inputs + n_neurons, 4·n_neurons) = ({n_in} + {n}, 4·{n}) — "
+        f"rows match the concatenated input, columns are four blocks of {n} units, so it is "
+        f"{kernel_text(cell)}, not the transpose — and adds a bias of {dims(cell.bias_shape)}. "
+        f"The m × {4 * n if n else '?'} result is split on axis 1 into four blocks:",
+        bullets,
+        "Then, with σ the sigmoid:",
+        f"    c_t = c_(t−1) · σ(f + {num(fb)}) + σ(i) · {cell.activation}(j)   ({cell.outputs.get('c')})\n"
+        f"    h_t = {cell.activation}(c_t) · σ(o)                   ({cell.outputs.get('h')})",
+        f"The forget bias {num(fb)} makes σ(f + {num(fb)}) ≈ {open_gate:.2f} while f is still near "
+        "zero at the start of training, so the cell keeps its memory by default instead of "
+        f"forgetting before it has learned anything. The state is the pair (c, h), each m × {n}; "
+        "h is also the step's output." + (" " + peep if peep else "")])
+
+
+def gru(cell: Cell) -> Section:
+    n = cell.n_neurons
+    cand = cell.candidate
+    ks = cand.get("kernel_shape")
+    return Section("The GRU cell", [
+        f"The cell {cell.scope} has two kernels. The gates kernel {cell.kernel} of shape "
+        f"{kernel_text(cell)} = (n_inputs + n_neurons, 2·n_neurons) turns [X_t, h_(t−1)] into "
+        f"m × {2 * n if n else '?'}; a sigmoid ({cell.gate_nodes['r']['activation']}) and a split "
+        f"give r = {cols(0, n)} (reset gate) and u = {cols(n, n)} (update gate).",
+        f"The candidate kernel {cand.get('kernel')} of shape "
+        f"{tuple(ks) if ks else '(not recorded)'} is applied to [X_t, r · h_(t−1)] "
+        f"({cand.get('concat')}): the reset gate decides how much of the old state the candidate "
+        f"sees.",
+        f"    c   = {cell.activation}([X_t, r · h_(t−1)] · W_c + b_c)   ({cand.get('activation_node')})\n"
+        f"    h_t = u · h_(t−1) + (1 − u) · c               ({cell.outputs.get('h')})",
+        "There is no separate cell state: h_t is both the output and the state, and u blends "
+        "the old state with the candidate."])
+
+
+def stacked(found: Findings) -> Optional[Section]:
+    if len(found.cells) < 2:
+        return None
+    return Section("Every cell in the graph", bullets=[
+        f"{c.scope}: {c.kind}, kernel {kernel_text(c)} = ({c.n_inputs} inputs + {c.n_neurons} "
+        f"neurons) × {c.kernel_shape[1] if c.kernel_shape else '?'}" for c in found.cells])

@@ -1,0 +1,102 @@
+"""Sections about static_rnn against dynamic_rnn and the while loop."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..model.spec import ModelSpec
+from ..recognise import Findings, WhileLoop
+from .prose import Section
+
+__all__ = ['static_vs_dynamic', 'loop_var_line', 'while_v1', 'while_v2', 'while_loop', 'why_two_counters']
+
+
+def static_vs_dynamic(counts: dict, spec: ModelSpec, found: Findings) -> Section:
+    s0, s1 = counts["static"]
+    d0, d1 = counts["dynamic"]
+    steps = spec.steps
+    paras = [
+        f"Node counts of the GraphDef (top level, function bodies not counted) at {steps} and "
+        f"{steps + 1} steps, same cell and sizes:",
+        f"    static_rnn:  {s0:>5} nodes at {steps} steps, {s1:>5} at {steps + 1} "
+        f"(+{s1 - s0} per step)\n"
+        f"    dynamic_rnn: {d0:>5} nodes at {steps} steps, {d1:>5} at {steps + 1} "
+        f"(+{d1 - d0} per step)",
+        f"static_rnn unrolls: it builds one copy of the cell per step, so the graph grows "
+        f"linearly with the number of steps (about {s1 - s0} nodes a step here) and every copy "
+        "reads the same kernel and bias. dynamic_rnn builds the cell once inside a while loop "
+        "and runs it as many times as there are steps, so its size does not depend on the "
+        "steps; the price is the loop machinery (Enter, Merge, Switch, NextIteration, Exit, "
+        "TensorArrays) around the cell."]
+    for cell in found.cells:
+        if len(cell.instances) > 1:
+            paras.append(
+                f"In this graph the {len(cell.instances)} copies of {cell.kind} cell "
+                f"({', '.join(cell.instances)}) have "
+                f"{'the same' if cell.same_structure else 'different'} structure and read "
+                f"{'the same variables' if cell.same_variables else 'different variables'} "
+                f"({cell.kernel}, {cell.bias}).")
+    return Section("static_rnn vs dynamic_rnn", paras)
+
+
+def loop_var_line(var) -> str:
+    chain = " → ".join(x for x in (var.enter, var.merge, var.switch, var.identity) if x)
+    start = f"starts as {var.initial}" if var.initial else ""
+    ends = ""
+    if var.exit:
+        ends = f"; leaves through {var.exit}" + (" (used after the loop)" if var.exit_used
+                                                 else " (not used after the loop)")
+    where = f" via {chain}" if chain else ""
+    return f"{var.carries}: {start}{where}; next value {var.next_value}{ends}"
+
+
+def while_v1(loop: WhileLoop) -> list:
+    return [
+        f"dynamic_rnn builds one while loop, frame {loop.frame}. Each of its "
+        f"{len(loop.loop_vars)} loop variables runs through the same chain of nodes:",
+        "    Enter → Merge → Switch ─true→ Identity → body → NextIteration → Merge\n"
+        "                    Switch ─false→ Exit",
+        "Step by step: (1) Enter brings the initial value into the frame, once. (2) Merge "
+        "forwards whichever input arrives: Enter on the first iteration, NextIteration after. "
+        f"(3) LoopCond ({loop.loop_cond}) evaluates the condition, {loop.condition}. (4) Switch "
+        "sends the value to its true output (Identity, the body) while the condition holds "
+        "and to its false output (Exit) once it fails. (5) The body computes the next value and "
+        "NextIteration hands it back to Merge for the next iteration."]
+
+
+def while_v2(loop: WhileLoop) -> list:
+    return [
+        f"The loop is one op, {loop.name}, with a condition function {loop.cond_function} and a "
+        f"body function {loop.body_function}. The loop variables are the op's inputs in order; "
+        "the body returns the next value of each in the same order, and an input the body "
+        "returns unchanged is a loop invariant. The condition is "
+        f"{loop.condition}. At run time TensorFlow lowers this op to the same Enter/Merge/"
+        "Switch/NextIteration/Exit machinery as control flow v1."]
+
+
+def while_loop(loop: WhileLoop, found: Findings) -> Section:
+    paras = while_v1(loop) if loop.control_flow == "v1" else while_v2(loop)
+    bullets = [f"loop variable {v.index}, {loop_var_line(v)}" for v in loop.loop_vars]
+    bullets += [f"invariant {inv['node']}: {inv['what']}" for inv in loop.invariants]
+    paras.append(f"The body holds {len(loop.body_nodes)} nodes besides the loop machinery. "
+                 "Loop variables and invariants (Enter with is_constant=true: the same value "
+                 "every iteration):")
+    section = Section(f"The while loop {loop.name}", paras, bullets)
+    return section
+
+
+def why_two_counters(loop: WhileLoop) -> Optional[Section]:
+    comps = {c["var"]: c for c in loop.comparisons}
+    if "time" not in comps or "iteration counter" not in comps:
+        return None
+    it, tm = comps["iteration counter"], comps["time"]
+    return Section("Why both time and iteration_counter", [
+        f"The condition compares the iteration counter with {it['bound']} = {it['bound_expr']}"
+        f"{', the ' + it['meaning'] if it['meaning'] else ''}: that is maximum_iterations, "
+        "which dynamic_rnn passes to tf.while_loop, and while_loop adds a counter of its own "
+        "to enforce it whatever the body does.",
+        f"The loop variable time is dynamic_rnn's own: it is the index of every TensorArray read "
+        f"and write, and it is compared with {tm['bound']} = {tm['bound_expr']}, the number of "
+        "steps to run (the longest sequence_length when one is given, at least 1). Both count "
+        "0, 1, 2, … in this graph; they are separate because one belongs to while_loop and the "
+        "other to the RNN."])

@@ -1,0 +1,1 @@
+"""ModelSpec -> tf.Graph: the only stage that builds graphs with TensorFlow (imported on first use)."""
