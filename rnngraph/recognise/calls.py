@@ -126,10 +126,14 @@ def find_function_calls(G: nx.MultiDiGraph) -> list:
     """Return the call sites of If/Case/PartitionedCall ops in ``G``, one per definition."""
     groups = implementations(G)
     attrs_of = G.graph.get("function_attrs", {})
+    library = set(G.graph.get("functions", []))
     sites: dict = {}
     for node in sorted(G.nodes, key=lambda n: G.nodes[n].get("order", 0)):
         data = G.nodes[node]
         spec = CALL_OPS.get(data.get("op"))
+        if spec is None and data.get("op") in library:
+            # A node whose op is a library function's name calls it directly (TF1 Defun).
+            spec = ("call", (), 0)
         if spec is None or data.get("missing"):
             continue
         site = site_of(G, node)
@@ -140,7 +144,8 @@ def find_function_calls(G: nx.MultiDiGraph) -> list:
             call.callers += [c for c in callers if c not in call.callers]
             continue
         kind, attr_names, skipped = spec
-        functions = _function_names(data.get("attrs", {}), attr_names)
+        functions = (_function_names(data.get("attrs", {}), attr_names) if attr_names
+                     else [data["op"]])
         inputs = sum(1 for _, _, key, d in G.in_edges(node, keys=True, data=True)
                      if key >= 0 and d.get("kind") == "data")
         implements = None
