@@ -203,5 +203,5 @@ def run(args) -> int:
         options = None if fmt in GRAPHDEF_FORMATS else drawing_options(args, G, title)
         path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def)
         if path != "-":
-            print(f"drawn: {path}", file=sys.stderr)
+            print(f"{'written' if fmt in GRAPHDEF_FORMATS else 'drawn'}: {path}", file=sys.stderr)
     return 0

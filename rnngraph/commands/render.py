@@ -120,14 +120,21 @@ def emit(graph, options, fmt: str, output: str, full: bool = False, graph_def=No
 
     ``pb`` / ``pbtxt`` write ``graph_def`` (the GraphDef ``graph`` was walked from).
     """
-    from ..draw.output import GRAPHDEF_FORMATS, graph_def_bytes, graph_json, run_graphviz  # noqa: PLC0415
+    from ..draw.output import (GRAPHDEF_FORMATS, fields_text_leaves_out,  # noqa: PLC0415
+                               graph_def_bytes, graph_json, run_graphviz)
     from ..files import write_atomic
     from ..draw.dot import drawing  # noqa: PLC0415
 
     if fmt in GRAPHDEF_FORMATS:
         from ..graphdef.walk import as_graph_def  # noqa: PLC0415
 
-        return write_atomic(output, graph_def_bytes(as_graph_def(graph_def), fmt))
+        message = as_graph_def(graph_def)
+        left_out = fields_text_leaves_out(message) if fmt == "pbtxt" else 0
+        if left_out:
+            print(f"rnngraph: pbtxt leaves out fields rnngraph does not read (such as "
+                  f"experimental_type) on {left_out} nodes; --format pb keeps them",
+                  file=sys.stderr)
+        return write_atomic(output, graph_def_bytes(message, fmt))
     if fmt == "json":
         return write_atomic(output, graph_json(graph))
     if fmt == "html":

@@ -10,7 +10,7 @@ from typing import Optional
 from ..errors import GraphvizMissing, RenderError
 
 __all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "GRAPHDEF_FORMATS", "run_graphviz", "dot_install_hint",
-           "graph_json", "graph_def_bytes"]
+           "graph_json", "graph_def_bytes", "fields_text_leaves_out"]
 
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
 GRAPHDEF_FORMATS = ("pb", "pbtxt")  # the GraphDef itself, for other tools (no drawing)
@@ -75,3 +75,16 @@ def graph_def_bytes(graph_def, fmt: str) -> bytes:
     if fmt == "pbtxt":
         return text_format.MessageToString(graph_def).encode("utf-8")
     raise ValueError(f"unknown GraphDef format {fmt!r}; expected one of {GRAPHDEF_FORMATS}")
+
+
+def fields_text_leaves_out(graph_def) -> int:
+    """Return how many nodes carry fields rnngraph does not declare (kept in pb, not in pbtxt).
+
+    rnngraph's protos (graphdef/protos.py) declare what it reads; newer fields such as
+    ``experimental_type`` ride along as unknown fields, which binary output keeps
+    byte for byte but the text format cannot print by name.
+    """
+    from google.protobuf.unknown_fields import UnknownFieldSet  # noqa: PLC0415
+
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    return sum(1 for node in nodes if len(UnknownFieldSet(node)))
