@@ -107,8 +107,10 @@ def _call_line(call) -> str:
         parts.append(f"inside {call.in_function}")
     if call.implements:
         pair = ", ".join(f"{i['function']} ({i['device'] or 'any device'})"
-                         for i in call.implementation)
-        parts.append(f"implements {call.implements}" + (f": {pair}" if pair else ""))
+                         for i in call.implementation if i["role"] == "implementation")
+        gradients = sum(1 for i in call.implementation if i["role"] == "gradient")
+        parts.append(f"implements {call.implements}" + (f": {pair}" if pair else "")
+                     + (f" (and {gradients} gradient functions)" if gradients else ""))
     if len(call.callers) > 1:
         parts.append(f"one definition reached through {len(call.callers)} callers "
                      f"({', '.join(call.callers)})")

@@ -99,19 +99,32 @@ def _function_names(attrs: dict, names: tuple) -> list:
     return found
 
 
+def _is_gradient_function(name: str) -> bool:
+    """True for the forward/backward functions TensorFlow derives to differentiate a function.
+
+    tf.function names them ``__forward_<f>`` and ``__backward_<f>`` (``__inference_``
+    prefixed once traced); they inherit ``api_implements`` from the function they differentiate.
+    """
+    bare = name[len("__inference_"):] if name.startswith("__inference_") else name
+    return bare.startswith(("__forward_", "__backward_"))
+
+
 def implementations(G: nx.MultiDiGraph) -> dict:
-    """Return {api_implements name: [{"function", "device"}]} over the function library.
+    """Return {api_implements name: [{"function", "device", "role"}]} over the function library.
 
     Keras registers a layer's standard function and its CuDNN twin under one
-    ``api_implements`` name; Grappler picks one by device.  The attributes come
-    from ``G.graph["function_attrs"]`` (set from the FunctionDefs by the loader).
+    ``api_implements`` name; Grappler picks one by device.  ``role`` is
+    ``implementation`` for those and ``gradient`` for their derived forward/backward
+    functions.  The attributes come from ``G.graph["function_attrs"]`` (read from the
+    FunctionDefs, graphdef/library.py).
     """
     groups: dict = {}
     for fname, attrs in sorted(G.graph.get("function_attrs", {}).items()):
         implements = attrs.get("api_implements")
         if implements:
             groups.setdefault(implements, []).append(
-                {"function": fname, "device": attrs.get("api_preferred_device") or None})
+                {"function": fname, "device": attrs.get("api_preferred_device") or None,
+                 "role": "gradient" if _is_gradient_function(fname) else "implementation"})
     return groups
 
 
