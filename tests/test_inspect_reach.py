@@ -141,6 +141,10 @@ def test_keras3_export_reports_one_loop_used_by_both_signatures(capsys):
 def test_loops_reached_once_are_not_shared(capsys):
     data = _json(capsys, MADE / "keras2_bidirectional_lstm_savedmodel")
     assert len(data["while_loops"]) == 2 and data["shared_loops"] == []
+    # Two While ops calling the same body function are two loops, not one.
+    data = _json(capsys, OTHERS / "tf_mlir_functional-while-ops.pbtxt")
+    assert [w["name"] for w in data["while_loops"]] == ["StatefulWhile", "StatelessWhile"]
+    assert data["shared_loops"] == []
 
 
 # ----------------------------------------------------------------------------- item 8
