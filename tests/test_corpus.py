@@ -145,13 +145,19 @@ def truth(path: Path) -> dict:
     everywhere = list(graph_def.node) + [n for f in reachable for n in f.node_def]
     ops = Counter(n.op for n in everywhere)
     library = {f.signature.name for f in graph_def.library.function}
-    kernels = []
+    # Weight matrices a cell's kernel can be: every 2-D variable or constant (frozen
+    # Keras graphs name theirs ".../ReadVariableOp/resource", not "kernel").
+    kernels, kernel_variables = [], 0
     for node in everywhere:
-        if node.name.rsplit("/", 1)[-1] in ("kernel", "weights") or node.name.endswith("/kernel/read"):
-            if "shape" in node.attr:
-                kernels.append([d.size for d in node.attr["shape"].shape.dim])
-            elif "value" in node.attr:
-                kernels.append([d.size for d in node.attr["value"].tensor.tensor_shape.dim])
+        if node.op in ("VariableV2", "Variable", "VarHandleOp") and "shape" in node.attr:
+            shape = [d.size for d in node.attr["shape"].shape.dim]
+        elif node.op == "Const" and "value" in node.attr:
+            shape = [d.size for d in node.attr["value"].tensor.tensor_shape.dim]
+        else:
+            continue
+        if len(shape) == 2:
+            kernels.append(shape)
+            kernel_variables += node.name.rsplit("/", 1)[-1] == "kernel"
     return {
         "nodes": len(graph_def.node),
         "v1_frames": len({n.attr["frame_name"].s for n in graph_def.node if n.op in ("Enter", "RefEnter")}),
@@ -160,6 +166,7 @@ def truth(path: Path) -> dict:
         "matmuls": sum(ops[op] for op in MATMUL_OPS),
         "calls": sum(ops[op] for op in CALL_OPS) + sum(1 for n in everywhere if n.op in library),
         "kernels": kernels,
+        "kernel_variables": kernel_variables,
     }
 
 
