@@ -134,9 +134,11 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
                      f"({carries}), {len(w.invariants)} invariants, {len(w.body_nodes)} body nodes")
         if w.name in shared:
             callers = shared[w.name].callers
+            # In a SavedModel each top-level call is a signature's entry (test_inspect_reach
+            # checks this against the signature_defs); elsewhere they are just calls.
+            why = " (a SavedModel's signatures each call it)" if kind == "savedmodel" else ""
             lines.append(f"    one loop, defined once in {shared[w.name].site[0]}, reached through "
-                         f"{len(callers)} top-level calls (a SavedModel's signatures each call "
-                         f"it): {', '.join(callers)}")
+                         f"{len(callers)} top-level calls{why}: {', '.join(callers)}")
         lines.append(f"    condition: {w.condition or 'not found'}")
     lines.append(f"TensorArrays/TensorLists ({len(found.tensor_arrays)}):")
     lines += [f"  {t.name} ({t.kind}, {t.role}): size {t.size or '?'}, elements "
