@@ -164,8 +164,10 @@ def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields) ->
 def inspect(path: Union[str, Path]) -> Graph:
     """Return the :class:`Graph` stored in a .pb/.pbtxt/SavedModel/.meta/event file."""
     from .graphdef.walk import top_level_nodes, walk  # noqa: PLC0415
+    from .graphdef.library import function_attrs  # noqa: PLC0415
     from .graphdef.loaders import load_graph_def  # noqa: PLC0415
 
     graph_def, kind = load_graph_def(path)
     graph = walk(graph_def)
+    graph.graph["function_attrs"] = function_attrs(graph_def)  # Keras' api_implements pairs
     return Graph(graph, f"{Path(path).name} ({kind}) — {len(top_level_nodes(graph))} nodes")

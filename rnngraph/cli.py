@@ -34,7 +34,10 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line and exit status 2."""
 
     def error(self, message: str):  # noqa: D401 - argparse's API
-        raise UsageError(f"{self.prog}: {message}")
+        # main() prints "rnngraph: error: "; name only the sub-command here, so the
+        # line never reads "rnngraph: error: rnngraph: ...".
+        command = self.prog.partition(" ")[2]
+        raise UsageError(f"{command}: {message}" if command else message)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -131,3 +131,15 @@ def test_atomic_write_replaces_whole_files(tmp_path):
 def test_debug_shows_the_traceback(capsys):
     with pytest.raises(Exception):
         main(["--debug", "render", "dynamic", "--steps", "0"])
+
+
+@pytest.mark.parametrize("argv,line", [
+    (["frobnicate"], "rnngraph: error: argument COMMAND: invalid choice: 'frobnicate'"),
+    (["render", "dynamic", "--steps", "two"],
+     "rnngraph: error: render: argument --steps: invalid int value: 'two'"),
+])
+def test_usage_error_prefix_appears_once(capsys, argv, line):
+    status, _, err = run_cli(capsys, *argv)
+    assert status == 2
+    assert err.startswith(line), err
+    assert err.count("rnngraph:") == 1, err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -25,7 +26,8 @@ def register(subparsers) -> None:
     parser.add_argument("file", help="the graph file or SavedModel directory")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--render", metavar="OUT", default=None,
-                        help="also draw the graph to OUT ('-' for stdout)")
+                        help="also draw the graph to OUT ('-' for stdout: the summary then goes "
+                             "to stderr); .pb/.pbtxt write the GraphDef read")
     add_drawing_options(parser)
     parser.add_argument("--tensorboard", default=None, metavar="LOGDIR",
                         help="also write the graph as an event file for `tensorboard --logdir LOGDIR`")
@@ -36,11 +38,17 @@ def summary(G) -> tuple:
     """Return (the ``inspect --json`` summary, always the same keys; the findings) of a walked graph."""
     from ..graphdef.walk import top_level_nodes  # noqa: PLC0415
     from ..recognise import recognise  # noqa: PLC0415
+    from ..recognise.calls import find_function_calls, shared_loops  # noqa: PLC0415
 
     nodes = set(top_level_nodes(G))
     edges = sum(1 for s, d in G.edges() if s in nodes and d in nodes)
     ops = Counter(G.nodes[n]["op"] for n in nodes)
     found = recognise(G)
+    # A loop inside a function called from two places (Keras 3's two serving
+    # signatures) is one loop: keep one entry and list the callers.
+    found.while_loops, shared = shared_loops(G, found.while_loops)
+    found.shared_loops = shared
+    found.function_calls = find_function_calls(G)
     return {
         "nodes": len(nodes),
         "edges": edges,
@@ -53,7 +61,60 @@ def summary(G) -> tuple:
                    "gates": list(c.gates)} for c in found.cells],
         "concats": [{"name": c.name, "axis": c.axis} for c in found.concats],
         "strided_slices": [{"name": s.name, "slice": s.slice} for s in found.strided_slices],
+        "shared_loops": [{"name": loop.name, "function": loop.site[0], "callers": loop.callers,
+                          "copies": loop.copies} for loop in shared.values()],
+        "function_calls": [{"name": c.name, "op": c.op, "kind": c.kind, "functions": c.functions,
+                            "branches": c.branches, "inputs": c.inputs, "outputs": c.outputs,
+                            "condition": c.condition, "in_function": c.in_function,
+                            "implements": c.implements, "implementation": c.implementation,
+                            "callers": c.callers} for c in found.function_calls],
     }, found
+
+
+def grouped_lines(items: list, min_group: int = 3) -> list:
+    """Return one text line per (name, text) item, alike items folded into one line.
+
+    Items whose names differ only in a trailing ``_N`` (``concat``, ``concat_1``, ...)
+    and whose text is the same are listed as "first … last (N alike)text", so a
+    1,000-step static graph does not print 1,000 near-identical lines.
+    """
+    groups: dict = {}
+    for name, text in items:
+        groups.setdefault((re.sub(r"_\d+$", "", name), text), []).append(name)
+    lines = []
+    for (_, text), names in groups.items():
+        if len(names) >= min_group:
+            lines.append(f"  {names[0]} … {names[-1]} ({len(names)} alike){text}")
+        else:
+            lines += [f"  {name}{text}" for name in names]
+    return lines
+
+
+def _call_line(call) -> str:
+    """Return the text summary line of one function call site."""
+    if call.kind == "if":
+        what = f"then {call.functions[0]}, else {call.functions[1]}" if len(call.functions) == 2 \
+            else ", ".join(call.functions)
+    elif call.kind == "case":
+        what = f"{call.branches} branches: " + ", ".join(call.functions)
+    else:
+        what = "calls " + ", ".join(call.functions or ["(no function)"])
+    parts = [what]
+    if call.condition:
+        parts.append(f"{'condition' if call.kind == 'if' else 'branch index'} {call.condition}")
+    parts.append(f"{call.inputs} inputs, {call.outputs} outputs")
+    if call.in_function:
+        parts.append(f"inside {call.in_function}")
+    if call.implements:
+        pair = ", ".join(f"{i['function']} ({i['device'] or 'any device'})"
+                         for i in call.implementation if i["role"] == "implementation")
+        gradients = sum(1 for i in call.implementation if i["role"] == "gradient")
+        parts.append(f"implements {call.implements}" + (f": {pair}" if pair else "")
+                     + (f" (and {gradients} gradient functions)" if gradients else ""))
+    if len(call.callers) > 1:
+        parts.append(f"one definition reached through {len(call.callers)} callers "
+                     f"({', '.join(call.callers)})")
+    return f"  {call.name} ({call.op}): " + "; ".join(parts)
 
 
 def summary_text(path: str, kind: str, data: dict, found) -> str:
@@ -66,10 +127,18 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
     lines = [f"{path}: {_KIND_NAMES.get(kind, kind)}, {data['nodes']} nodes, {data['edges']} edges",
              "ops: " + ", ".join(f"{op} {n}" for op, n in data["ops"].items())]
     lines.append(f"while loops ({len(found.while_loops)}):")
+    shared = getattr(found, "shared_loops", {})
     for w in found.while_loops:
         carries = ", ".join(v.carries for v in w.loop_vars)
         lines.append(f"  {w.name} ({w.control_flow}): {len(w.loop_vars)} loop variables "
                      f"({carries}), {len(w.invariants)} invariants, {len(w.body_nodes)} body nodes")
+        if w.name in shared:
+            callers = shared[w.name].callers
+            # In a SavedModel each top-level call is a signature's entry (test_inspect_reach
+            # checks this against the signature_defs); elsewhere they are just calls.
+            why = " (a SavedModel's signatures each call it)" if kind == "savedmodel" else ""
+            lines.append(f"    one loop, defined once in {shared[w.name].site[0]}, reached through "
+                         f"{len(callers)} top-level calls{why}: {', '.join(callers)}")
         lines.append(f"    condition: {w.condition or 'not found'}")
     lines.append(f"TensorArrays/TensorLists ({len(found.tensor_arrays)}):")
     lines += [f"  {t.name} ({t.kind}, {t.role}): size {t.size or '?'}, elements "
@@ -82,39 +151,61 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
         lines.append(f"  {c.scope}: {c.kind}, kernel {c.kernel} {recorded(c.kernel_shape)} "
                      f"({c.n_inputs} inputs, {c.n_neurons} neurons){gates}{bias}{copies}")
     lines.append(f"concats ({len(found.concats)}):")
-    lines += [f"  {c.name} (axis {c.axis}): {c.meaning}" for c in found.concats]
+    lines += grouped_lines([(c.name, f" (axis {c.axis}): {c.meaning}") for c in found.concats])
     lines.append(f"strided slices ({len(found.strided_slices)}):")
-    lines += [f"  {s.name} = {s.slice}" + (f" → {s.meaning}" if s.meaning else "")
-              for s in found.strided_slices]
+    lines += grouped_lines([(s.name, f" = {s.slice}" + (f" → {s.meaning}" if s.meaning else ""))
+                            for s in found.strided_slices])
+    calls = getattr(found, "function_calls", [])
+    lines.append(f"function calls ({len(calls)}):")
+    lines += [_call_line(c) for c in calls]
     for seq in found.sequence_length:
         lines.append(f"sequence_length: {seq.length} compared by {seq.compare}; zero outputs "
                      f"{', '.join(seq.zero_outputs)}; state copied by {', '.join(seq.copy_state)}")
     return "\n".join(lines) + "\n"
 
 
+def _load(path: str):
+    """Return (GraphDef, kind) of ``path``, saying on stderr which event file a log dir gave."""
+    from ..graphdef.loaders import load_graph_def, resolve_log_dir  # noqa: PLC0415
+
+    folder = Path(path)
+    if folder.is_dir() and not any((folder / n).is_file()
+                                   for n in ("saved_model.pb", "saved_model.pbtxt")):
+        chosen, note = resolve_log_dir(folder)
+        print(f"rnngraph: {note}", file=sys.stderr)
+        graph_def, _ = load_graph_def(chosen)
+        return graph_def, "events"
+    return load_graph_def(path)
+
+
 def run(args) -> int:
+    from ..graphdef.library import function_attrs  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
-    from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
     from .render import check_graphviz, drawing_options, emit, resolve_format  # noqa: PLC0415
+    from ..draw.output import GRAPHDEF_FORMATS  # noqa: PLC0415
 
     fmt = None
     if args.render:
         fmt = resolve_format(args.format, args.render)
         check_graphviz(fmt)
-    graph_def, kind = load_graph_def(args.file)
+    graph_def, kind = _load(args.file)
     G = walk(graph_def)
+    G.graph["function_attrs"] = function_attrs(graph_def)
     data, found = summary(G)
+    # With --render - stdout carries only the drawing; the summary goes to stderr.
+    summary_out = sys.stderr if args.render == "-" else sys.stdout
     if args.json:
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        summary_out.write(json.dumps(data, indent=2) + "\n")
     else:
-        sys.stdout.write(summary_text(args.file, kind, data, found))
+        summary_out.write(summary_text(args.file, kind, data, found))
     if args.tensorboard:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
         print(f"event file: {write_graph_event(args.tensorboard, graph_def)}", file=sys.stderr)
     if args.render:
         title = f"{Path(args.file).name} — {data['nodes']} nodes"
-        path = emit(G, drawing_options(args, G, title), fmt, args.render, full=args.full)
+        options = None if fmt in GRAPHDEF_FORMATS else drawing_options(args, G, title)
+        path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def)
         if path != "-":
-            print(f"drawn: {path}", file=sys.stderr)
+            print(f"{'written' if fmt in GRAPHDEF_FORMATS else 'drawn'}: {path}", file=sys.stderr)
     return 0

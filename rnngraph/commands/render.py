@@ -20,8 +20,9 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that say how to draw (shared with ``inspect --render``)."""
     group = parser.add_argument_group("drawing")
     group.add_argument("--format", choices=FORMATS, default=None,
-                       help="svg (default), png, pdf, dot, json or html (interactive page); "
-                            "guessed from -o's extension")
+                       help="svg (default), png, pdf, dot, json, html (interactive page), "
+                            "or pb / pbtxt (the GraphDef itself, binary or text, for other "
+                            "tools); guessed from -o's extension")
     group.add_argument("--depth", type=int, default=None, metavar="N",
                        help="collapse name scopes deeper than N into one box each")
     group.add_argument("--show-consts", action="store_true",
@@ -114,12 +115,26 @@ def title_of(spec, graph) -> str:
     return " · ".join(parts) + f" — {len(top_level_nodes(graph))} nodes"
 
 
-def emit(graph, options, fmt: str, output: str, full: bool = False) -> str:
-    """Draw ``graph`` in ``fmt`` and write it to ``output``; return the path written."""
-    from ..draw.output import graph_json, run_graphviz  # noqa: PLC0415
+def emit(graph, options, fmt: str, output: str, full: bool = False, graph_def=None) -> str:
+    """Draw ``graph`` in ``fmt`` and write it to ``output``; return the path written.
+
+    ``pb`` / ``pbtxt`` write ``graph_def`` (the GraphDef ``graph`` was walked from).
+    """
+    from ..draw.output import (GRAPHDEF_FORMATS, fields_text_leaves_out,  # noqa: PLC0415
+                               graph_def_bytes, graph_json, run_graphviz)
     from ..files import write_atomic
     from ..draw.dot import drawing  # noqa: PLC0415
 
+    if fmt in GRAPHDEF_FORMATS:
+        from ..graphdef.walk import as_graph_def  # noqa: PLC0415
+
+        message = as_graph_def(graph_def)
+        left_out = fields_text_leaves_out(message) if fmt == "pbtxt" else 0
+        if left_out:
+            print(f"rnngraph: pbtxt leaves out fields rnngraph does not read (such as "
+                  f"experimental_type) on {left_out} nodes; --format pb keeps them",
+                  file=sys.stderr)
+        return write_atomic(output, graph_def_bytes(message, fmt))
     if fmt == "json":
         return write_atomic(output, graph_json(graph))
     if fmt == "html":
@@ -146,8 +161,11 @@ def run(args) -> int:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
         print(write_graph_event(args.tensorboard, built), file=sys.stdout)
-    path = emit(graph, drawing_options(args, graph, title_of(spec, graph)), fmt, output,
-                full=args.full)
+    from ..draw.output import GRAPHDEF_FORMATS  # noqa: PLC0415
+
+    options = (None if fmt in GRAPHDEF_FORMATS
+               else drawing_options(args, graph, title_of(spec, graph)))
+    path = emit(graph, options, fmt, output, full=args.full, graph_def=built)
     if path != "-":
         print(path, file=sys.stdout)
     return 0

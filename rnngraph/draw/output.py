@@ -9,10 +9,12 @@ from typing import Optional
 
 from ..errors import GraphvizMissing, RenderError
 
-__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "run_graphviz", "dot_install_hint", "graph_json"]
+__all__ = ["FORMATS", "GRAPHVIZ_FORMATS", "GRAPHDEF_FORMATS", "run_graphviz", "dot_install_hint",
+           "graph_json", "graph_def_bytes", "fields_text_leaves_out"]
 
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
-FORMATS = GRAPHVIZ_FORMATS + ("dot", "json", "html")  # html: draw/html.py, drawn by dot
+GRAPHDEF_FORMATS = ("pb", "pbtxt")  # the GraphDef itself, for other tools (no drawing)
+FORMATS = GRAPHVIZ_FORMATS + ("dot", "json", "html") + GRAPHDEF_FORMATS  # html: draw/html.py
 
 
 def dot_install_hint() -> str:
@@ -57,3 +59,32 @@ def graph_json(graph) -> str:
     data["nodes"] = sorted(data["nodes"], key=lambda n: n["id"])
     data["edges"] = sorted(data["edges"], key=lambda e: (e["target"], e["key"], e["source"]))
     return json.dumps(data, indent=1, sort_keys=True, default=str) + "\n"
+
+
+def graph_def_bytes(graph_def, fmt: str) -> bytes:
+    """Return ``graph_def`` as a binary (``pb``) or text (``pbtxt``) GraphDef, byte-for-byte stable.
+
+    Binary output is serialised deterministically (map fields sorted), so the same
+    graph gives the same bytes; TensorFlow reads both (``GraphDef.FromString``,
+    ``text_format.Parse``), and so does ``rnngraph inspect``.
+    """
+    from google.protobuf import text_format  # noqa: PLC0415
+
+    if fmt == "pb":
+        return graph_def.SerializeToString(deterministic=True)
+    if fmt == "pbtxt":
+        return text_format.MessageToString(graph_def).encode("utf-8")
+    raise ValueError(f"unknown GraphDef format {fmt!r}; expected one of {GRAPHDEF_FORMATS}")
+
+
+def fields_text_leaves_out(graph_def) -> int:
+    """Return how many nodes carry fields rnngraph does not declare (kept in pb, not in pbtxt).
+
+    rnngraph's protos (graphdef/protos.py) declare what it reads; newer fields such as
+    ``experimental_type`` ride along as unknown fields, which binary output keeps
+    byte for byte but the text format cannot print by name.
+    """
+    from google.protobuf.unknown_fields import UnknownFieldSet  # noqa: PLC0415
+
+    nodes = list(graph_def.node) + [n for f in graph_def.library.function for n in f.node_def]
+    return sum(1 for node in nodes if len(UnknownFieldSet(node)))

@@ -20,7 +20,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from . import protos
 from ..errors import GraphFileError
 
-__all__ = ["load_graph_def", "MAX_BYTES", "KINDS"]
+__all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
 KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events")
@@ -143,15 +143,71 @@ def _is_events(path: Path, data: bytes) -> bool:
     return "tfevents" in path.name or _header_ok(data[:12])
 
 
+_LOG_DIR_DEPTH = 3  # run folders under a log dir: logs/run1/train/events...
+_LOG_DIR_FILES = 10_000  # stop listing a huge tree; the choice stays deterministic
+
+
+def _event_files(folder: Path) -> list:
+    """Return the TensorBoard event files under ``folder`` (a few levels deep), sorted."""
+    found, stack, listed = [], [(folder, 0)], 0
+    while stack and listed < _LOG_DIR_FILES:
+        current, depth = stack.pop()
+        try:
+            entries = sorted(current.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            listed += 1
+            if entry.is_symlink():
+                continue
+            if entry.is_dir() and depth < _LOG_DIR_DEPTH:
+                stack.append((entry, depth + 1))
+            elif "tfevents" in entry.name and entry.is_file():
+                found.append(entry)
+    return sorted(found, key=lambda p: (p.relative_to(folder).parent.as_posix(), p.name))
+
+
+def resolve_log_dir(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
+    """Return (the event file to read in TensorBoard log directory ``path``, a note saying which).
+
+    The choice is deterministic: event files sorted by folder, then name (the name
+    starts with its creation time), and the first one that holds a graph is taken.
+    """
+    folder = Path(path)
+    files = _event_files(folder)
+    if not files:
+        raise GraphFileError(f"directory {folder} holds no saved_model.pb and no TensorBoard "
+                             f"event file (events.out.tfevents.*); {_EXPECTED}")
+    for chosen in files:
+        try:
+            _from_events(_read(chosen, limit), chosen)
+        except GraphFileError:
+            continue
+        others = len(files) - 1
+        note = f"TensorBoard log directory {folder}: reading {chosen.relative_to(folder)}"
+        if others:
+            note += (f" (the first of {len(files)} event files, in folder then name order, that "
+                     f"holds a graph; pass another file to choose it)")
+        return chosen, note
+    raise GraphFileError(f"TensorBoard log directory {folder} has {len(files)} event file(s) but "
+                         f"none holds a graph (write one with FileWriter(logdir, graph) or "
+                         f"add_graph); {_EXPECTED}")
+
+
 def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
-    """Return (GraphDef, kind) read from ``path``; kind is one of :data:`KINDS`."""
+    """Return (GraphDef, kind) read from ``path``; kind is one of :data:`KINDS`.
+
+    A directory is a SavedModel (``saved_model.pb`` in it) or a TensorBoard log
+    directory (:func:`resolve_log_dir` picks its event file).
+    """
     path = Path(path)
     if path.is_dir():
         for name in ("saved_model.pb", "saved_model.pbtxt"):
             if (path / name).is_file():
                 graph, _ = load_graph_def(path / name, limit)
                 return graph, "savedmodel"
-        raise GraphFileError(f"directory {path} holds no saved_model.pb; {_EXPECTED}")
+        chosen, _ = resolve_log_dir(path, limit)
+        return _from_events(_read(chosen, limit), chosen), "events"
     if not path.exists():
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
