@@ -174,7 +174,7 @@ def _parse_input(text: str) -> tuple[str, int, bool]:
 
 def _output_dtypes(op: str, attrs: dict, count: int) -> list:
     """Best guess of each output's dtype from the node's attributes (no op registry here)."""
-    for key in ("output_types", "Tout", "out_types", "component_types"):
+    for key in ("output_types", "Tout", "out_types", "component_types", "T"):  # T: While, IdentityN
         if isinstance(attrs.get(key), list) and attrs[key]:
             return list(attrs[key])
     single = None

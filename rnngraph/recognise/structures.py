@@ -90,6 +90,8 @@ class LoopVar:
     exit_used: bool = False
     dtype: Optional[str] = None
     shape: Optional[list] = None
+    name: str = ""  # short readable name for drawings: "h", "time", "outputs TensorList"
+    arg: str = ""  # v2: the body function's argument name in its signature
 
 
 @dataclass
