@@ -221,6 +221,12 @@ def _route_while(G, caller: str, roles: dict, loop, visible: set, route: Routing
                 for node in [ret, *chain]:
                     route.merge[node] = arg
                 tooltip.append(f"the body returns it unchanged ({ret.rpartition('/')[2]})")
+                inside = {arg, ret, *chain, folded, caller}
+                if not any(d not in inside for n in inside - {caller} if n in G for d in G.successors(n)):
+                    # Read by neither cond nor body: it only passes through to the output.
+                    route.extra.append((arg, caller, _edge("exit", info.get("dtype"),
+                                                           info.get("shape"), index)))
+                    tooltip.append("read by neither cond nor body: passed through to the output")
             else:
                 route.extra.append((ret, arg, _edge("next", info.get("dtype"), info.get("shape"))))
                 route.extra.append((arg, caller, _edge("exit", info.get("dtype"), info.get("shape"),
