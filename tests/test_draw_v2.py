@@ -224,3 +224,27 @@ def test_keras_lstm_saved_model_reads_as_one_connected_loop(tmp_path):
     assert nx.has_path(drawn, loop, call)  # its outputs are the signature's, read by name
     arg_labels = [nodes[b]["label"] for a, b, _ in edges if a == source]
     assert arg_labels and all(label.split("\n")[1].startswith("argument ") for label in arg_labels)
+
+
+@pytest.mark.parametrize("spec", [dict(cell="lstm"), dict(cell="gru", layers=2)],
+                         ids=["lstm", "gru-2"])
+def test_explain_v2_describes_the_tuple_tensorflow_built(built, spec):
+    from rnngraph.explain import explain
+    from rnngraph.model.spec import ModelSpec
+
+    model = ModelSpec(kind="dynamic", control_flow="v2", **spec)
+    built_graph = built(kind="dynamic", control_flow="v2", **spec)
+    text = " ".join(" ".join(p for p in s.paragraphs if isinstance(p, str))
+                    for s in explain("while_loop", model, build=lambda _: built_graph).sections)
+    (while_op,) = _while_inputs(built_graph)
+    assert f"The op's {len(while_op.inputs)} inputs are the loop-variable tuple" in text
+    for index, name in _state_indices(built_graph).items():
+        assert f" {index} {name}," in text or f" {index} {name})" in text
+    for fname in (while_op.get_attr("cond").name, while_op.get_attr("body").name):
+        assert fname in text
+    body = next(f for f in built_graph.graph.as_graph_def().library.function
+                if f.signature.name == while_op.get_attr("body").name)
+    ops = {n.op for n in body.node_def}
+    assert ("TensorListGetItem(list, time)" in text) == ("TensorListGetItem" in ops)
+    assert ("TensorListSetItem(list, time, output)" in text) == ("TensorListSetItem" in ops)
+    assert ("lowers the op" in text) == bool(while_op.get_attr("_lower_using_switch_merge"))

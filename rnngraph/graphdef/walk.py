@@ -183,7 +183,7 @@ def _output_dtypes(op: str, attrs: dict, count: int) -> list:
             single = attrs[key]
             break
     if op in ("VarHandleOp", "TensorArrayV3", "TensorListReserve", "TensorListFromTensor",
-              "EmptyTensorList"):
+              "EmptyTensorList", "TensorListSetItem", "TensorListPushBack"):
         single = "resource" if op.startswith(("Var", "TensorArray")) else "variant"
         if op == "TensorArrayV3":
             return ["resource", "float32"][:max(count, 2)]

@@ -282,7 +282,10 @@ def _v2_loops(G, cells: list) -> list:
             condition=condition, comparisons=comps, loop_cond=None, body_nodes=sorted(inner),
             cond_function=(data["attrs"].get("cond") or {}).get("function"),
             body_function=(data["attrs"].get("body") or {}).get("function"),
-            tensor_list_ops=sorted(n for n in inner if node_op(G, n).startswith("TensorList"))))
+            tensor_list_ops=sorted(n for n in inner if node_op(G, n).startswith("TensorList")),
+            tensor_list_reads=sorted(n for n in inner if node_op(G, n) in _TL_READ),
+            tensor_list_writes=sorted(n for n in inner if node_op(G, n) in _TL_WRITE),
+            lowered=data["attrs"].get("_lower_using_switch_merge")))
     return loops
 
 
