@@ -248,3 +248,58 @@ def test_explain_v2_describes_the_tuple_tensorflow_built(built, spec):
     assert ("TensorListGetItem(list, time)" in text) == ("TensorListGetItem" in ops)
     assert ("TensorListSetItem(list, time, output)" in text) == ("TensorListSetItem" in ops)
     assert ("lowers the op" in text) == bool(while_op.get_attr("_lower_using_switch_merge"))
+
+
+def test_v2_gallery_figure_matches_its_golden_dot(built, golden):
+    from rnngraph.gallery import FIGURES, figure_dot
+
+    (figure,) = [f for f in FIGURES if f.name == "dynamic-rnn-2-cfv2"]
+    text = figure_dot(figure, lambda spec: built(**_spec_kwargs(spec)))[2]
+    # TensorFlow numbers functions by how many the process made before (rnn_while_body_53).
+    golden("dynamic-rnn-2-cfv2.dot", re.sub(r"(_while_(?:body|cond))_\d+", r"\1_N", text))
+
+
+def _branches_graph():
+    from rnngraph.model.tfcompat import set_control_flow, tf
+
+    set_control_flow("v2")
+    t = tf()
+    v1 = t.compat.v1
+    graph = t.Graph()
+    with graph.as_default():
+        x = v1.placeholder(t.float32, [None, 3], name="x")
+        flag = v1.placeholder(t.bool, [], name="flag")
+        y = t.cond(flag, lambda: t.nn.tanh(x) * 2.0, lambda: x - 1.0, name="branch")
+        k = v1.placeholder(t.int32, [], name="k")
+        w = t.switch_case(k, [lambda: x + 1.0, lambda: x * 3.0, lambda: t.sigmoid(x)], name="pick")
+        t.add(t.identity(y, name="z"), w, name="out")
+    return graph
+
+
+def test_if_and_case_inputs_flow_into_every_branch_and_results_out():
+    graph = _branches_graph()
+    G = walk(graph)
+    nodes, edges = parse_dot(to_dot(G, RenderOptions()))
+    callers = [op for op in graph.get_operations()
+               if op.type in ("If", "StatelessIf", "Case", "StatelessCase")]
+    assert len(callers) == 2
+    for op in callers:
+        branches = [f.name for f in (op.get_attr("branches") if "Case" in op.type
+                                     else [op.get_attr("then_branch"), op.get_attr("else_branch")])]
+        args = [b for b, a in nodes.items() if b.startswith(op.name + "/")
+                and re.fullmatch(r"argument \d+", (a["label"].split("\n") + [""])[1])]
+        results = [b for b, a in nodes.items() if b.startswith(op.name + "/")
+                   and a["label"].startswith("result ")]
+        # Every branch TensorFlow built gets each data input (all but the branch selector).
+        assert len(args) == len(branches) * (len(op.inputs) - 1)
+        sources = {inp.op.name for inp in op.inputs[1:]}
+        for arg in args:
+            assert {a for a, b, _ in edges if b == arg} <= sources and any(b == arg for _, b, _ in edges)
+        assert len(results) == len(branches) * len(op.outputs)
+        for result in results:
+            assert (result, op.name) in {(a, b) for a, b, _ in edges}
+        into = {a for a, b, _ in edges if b == op.name}
+        assert op.inputs[0].op.name in into  # the condition / branch index decides
+        consumers = {c.name for out in op.outputs for c in out.consumers()}
+        assert consumers <= {b for a, b, _ in edges if a == op.name}
+    assert not any("edges not drawn" in a.get("label", "") for a in nodes.values())

@@ -106,9 +106,12 @@ def routing(G: nx.MultiDiGraph, visible: set) -> Routing:
         return route
     loops = {}
     if any(G.nodes[c]["op"] in WHILE_OPS for c in parts):
-        from ..recognise import find_while_loops  # noqa: PLC0415 (only graphs with a While)
+        if "_v2_loops" not in G.graph:  # once per graph: a drawing lays out several times
+            from ..recognise import find_while_loops  # noqa: PLC0415 (only graphs with a While)
 
-        loops = {lp.name: lp for lp in find_while_loops(G) if lp.control_flow == "v2"}
+            G.graph["_v2_loops"] = {lp.name: lp for lp in find_while_loops(G)
+                                    if lp.control_flow == "v2"}
+        loops = G.graph["_v2_loops"]
     for caller in sorted(parts):
         if caller not in visible:
             continue

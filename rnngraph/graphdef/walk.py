@@ -174,9 +174,11 @@ def _parse_input(text: str) -> tuple[str, int, bool]:
 
 def _output_dtypes(op: str, attrs: dict, count: int) -> list:
     """Best guess of each output's dtype from the node's attributes (no op registry here)."""
-    for key in ("output_types", "Tout", "out_types", "component_types", "T"):  # T: While, IdentityN
+    for key in ("output_types", "Tout", "out_types", "component_types"):
         if isinstance(attrs.get(key), list) and attrs[key]:
             return list(attrs[key])
+    if op in ("While", "StatelessWhile", "IdentityN") and isinstance(attrs.get("T"), list):
+        return list(attrs["T"])  # outputs have the inputs' types
     single = None
     for key in ("dtype", "DstT", "out_type", "T", "Tidx", "type"):
         if isinstance(attrs.get(key), str):
