@@ -211,11 +211,19 @@ def _var_name(G, carries: str, arg: str, source, next_src) -> str:
             return f"{letter} {layer}".strip() if scope != [""] else letter
     if carries == "TensorList" and next_src and node_op(G, next_src[0]) in _TL_WRITE:
         return "outputs TensorList"
+    if carries == "TensorList" and next_src and node_op(G, next_src[0]) == "TensorListPushBack":
+        pushed = input_of(G, next_src[0], 1)  # tf.gradients keeps each step's value for the backward loop
+        return _bounded(f"accumulator of {pushed[0].rpartition('/')[2]}" if pushed else "accumulator")
     name = _arg_name(arg)
     if not _GENERIC_ARG.fullmatch(name):
-        return name
+        return _bounded(name)
     start = source[0].rpartition("/")[2] if source else ""
-    return f"{carries} ← {start}" if start else carries
+    return _bounded(f"{carries} ← {start}" if start else carries)
+
+
+def _bounded(name: str, limit: int = 40) -> str:
+    """Return ``name`` cut to its last ``limit`` characters (generated names can run to 150)."""
+    return name if len(name) <= limit else "…" + name[-(limit - 1):]
 
 
 def _invariant_name(G, what: str, arg: str, cond_arg: Optional[str], names: dict) -> str:
@@ -229,7 +237,7 @@ def _invariant_name(G, what: str, arg: str, cond_arg: Optional[str], names: dict
     if what.startswith("TensorList") and any(node_op(G, d) in _TL_READ for d, _ in consumers(G, arg)):
         return "inputs TensorList"
     name = _arg_name(arg)
-    return name if not _GENERIC_ARG.fullmatch(name) else what
+    return _bounded(name if not _GENERIC_ARG.fullmatch(name) else what)
 
 
 def _v2_loops(G, cells: list) -> list:
