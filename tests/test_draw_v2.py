@@ -303,3 +303,22 @@ def test_if_and_case_inputs_flow_into_every_branch_and_results_out():
         consumers = {c.name for out in op.outputs for c in out.consumers()}
         assert consumers <= {b for a, b, _ in edges if a == op.name}
     assert not any("edges not drawn" in a.get("label", "") for a in nodes.values())
+
+
+def test_focus_views_speak_v2(walked):
+    from rnngraph.draw.focus import focus_view
+
+    G = walked(kind="dynamic", control_flow="v2", cell="lstm")
+    (while_node,) = [n for n, d in G.nodes(data=True) if d["op"] in ("While", "StatelessWhile")]
+    inputs = sum(1 for _, _, k in G.in_edges(while_node, keys=True) if k >= 0)
+    loop = focus_view(G, "while_loop")
+    assert f"loop-variable tuple ({inputs} tensors" in loop.annotations[while_node]
+    assert any(text.startswith("cond returns ") for text in loop.annotations.values())
+    assert any("(v1: NextIteration → Merge)" in text for text in loop.annotations.values())
+    assert not any("Enter" in text.replace("Enter/", "") for text in loop.annotations.values())
+    arrays = focus_view(G, "tensor_array")
+    ops = {G.nodes[n]["op"]: text for n, text in arrays.annotations.items()}
+    assert ops["TensorListGetItem"].startswith("TensorListGetItem(list, time)")
+    assert ops["TensorListSetItem"].startswith("TensorListSetItem(list, time, output)")
+    assert ops["TensorListStack"].startswith("TensorListStack")
+    assert not any("TensorArray" in text for text in arrays.annotations.values())
