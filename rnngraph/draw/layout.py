@@ -80,10 +80,10 @@ class Layout:
                 self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
             else:
                 self.box_of[name] = name
-        if options.group_series:
-            self._group_series()
         # Functional control flow: loop variables, branches and calls wired through their caller.
         self.routing = routing(graph, set(self.box_of))
+        if options.group_series:
+            self._group_series()
         entries = defaultdict(list)  # source -> the arguments it flows into instead of its caller
         for src, dst, data in self.routing.extra:
             if data["kind"] in ("enter", "argument"):
@@ -143,7 +143,7 @@ class Layout:
     def _group_series(self) -> None:
         from ..recognise.repeats import find_series  # noqa: PLC0415
 
-        singles = [n for n, b in self.box_of.items() if b == n]
+        singles = [n for n, b in self.box_of.items() if b == n and n not in self.routing.structural]
         for series in find_series(self.graph, singles):
             box = f"series::{series.scope}::{series.base}::{series.op}"
             for name in series.members:

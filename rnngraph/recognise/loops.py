@@ -190,13 +190,19 @@ def _arg_name(node: str) -> str:
     """Return a function ``_Arg``'s name in its signature, less the loop's own prefix.
 
     TensorFlow names a body's arguments after the tensors passed in, prefixed
-    with the While op's name (``rnn_while_loop_counter``, ``while_while_maximum_iterations``).
+    with the While op's name (``rnn_while_loop_counter``, ``while_while_maximum_iterations``,
+    ``sequential_simple_rnn_while_maximum_iterations`` inside a Keras function).
     """
     name = node.rpartition("/")[2]
-    loop = node.rsplit("/", 2)[0] if node.count("/") >= 2 else ""
-    for prefix in {loop.replace("/", "_").lower() + "_", loop.rpartition("/")[2].lower() + "_"}:
-        while prefix != "_" and name.startswith(prefix) and len(name) > len(prefix):
-            name = name[len(prefix):]
+    parts = node.split("/")[:-2]  # the While op's key
+    prefixes = ["_".join(parts[k:]).lower() + "_" for k in range(len(parts))]
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in prefixes:
+            if prefix != "_" and name.startswith(prefix) and len(name) > len(prefix):
+                name, stripped = name[len(prefix):], True
+                break
     return name
 
 
@@ -232,7 +238,7 @@ def _invariant_name(G, what: str, arg: str, cond_arg: Optional[str], names: dict
         if node_op(G, dst) in _COMPARE and index == 1:
             left = names.get(trace_source(G, *input_of(G, dst, 0), through=_IDENTITY)[0], "")
             return "maximum_iterations" if left == "iteration counter" else f"bound of {left or 'the loop'}"
-    if what.startswith(("kernel ", "bias ")):
+    if what.startswith(("kernel ", "bias ", "variable ")):
         return what.rpartition("/")[2]
     if what.startswith("TensorList") and any(node_op(G, d) in _TL_READ for d, _ in consumers(G, arg)):
         return "inputs TensorList"
