@@ -160,7 +160,8 @@ def test_v2_loop_is_drawn_as_a_loop(built, spec):
     # The iteration counter and time are carried; the kernel is an invariant.
     kinds = {name: kind for name, kind, _ in boxes.values()}
     assert kinds["iteration counter"] == kinds["time"] == "loop variable"
-    assert kinds["kernel"] == "invariant"
+    kernels = [kind for name, kind in kinds.items() if name.endswith("kernel")]
+    assert kernels and set(kernels) == {"invariant"}
     # The cond's result is the loop's condition, drawn into the While op, whose outputs leave.
     (loop,) = [b for b, a in nodes.items() if a["label"].split("\n")[1:2] == [while_op.type]]
     assert any(nodes[a]["label"].startswith("condition\n") for a, b, _ in edges if b == loop)
@@ -244,6 +245,10 @@ def test_keras_saved_model_reads_as_one_connected_loop(tmp_path, kind):
         assert nx.has_path(drawn, loop, "StatefulPartitionedCall")
     arg_labels = [nodes[b]["label"] for a, b, _ in edges if a == source]
     assert arg_labels and all(label.split("\n")[1].startswith("argument ") for label in arg_labels)
+    # Issue 11: the condition names its loop variables ("time <", never "state < state").
+    conditions = [a["label"] for a in nodes.values() if a["label"].startswith("condition\n")]
+    assert len(conditions) == len(loops)
+    assert all("time <" in text and "state" not in text for text in conditions)
 
 
 def _branches_graph():
@@ -309,3 +314,22 @@ def test_focus_views_speak_v2(walked):
     assert ops["TensorListSetItem"].startswith("TensorListSetItem(list, time, output)")
     assert ops["TensorListStack"].startswith("TensorListStack")
     assert not any("TensorArray" in text for text in arrays.annotations.values())
+
+
+@pytest.mark.parametrize("spec, names, invariants", [
+    (dict(cell="lstm"), ["iteration counter", "time", "outputs TensorList", "c", "h"],
+     ["maximum_iterations", "bound of time", "inputs TensorList", "kernel", "bias"]),
+    (dict(cell="gru", layers=2),
+     ["iteration counter", "time", "outputs TensorList", "h cell_0", "h cell_1"],
+     ["maximum_iterations", "bound of time", "inputs TensorList", "cell_0/gates/kernel",
+      "cell_0/gates/bias", "cell_0/candidate/kernel", "cell_0/candidate/bias",
+      "cell_1/gates/kernel", "cell_1/gates/bias", "cell_1/candidate/kernel",
+      "cell_1/candidate/bias"]),
+], ids=["lstm", "gru-2"])
+def test_v2_loop_variables_are_named_by_role(walked, spec, names, invariants):
+    from rnngraph.recognise import find_while_loops
+
+    (loop,) = find_while_loops(walked(kind="dynamic", control_flow="v2", **spec))
+    assert [v.name for v in loop.loop_vars] == names
+    assert [inv["name"] for inv in loop.invariants] == invariants
+    assert loop.condition.startswith("iteration counter < maximum_iterations AND time < ")

@@ -246,6 +246,22 @@ def _invariant_name(G, what: str, arg: str, cond_arg: Optional[str], names: dict
     return _bounded(name if not _GENERIC_ARG.fullmatch(name) else what)
 
 
+def _tell_apart(invariants: list) -> None:
+    """Name same-named variables by the scope parts that differ (``cell_0/gates/kernel``)."""
+    groups: dict = {}
+    for inv in invariants:
+        if inv["what"].startswith(("kernel ", "bias ", "variable ")):
+            groups.setdefault(inv["name"], []).append(inv)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        paths = [inv["what"].partition(" ")[2].split("/") for inv in group]
+        depth = min(len(path) for path in paths)
+        differ = [k for k in range(2, depth + 1) if len({path[-k] for path in paths}) > 1]
+        for inv, path in zip(group, paths):
+            inv["name"] = _bounded("/".join([path[-k] for k in reversed(differ)] + [path[-1]]))
+
+
 def _v2_loops(G, cells: list) -> list:
     loops = []
     for node, data in sorted(G.nodes(data=True)):
@@ -286,6 +302,7 @@ def _v2_loops(G, cells: list) -> list:
                                           names)
             if inv["index"] in cond_args and inv["name"] in ("maximum_iterations",):
                 names[cond_args[inv["index"]]] = inv["name"]
+        _tell_apart(invariants)
         cond_ret = _by_index(G, cond, "_Retval").get(0)
         condition, comps = ("", [])
         if cond_ret:
