@@ -29,14 +29,15 @@ class Figure:
     args: tuple
     look: str  # one sentence: what the picture shows
     topic: Optional[str] = None  # the ``explain`` topic its caption is drawn from
+    beside: Optional[str] = None  # the figure drawn side by side with it (v1 beside v2)
 
     @property
     def command(self) -> str:
         return shlex.join(["rnngraph", "render", *self.args, "-o", f"gallery/{self.name}.svg"])
 
 
-def _fig(name, heading, args, look, topic=None) -> Figure:
-    return Figure(name, heading, tuple(args.split()), look, topic)
+def _fig(name, heading, args, look, topic=None, beside=None) -> Figure:
+    return Figure(name, heading, tuple(args.split()), look, topic, beside)
 
 
 FIGURES = (
@@ -109,10 +110,23 @@ FIGURES = (
     _fig("static-lstm-20-ends", "static LSTM, 20 steps: first and last copy in full",
          "static --cell lstm --steps 20 --expand-ends",
          "The first and last step drawn op by op, the 18 between them stacked.", "static"),
-    _fig("dynamic-rnn-2-cfv2", "The same dynamic RNN in control flow v2",
+    _fig("dynamic-rnn-2-cfv2", "The same dynamic RNN in control flow v1 and v2",
          "dynamic --steps 2 --control-flow v2",
-         "One While op whose cond and body are functions, with TensorLists for the arrays.",
-         "while_loop"),
+         "Left v1, right v2. In v2 one While op runs the loop: its inputs flow into the loop "
+         "variables (orange hexagons; invariants such as the kernel in plain boxes), cond's "
+         "result is the loop's condition, each body result goes back to its loop variable "
+         "(orange back edge, as NextIteration to Merge in v1) and the final loop variables "
+         "leave through the While op.", "while_loop", beside="dynamic-rnn-2"),
+    _fig("dynamic-rnn-2-cfv2-while", "The while loop in control flow v1 and v2",
+         "dynamic --steps 2 --control-flow v2 --focus while_loop",
+         "Left v1's Enter, Merge, Switch, NextIteration and Exit per loop variable; right v2's "
+         "loop-variable tuple, the cond and body functions and the While op.", "while_loop",
+         beside="dynamic-rnn-2-while"),
+    _fig("dynamic-rnn-2-cfv2-tensor-array", "TensorArrays (v1) and TensorLists (v2)",
+         "dynamic --steps 2 --control-flow v2 --focus tensor_array",
+         "Left v1's TensorArray handles and flows; right v2's TensorLists, values the loop "
+         "carries: TensorListGetItem reads X_t, TensorListSetItem returns the list with this "
+         "step's output.", "tensor_array", beside="dynamic-rnn-2-tensor-array"),
 )
 
 # The growth plot is made by `rnngraph growth` (timings, so not regenerated here).
@@ -174,9 +188,16 @@ def readme_text(entries: list) -> str:
              "A test (`tests/test_gallery.py`) checks that the committed `.dot` files are what "
              "these commands produce today. Open any `.svg` in a browser; hover a box for its "
              "details. For an interactive page add `--format html`.", ""]
+    commands = {figure.name: figure.command for figure, _ in entries}
     for figure, text in entries:
-        lines += [f"## {figure.heading}", "", f"![{figure.heading}]({figure.name}.svg)", "",
-                  text, "", "```", figure.command, "```", ""]
+        image = f"![{figure.heading}]({figure.name}.svg)"
+        if figure.beside:  # v1 and v2 of the same model, side by side
+            image = ("| control flow v1 | control flow v2 |\n|---|---|\n"
+                     f"| ![control flow v1]({figure.beside}.svg) | {image} |")
+        command = figure.command
+        if figure.beside in commands:
+            command = f"{commands[figure.beside]}\n{figure.command}"
+        lines += [f"## {figure.heading}", "", image, "", text, "", "```", command, "```", ""]
     lines += [f"## {GROWTH['heading']}", "", f"![{GROWTH['heading']}]({GROWTH['image']})", "",
               GROWTH["caption"], "", "```", GROWTH["command"], "```", ""]
     return "\n".join(lines)

@@ -67,3 +67,15 @@ def test_gallery_needs_an_existing_folder(tmp_path, capsys):
     assert main(["gallery", "--out", str(tmp_path / "missing"), "--dot-only"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not exist" in err
+
+
+def test_v2_figures_stand_beside_their_v1_twin():
+    names = {f.name: f for f in FIGURES}
+    pairs = [(f, names[f.beside]) for f in FIGURES if f.beside]
+    assert len(pairs) >= 3
+    for v2, v1 in pairs:
+        assert "--control-flow" not in v1.args
+        assert [a for a in v2.args if a not in ("--control-flow", "v2")] == list(v1.args)
+    text = readme_text([(f, "c") for f in FIGURES])
+    for v2, v1 in pairs:
+        assert f"| ![control flow v1]({v1.name}.svg) | ![{v2.heading}]({v2.name}.svg) |" in text

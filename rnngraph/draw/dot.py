@@ -131,6 +131,8 @@ def _edge_statements(merged: dict, box_count: int) -> list:
             attrs += ["style=dotted", 'color="#525252"']
             if kind == "return":
                 attrs.append("constraint=false")
+        elif kind in ("enter", "exit", "condition"):  # a v2 loop's way in, out and its test
+            attrs.append('color="#d94801"')
         if back:
             # Drawn from Merge down to NextIteration with the arrow at Merge, so the
             # loop body hangs between them and the edge visibly climbs back.

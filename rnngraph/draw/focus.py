@@ -58,11 +58,9 @@ def _while_loop(G, found: Findings) -> FocusView:
             if loop.loop_cond:
                 view.annotations[loop.loop_cond] = f"LoopCond: {loop.condition}"
         else:
-            core.add(loop.name)
-            view.annotations[loop.name] = (
-                f"{G.nodes[loop.name]['op']}: cond {loop.cond_function}, body "
-                f"{loop.body_function}; {len(loop.loop_vars)} loop variables, "
-                f"{len(loop.invariants)} invariants; runs while {loop.condition}")
+            _while_v2(G, loop, view, core)
+            view.nodes |= _with_context(G, core)
+            continue
         for var in loop.loop_vars:
             for node in (var.enter, var.merge, var.switch, var.identity, var.next_iteration, var.exit):
                 if node:
@@ -86,6 +84,42 @@ def _while_loop(G, found: Findings) -> FocusView:
     return view
 
 
+def _while_v2(G, loop, view: FocusView, core: set) -> None:
+    """Add a v2 loop's notes in its own terms: one op, two functions, a loop-variable tuple."""
+    core.add(loop.name)
+    core |= {n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name}
+    op = G.nodes[loop.name]["op"]
+    view.annotations[loop.name] = (
+        f"{op}: one op runs the whole loop. Its inputs are the loop-variable tuple "
+        f"({len(loop.loop_vars) + len(loop.invariants)} tensors: {len(loop.loop_vars)} carried, "
+        f"{len(loop.invariants)} invariant); cond {loop.cond_function} and body "
+        f"{loop.body_function} are functions of that tuple; its outputs are the tuple after "
+        "the last iteration")
+    cond_ret = next((n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
+                     and d["op"] == "_Retval" and n.startswith(f"{loop.name}/cond/")), None)
+    if cond_ret and loop.condition:
+        view.annotations[cond_ret] = (f"cond returns {loop.condition}: the body runs again "
+                                      "while it is true")
+    carried = next((v for v in loop.loop_vars if v.carries not in ("iteration counter",)), None)
+    if carried and carried.identity:
+        view.annotations[carried.identity] = (
+            f"loop variable {carried.index} ({carried.name or carried.carries}): the While's input "
+            f"{carried.index} on the first iteration, the body's result {carried.index} after")
+        ret = next((n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
+                    and d["op"] == "_Retval" and n.startswith(f"{loop.name}/body/")
+                    and d["attrs"].get("index") == carried.index), None)
+        if ret:
+            view.annotations[ret] = (f"body result {carried.index}: the next "
+                                     f"{carried.name or carried.carries}, handed back to loop "
+                                     "variable " f"{carried.index} (v1: NextIteration → Merge)")
+    invariant = next((inv for inv in loop.invariants if inv.get("name") in ("kernel",)),
+                     loop.invariants[0] if loop.invariants else None)
+    if invariant:
+        view.annotations[invariant["node"]] = (
+            f"invariant {invariant.get('name') or invariant['what']}: the body returns it "
+            "unchanged, so every iteration reads the same value")
+
+
 def _tensor_array(G, found: Findings) -> FocusView:
     view, core = FocusView(), set()
     for ta in found.tensor_arrays:
@@ -98,6 +132,9 @@ def _tensor_array(G, found: Findings) -> FocusView:
         if ta.unstack and ta.unstack != ta.name:
             view.annotations[ta.unstack] = (f"unstack: scatters {ta.unstack_source} (time-major) "
                                             "into one element per step")
+        if ta.kind == "TensorList":  # v2: values, not handles; the list itself is carried
+            _tensor_list(ta, view)
+            continue
         for read in ta.reads:
             view.annotations[read] = "read element [time]: X_t for this step"
         for write in ta.writes:
@@ -105,6 +142,8 @@ def _tensor_array(G, found: Findings) -> FocusView:
         if ta.stack:
             view.annotations[ta.stack] = "stack: every step's output in one time-major tensor"
     for loop in found.while_loops:
+        if loop.control_flow == "v2":
+            continue  # its loop variables are drawn with their names (outputs TensorList)
         for var in loop.loop_vars:
             if var.carries in ("TensorArray flow", "TensorList"):
                 for node in (var.enter, var.merge, var.switch, var.identity, var.next_iteration,
@@ -114,6 +153,24 @@ def _tensor_array(G, found: Findings) -> FocusView:
                         view.labels[node] = var.carries
     view.nodes = _with_context(G, core)
     return view
+
+
+def _tensor_list(ta, view: FocusView) -> None:
+    """Add a v2 TensorList's notes: FromTensor / GetItem / SetItem / Stack, a value carried by the loop."""
+    if ta.unstack and ta.unstack != ta.name:
+        view.annotations[ta.unstack] = (f"TensorListFromTensor: splits {ta.unstack_source} "
+                                        "(time-major) into one element per step")
+    elif ta.unstack:
+        view.annotations[ta.name] += (f"; TensorListFromTensor splits {ta.unstack_source} "
+                                      "(time-major), one element per step")
+    for read in ta.reads:
+        view.annotations[read] = "TensorListGetItem(list, time): X_t for this step"
+    for write in ta.writes:
+        view.annotations[write] = ("TensorListSetItem(list, time, output): a new list with this "
+                                   "step's output; the body returns it as the next loop variable")
+    if ta.stack:
+        view.annotations[ta.stack] = ("TensorListStack: the final list from the While's output, "
+                                      "every step's output in one time-major tensor")
 
 
 def _concat(G, found: Findings) -> FocusView:

@@ -16,6 +16,7 @@ from typing import Optional
 import networkx as nx
 
 from ..errors import UsageError
+from .functional import routing
 
 __all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
            "plan_detail", "scope_parent"]
@@ -66,6 +67,7 @@ class Layout:
         self.groups: dict[str, list] = defaultdict(list)  # box id -> member nodes
         self.group_info: dict[str, dict] = {}
         self.step_index: dict[str, int] = {}  # stacked node -> its time step
+        self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
         for name in nodes:
@@ -78,8 +80,14 @@ class Layout:
                 self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
             else:
                 self.box_of[name] = name
+        # Functional control flow: loop variables, branches and calls wired through their caller.
+        self.routing = routing(graph, set(self.box_of))
         if options.group_series:
             self._group_series()
+        entries = defaultdict(list)  # source -> the arguments it flows into instead of its caller
+        for src, dst, data in self.routing.extra:
+            if data["kind"] in ("enter", "argument"):
+                entries[src].append(dst)
         # Constants read by one drawn node only are shown inside that node's label.
         self.folded: dict[str, list] = defaultdict(list)  # consumer -> [(input index, const)]
         if not options.show_consts:
@@ -88,9 +96,19 @@ class Layout:
                 if data["op"] != "Const" or name in options.annotations or self.box_of[name] != name:
                     continue
                 outs = list(graph.out_edges(name, keys=True, data=True))
-                if len(outs) == 1 and not outs[0][3]["control"] and self.box_of.get(outs[0][1]) == outs[0][1]:
-                    self.folded[outs[0][1]].append((outs[0][2], name))
+                if len(outs) != 1 or outs[0][3]["control"]:
+                    continue
+                consumer, key = outs[0][1], outs[0][2]
+                if (name, consumer, key) in self.routing.skip and len(entries[name]) == 1:
+                    consumer, key = entries[name][0], 0  # the loop variable it starts
+                if self.box_of.get(consumer) == consumer:
+                    self.folded[consumer].append((key, name))
                     del self.box_of[name]
+        for name, into in sorted(self.routing.merge.items()):
+            if name in self.box_of and into in self.box_of:
+                self.box_of[name] = self.box_of[into]
+                if self.box_of[into] == into:
+                    self.merged[into].append(name)
         self.aux = self._auxiliary()
 
     def _join(self, box: str, name: str, kind: str, cluster: str, **info) -> None:
@@ -125,7 +143,7 @@ class Layout:
     def _group_series(self) -> None:
         from ..recognise.repeats import find_series  # noqa: PLC0415
 
-        singles = [n for n, b in self.box_of.items() if b == n]
+        singles = [n for n, b in self.box_of.items() if b == n and n not in self.routing.structural]
         for series in find_series(self.graph, singles):
             box = f"series::{series.scope}::{series.base}::{series.op}"
             for name in series.members:
@@ -147,7 +165,8 @@ class Layout:
                 outs[a].add(b)
                 ins[b].add(a)
         aux = {}
-        for box in sorted(set(outs) | set(ins)):
+        structural = {self.box_of[n] for n in self.routing.structural if n in self.box_of}
+        for box in sorted((set(outs) | set(ins)) - structural):
             many_out = len(outs[box]) >= threshold
             many_in = len(ins[box]) >= threshold and box == self.box_of.get(box)
             if many_out or many_in:

@@ -153,8 +153,12 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     data = graph.nodes[box]
     short, op = short_name(box), data["op"]
     lines = [short] if short == op else [short, op]
+    role = layout.routing.roles.get(box)
+    if role is not None:  # a loop variable, a function argument or result, a caller
+        lines = list(role.label)
+    starts = "starts as " if role is not None else ""
     for index, const in sorted(layout.folded.get(box, [])):
-        lines.append(f"{short_name(const)} = {const_text(graph.nodes[const])}")
+        lines.append(f"{starts}{short_name(const)} = {const_text(graph.nodes[const])}")
     if box in options.labels:
         lines.append(options.labels[box])
     readers, sources = layout.aux.get(box, (0, 0))
@@ -162,13 +166,19 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines.append(f"read by {readers} ops (edges not drawn)")
     if sources:
         lines.append(f"collects from {sources} ops (edges not drawn)")
-    category = category_of(op, box)
+    category = role.category if role is not None and role.category else category_of(op, box)
     _, fill, border = CATEGORIES[category]
     if options.color_by == "device":
         fill = palette.get(data["device"], "#ffffff")
+    tooltip = node_tooltip(box, data)
+    if role is not None:
+        tooltip = "\n".join([*role.tooltip, *(f"also drawn here: {n}" for n in layout.merged.get(box, [])),
+                             tooltip])
     attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
-             f"tooltip={dot_quote(node_tooltip(box, data))}"]
-    if category == "placeholder":
+             f"tooltip={dot_quote(tooltip)}"]
+    if role is not None and role.shape:
+        attrs.append(f"shape={role.shape}")
+    elif category == "placeholder":
         attrs.append("shape=invhouse")
     elif category == "variable" and op in ("VarHandleOp", "VariableV2", "Variable"):
         attrs.append("shape=cylinder")
@@ -194,6 +204,13 @@ def merged_edges(graph, layout: Layout) -> dict:
             continue
         if (layout.aux.get(a, (0, 0))[0] or layout.aux.get(b, (0, 0))[1]) and not data["control"]:
             continue  # drawn once beside the graph, with a count instead of a fan of edges
+        if (src, dst, key) in layout.routing.skip:
+            continue  # drawn below as the loop / call it stands for
         back = graph.nodes[src]["op"] in BACK_OPS and a not in layout.group_info
         merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
+    for src, dst, data in layout.routing.extra:  # never elided: they are the loop's structure
+        if src in layout.box_of and dst in layout.box_of:
+            a, b = layout.box_of[src], layout.box_of[dst]
+            if a != b:
+                merged.setdefault((a, b, False, data["kind"], data["back"]), []).append(data)
     return merged

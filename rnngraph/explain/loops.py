@@ -65,13 +65,40 @@ def while_v1(loop: WhileLoop) -> list:
 
 
 def while_v2(loop: WhileLoop) -> list:
-    return [
-        f"The loop is one op, {loop.name}, with a condition function {loop.cond_function} and a "
-        f"body function {loop.body_function}. The loop variables are the op's inputs in order; "
-        "the body returns the next value of each in the same order, and an input the body "
-        "returns unchanged is a loop invariant. The condition is "
-        f"{loop.condition}. At run time TensorFlow lowers this op to the same Enter/Merge/"
-        "Switch/NextIteration/Exit machinery as control flow v1."]
+    """Return the paragraphs on a v2 loop: one op, two functions, a loop-variable tuple."""
+    entries = sorted([(v.index, v.name or v.carries, "") for v in loop.loop_vars]
+                     + [(inv["index"], inv.get("name") or inv["what"], " (invariant)")
+                        for inv in loop.invariants if "index" in inv])
+    size = len(entries)
+    tuple_text = ", ".join(f"{index} {name}{kind}" for index, name, kind in entries)
+    paras = [
+        f"The loop is one op, {loop.name}. Control flow v2 puts no loop frame in the graph: the "
+        f"condition and the body are functions in the graph's library, {loop.cond_function} and "
+        f"{loop.body_function}. The op's {size} inputs are the loop-variable tuple ({tuple_text}). "
+        "cond takes the tuple and returns one boolean"
+        + (f", {loop.condition}" if loop.condition else "")
+        + "; body takes the tuple and returns the next tuple, in the same order. A body result "
+        f"that is its own argument unchanged is an invariant, the same value every iteration: "
+        f"{len(loop.invariants)} of the {size} here. When cond returns false, the op's outputs "
+        "are the tuple as it stands."]
+    if loop.tensor_list_reads or loop.tensor_list_writes:
+        parts = []
+        if loop.tensor_list_reads:
+            parts.append("reads this step's input with TensorListGetItem(list, time) ("
+                         + ", ".join(loop.tensor_list_reads) + ")")
+        if loop.tensor_list_writes:
+            parts.append("writes this step's output with TensorListSetItem(list, time, output) ("
+                         + ", ".join(loop.tensor_list_writes) + "), which returns a new list: "
+                         "that list is the body's result for the outputs TensorList, carried to "
+                         "the next iteration like any other loop variable")
+        paras.append("The inputs and outputs per step are TensorLists, values passed through the "
+                     "tuple rather than the handles of v1's TensorArrays: the body "
+                     + " and ".join(parts) + ".")
+    if loop.lowered:
+        paras.append("At run time TensorFlow lowers the op to the Enter/Merge/Switch/"
+                     "NextIteration/Exit machinery of control flow v1 (its "
+                     "_lower_using_switch_merge attribute is true).")
+    return paras
 
 
 def while_loop(loop: WhileLoop, found: Findings) -> Section:

@@ -177,13 +177,15 @@ def _output_dtypes(op: str, attrs: dict, count: int) -> list:
     for key in ("output_types", "Tout", "out_types", "component_types"):
         if isinstance(attrs.get(key), list) and attrs[key]:
             return list(attrs[key])
+    if op in ("While", "StatelessWhile", "IdentityN") and isinstance(attrs.get("T"), list):
+        return list(attrs["T"])  # outputs have the inputs' types
     single = None
     for key in ("dtype", "DstT", "out_type", "T", "Tidx", "type"):
         if isinstance(attrs.get(key), str):
             single = attrs[key]
             break
     if op in ("VarHandleOp", "TensorArrayV3", "TensorListReserve", "TensorListFromTensor",
-              "EmptyTensorList"):
+              "EmptyTensorList", "TensorListSetItem", "TensorListPushBack"):
         single = "resource" if op.startswith(("Var", "TensorArray")) else "variant"
         if op == "TensorArrayV3":
             return ["resource", "float32"][:max(count, 2)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Optional
 
 import networkx as nx
@@ -181,6 +182,86 @@ def _by_index(G, nodes: list, op: str) -> dict:
     return {G.nodes[n]["attrs"].get("index"): n for n in nodes if node_op(G, n) == op}
 
 
+_IDENTITY = frozenset({"Identity", "Snapshot", "StopGradient"})
+_GENERIC_ARG = re.compile(r"(.*_)?placeholder(_\d+)?")
+
+
+def _arg_name(node: str) -> str:
+    """Return a function ``_Arg``'s name in its signature, less the loop's own prefix.
+
+    TensorFlow names a body's arguments after the tensors passed in, prefixed
+    with the While op's name (``rnn_while_loop_counter``, ``while_while_maximum_iterations``,
+    ``sequential_simple_rnn_while_maximum_iterations`` inside a Keras function).
+    """
+    name = node.rpartition("/")[2]
+    parts = node.split("/")[:-2]  # the While op's key
+    prefixes = ["_".join(parts[k:]).lower() + "_" for k in range(len(parts))]
+    stripped = True
+    while stripped:
+        stripped = False
+        for prefix in prefixes:
+            if prefix != "_" and name.startswith(prefix) and len(name) > len(prefix):
+                name, stripped = name[len(prefix):], True
+                break
+    return name
+
+
+def _var_name(G, carries: str, arg: str, source, next_src) -> str:
+    """Return a loop variable's short name: ``h``, ``time``, ``outputs TensorList``, its arg name."""
+    if carries in ("iteration counter", "time"):
+        return carries
+    for role, letter in (("hidden state h", "h"), ("cell state c", "c")):
+        if carries.startswith(role):
+            scope = carries.partition(" of ")[2].split("/")
+            layer = next((p for p in reversed(scope) if re.fullmatch(r"cell_\d+", p)), "")
+            return f"{letter} {layer}".strip() if scope != [""] else letter
+    if carries == "TensorList" and next_src and node_op(G, next_src[0]) in _TL_WRITE:
+        return "outputs TensorList"
+    if carries == "TensorList" and next_src and node_op(G, next_src[0]) == "TensorListPushBack":
+        pushed = input_of(G, next_src[0], 1)  # tf.gradients keeps each step's value for the backward loop
+        return _bounded(f"accumulator of {pushed[0].rpartition('/')[2]}" if pushed else "accumulator")
+    name = _arg_name(arg)
+    if not _GENERIC_ARG.fullmatch(name):
+        return _bounded(name)
+    start = source[0].rpartition("/")[2] if source else ""
+    return _bounded(f"{carries} ← {start}" if start else carries)
+
+
+def _bounded(name: str, limit: int = 40) -> str:
+    """Return ``name`` cut to its last ``limit`` characters (generated names can run to 150)."""
+    return name if len(name) <= limit else "…" + name[-(limit - 1):]
+
+
+def _invariant_name(G, what: str, arg: str, cond_arg: Optional[str], names: dict) -> str:
+    """Return an invariant's short name: ``kernel``, ``inputs TensorList``, ``maximum_iterations``."""
+    for dst, index in consumers(G, cond_arg) if cond_arg else []:
+        if node_op(G, dst) in _COMPARE and index == 1:
+            left = names.get(trace_source(G, *input_of(G, dst, 0), through=_IDENTITY)[0], "")
+            return "maximum_iterations" if left == "iteration counter" else f"bound of {left or 'the loop'}"
+    if what.startswith(("kernel ", "bias ", "variable ")):
+        return what.rpartition("/")[2]
+    if what.startswith("TensorList") and any(node_op(G, d) in _TL_READ for d, _ in consumers(G, arg)):
+        return "inputs TensorList"
+    name = _arg_name(arg)
+    return _bounded(name if not _GENERIC_ARG.fullmatch(name) else what)
+
+
+def _tell_apart(invariants: list) -> None:
+    """Name same-named variables by the scope parts that differ (``cell_0/gates/kernel``)."""
+    groups: dict = {}
+    for inv in invariants:
+        if inv["what"].startswith(("kernel ", "bias ", "variable ")):
+            groups.setdefault(inv["name"], []).append(inv)
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        paths = [inv["what"].partition(" ")[2].split("/") for inv in group]
+        depth = min(len(path) for path in paths)
+        differ = [k for k in range(2, depth + 1) if len({path[-k] for path in paths}) > 1]
+        for inv, path in zip(group, paths):
+            inv["name"] = _bounded("/".join([path[-k] for k in reversed(differ)] + [path[-1]]))
+
+
 def _v2_loops(G, cells: list) -> list:
     loops = []
     for node, data in sorted(G.nodes(data=True)):
@@ -195,23 +276,33 @@ def _v2_loops(G, cells: list) -> list:
             arg, ret = body_args[index], body_rets.get(index)
             source = input_of(G, node, index)
             ret_src = input_of(G, ret, 0) if ret else None
+            # Keras bodies return Identity(arg) for what they do not change.
+            next_src = trace_source(G, *ret_src, through=_IDENTITY) if ret_src else None
             outs = data["outputs"]
             info = outs[index] if index < len(outs) else {}
-            if ret_src is None or ret_src[0] == arg:
+            if next_src is None or next_src[0] == arg:
+                what = _invariant_what(G, arg, source) if source else ""
                 invariants.append({"node": arg, "source": source[0] if source else None,
-                                   "what": _invariant_what(G, arg, source) if source else ""})
+                                   "what": what, "arg": _arg_name(arg), "index": index})
                 if index in cond_args:
                     names[cond_args[index]] = expr(G, *trace_source(G, *source)) if source else arg
                 continue
-            carries = _carries(G, arg, ret_src, info.get("dtype"), cells)
+            carries = _carries(G, arg, next_src, info.get("dtype"), cells)
             users = [d for d, _ in consumers(G, node, index)]
             var = LoopVar(index=index, carries=carries, initial=source[0] if source else "",
                           next_value=ret_src[0], identity=arg, exit_used=bool(users),
-                          dtype=info.get("dtype"), shape=info.get("shape"))
+                          dtype=info.get("dtype"), shape=info.get("shape"),
+                          name=_var_name(G, carries, arg, source, next_src), arg=_arg_name(arg))
             loop_vars.append(var)
-            names[arg] = carries
+            names[arg] = var.name
             if index in cond_args:
-                names[cond_args[index]] = carries
+                names[cond_args[index]] = var.name
+        for inv in invariants:
+            inv["name"] = _invariant_name(G, inv["what"], inv["node"], cond_args.get(inv["index"]),
+                                          names)
+            if inv["index"] in cond_args and inv["name"] in ("maximum_iterations",):
+                names[cond_args[inv["index"]]] = inv["name"]
+        _tell_apart(invariants)
         cond_ret = _by_index(G, cond, "_Retval").get(0)
         condition, comps = ("", [])
         if cond_ret:
@@ -222,7 +313,10 @@ def _v2_loops(G, cells: list) -> list:
             condition=condition, comparisons=comps, loop_cond=None, body_nodes=sorted(inner),
             cond_function=(data["attrs"].get("cond") or {}).get("function"),
             body_function=(data["attrs"].get("body") or {}).get("function"),
-            tensor_list_ops=sorted(n for n in inner if node_op(G, n).startswith("TensorList"))))
+            tensor_list_ops=sorted(n for n in inner if node_op(G, n).startswith("TensorList")),
+            tensor_list_reads=sorted(n for n in inner if node_op(G, n) in _TL_READ),
+            tensor_list_writes=sorted(n for n in inner if node_op(G, n) in _TL_WRITE),
+            lowered=data["attrs"].get("_lower_using_switch_merge")))
     return loops
 
 

@@ -90,6 +90,8 @@ class LoopVar:
     exit_used: bool = False
     dtype: Optional[str] = None
     shape: Optional[list] = None
+    name: str = ""  # short readable name for drawings: "h", "time", "outputs TensorList"
+    arg: str = ""  # v2: the body function's argument name in its signature
 
 
 @dataclass
@@ -108,6 +110,9 @@ class WhileLoop:
     cond_function: Optional[str] = None
     body_function: Optional[str] = None
     tensor_list_ops: list = field(default_factory=list)
+    tensor_list_reads: list = field(default_factory=list)  # v2: TensorListGetItem in the body
+    tensor_list_writes: list = field(default_factory=list)  # v2: TensorListSetItem in the body
+    lowered: Optional[bool] = None  # v2: _lower_using_switch_merge (run as v1's machinery)
 
 
 @dataclass
