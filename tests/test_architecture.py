@@ -17,7 +17,7 @@ STAGES = {
     "model": 1, "graphdef": 1,
     "recognise": 2,
     "draw": 3, "explain": 3,
-    "growth": 4, "train": 4,
+    "growth": 4, "train": 4, "trace": 4,
     "gallery": 5, "commands": 5, "cli": 5, "api": 5, "__main__": 5,
 }
 
