@@ -34,8 +34,12 @@ def graph_changes(built_graph_def, ran_graph_def, fetched: set = frozenset()) ->
     after = {n.name: n for n in ran_graph_def.node}
     removed = sorted(set(before) - set(after))
     not_needed = sorted(n for n in removed if fetched and n not in fetched)
+    # A fed placeholder is replaced by the executor's _Arg (named _arg_<name>_...), not optimised.
+    fed = sorted(n for n in removed if before[n].op in ("Placeholder", "PlaceholderV2")
+                 and n not in not_needed)
     return {
-        "removed": sorted(set(removed) - set(not_needed)),
+        "removed": sorted(set(removed) - set(not_needed) - set(fed)),
+        "fed": fed,
         "not_needed": not_needed,
         "added": sorted((name, after[name].op) for name in set(after) - set(before)),
         "op_changed": sorted((name, before[name].op, after[name].op)
@@ -53,6 +57,7 @@ def format_changes(changes: dict) -> str:
     lines = [f"# {len(changes['removed'])} removed by Grappler, {len(changes['added'])} added, "
              f"{len(changes['op_changed'])} rewritten to another op, "
              f"{len(changes['inputs_changed'])} rewired; "
+             f"{len(changes.get('fed', []))} fed placeholder(s) became _Arg; "
              f"{len(changes['not_needed'])} not needed by the fetches"]
     lines += [f"- {name}" for name in changes["removed"]]
     lines += [f"+ {name} ({op})" + ("  [executor boundary]" if op in _BOUNDARY_OPS else "")

@@ -1,0 +1,136 @@
+"""``rnngraph run {static,dynamic}``: run the graph once with TensorFlow's full trace."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import UsageError
+from .common import add_model_options, spec_from_args
+
+__all__ = ["register"]
+
+PAGE_FORMATS = ("text", "html")
+OPTIMIZED_FORMATS = ("svg", "png", "pdf", "dot", "html")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 1 <= value <= 4096:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 4096, got {value}")
+    return value
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run the graph once with the full trace: ops per iteration, time, memory, values",
+        description="Build the graph, run it once on random input (seeded) with "
+                    "RunOptions(trace_level=FULL_TRACE), and report per iteration of the loop "
+                    "(per step copy when unrolled) which ops ran, for how long, on which device, "
+                    "and the values of the loop variables, gates and TensorArray slots.")
+    add_model_options(parser)
+    group = parser.add_argument_group("running")
+    group.add_argument("--batch", type=_positive, default=2, help="rows of random input (default: 2)")
+    group.add_argument("--seed", type=int, default=0, help="seed of the random input (default: 0)")
+    group.add_argument("--device", default=None, metavar="DEV",
+                       help="place every op on this device, e.g. /cpu:0 or /gpu:0")
+    group.add_argument("--no-values", action="store_true",
+                       help="skip recording tensor values (timing and placement only)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--trace", default=None, metavar="PATH",
+                     help="write the trace here (JSON; '-' for stdout); default: <model>.trace.json")
+    out.add_argument("--format", choices=PAGE_FORMATS, default="text",
+                     help="text: the table only (default); html: also the step-through page")
+    out.add_argument("-o", "--output", default=None, metavar="PATH",
+                     help="the step-through page (--format html); default: <model>-run.html")
+    out.add_argument("--optimized", default=None, metavar="PATH",
+                     help="draw the graph after Grappler, as the run reported it (.svg, .png, .pdf, "
+                          ".dot or .html), and print what changed")
+    parser.set_defaults(func=run)
+
+
+def _optimized_format(path: str) -> str:
+    suffix = path.rpartition(".")[2].lower() if "." in path else ""
+    if suffix not in OPTIMIZED_FORMATS:
+        raise UsageError(f"cannot tell the format of --optimized {path!r} "
+                         f"(end it in one of: {', '.join('.' + f for f in OPTIMIZED_FORMATS)})")
+    return suffix
+
+
+def _loop_lines(document: dict) -> list:
+    """Return what Merge took and where Switch sent the value, iteration by iteration."""
+    recorded = document["values"]
+    lines = []
+    for name, taken in sorted(recorded.get("merges", {}).items())[:1]:
+        lines.append(f"{name} took: " + ", ".join(t.rpartition("/")[2] for t in taken))
+    for name, sides in sorted(recorded.get("switches", {}).items())[:1]:
+        lines.append(f"{name} sent its value to the {', '.join(sides)} side")
+    for name, slots in sorted(recorded.get("tensor_arrays", {}).items()):
+        lines.append(f"{name} filled slots " + ", ".join(str(s["slot"]) for s in slots))
+    return lines
+
+
+def run(args) -> int:
+    spec = spec_from_args(args)
+    if args.output and args.format != "html":
+        raise UsageError("-o names the step-through page: add --format html")
+    if args.optimized:
+        _optimized_format(args.optimized)
+    from ..files import write_atomic  # noqa: PLC0415
+    from ..trace import record  # noqa: PLC0415
+    from ..trace.runner import trace_json, trace_model  # noqa: PLC0415
+
+    traced = trace_model(spec, batch=args.batch, seed=args.seed, device=args.device,
+                         watch_values=not args.no_values)
+    doc = traced.document
+    print(record.format_table(doc["table"], doc["iterations"], doc["unit"]), end="")
+    devices = sorted({r["device"] for r in doc["nodes"].values() if r["device"]})
+    print(f"{doc['unit']}s: {doc['iterations']} (steps: {spec.steps}); ran on {', '.join(devices)}; "
+          f"step {doc['step_micros']} µs; peak {doc['peak_bytes']} bytes allocated during the step")
+    for line in _loop_lines(doc):
+        print(line)
+    trace_path = write_atomic(args.trace or f"{spec.slug()}.trace.json", trace_json(doc))
+    if trace_path != "-":
+        print(trace_path)
+    if args.format == "html":
+        print(_page(args, spec, traced))
+    if args.optimized:
+        print(_optimized(args, spec, traced))
+    return 0
+
+
+def _page(args, spec, traced) -> str:
+    from ..draw.html import render_html  # noqa: PLC0415
+    from ..draw.stepthrough import stepthrough_html  # noqa: PLC0415
+    from ..files import write_atomic  # noqa: PLC0415
+    from .render import check_graphviz, title_of  # noqa: PLC0415
+    from ..draw.dot import RenderOptions  # noqa: PLC0415
+    from ..draw.overlay import overlay_from_trace  # noqa: PLC0415
+
+    check_graphviz("svg")
+    options = RenderOptions(title=title_of(spec, traced.graph) + "\nrun: compute time per node",
+                            overlay=overlay_from_trace(traced.document, "time"))
+    page = render_html(traced.graph, options, addon=stepthrough_html(traced.document))
+    return write_atomic(args.output or f"{spec.slug()}-run.html", page)
+
+
+def _optimized(args, spec, traced) -> str:
+    from ..draw.dot import RenderOptions  # noqa: PLC0415
+    from ..graphdef.walk import walk  # noqa: PLC0415
+    from ..trace.optimized import format_changes, merged_partitions  # noqa: PLC0415
+    from .render import check_graphviz, emit, title_of  # noqa: PLC0415
+
+    fmt = _optimized_format(args.optimized)
+    check_graphviz(fmt)
+    print(format_changes(traced.document["optimized"]), end="")
+    graph = walk(merged_partitions(traced.partition_graphs))
+    title = title_of(spec, traced.graph) + "\nafter Grappler (the partition graphs the run executed)"
+    from ..draw.dot import plan_detail  # noqa: PLC0415
+
+    options, summary = plan_detail(graph, RenderOptions(title=title))
+    if summary:
+        print(f"rnngraph: {summary}", file=sys.stderr)
+    return emit(graph, options, fmt, args.optimized)
