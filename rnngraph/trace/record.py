@@ -86,7 +86,9 @@ def loop_iterations(graph: nx.MultiDiGraph, runs: dict, switches: list) -> int:
 
 def iteration_of_nodes(graph: nx.MultiDiGraph, unrolled=None) -> dict:
     """Return node -> "frame" for nodes inside a while loop, or node -> step copy (static)."""
-    found = {name: "frame" for name, data in graph.nodes(data=True) if data.get("frame")}
+    # Exit sits outside the frame it leaves, but runs after the loop's last test.
+    found = {name: "frame" for name, data in graph.nodes(data=True)
+             if data.get("frame") or data["op"] in _EXIT_OPS}
     if not found and unrolled is not None:
         for step, names in enumerate(unrolled.step_nodes):
             for name in names:
