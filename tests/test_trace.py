@@ -194,3 +194,20 @@ def test_optimized_drawing_and_diff(tmp_path, capsys):
     assert "removed by Grappler" in out and "+ _arg_X_0_0 (_Arg)  [executor boundary]" in out
     dot = path.read_text(encoding="utf-8")
     assert '"_arg_X_0_0"' in dot and "after Grappler" in dot
+
+
+def test_control_flow_v2_body_runs_once_per_iteration():
+    doc = traced(kind="dynamic", cell="lstm", steps=4, control_flow="v2").document
+    assert doc["iterations"] == 4
+    body = doc["nodes"]["rnn/while/body/basic_lstm_cell/Sigmoid"]
+    assert body["runs"] == 4 and [r["iteration"] for r in body["per_run"]] == [0, 1, 2, 3]
+    # tfdbg cannot watch ops inside a function body: no values, rather than wrong ones
+    assert doc["values"]["mode"] == "none" and doc["values"]["roles"] == {}
+
+
+def test_a_training_head_keeps_the_forward_loop():
+    doc = traced(kind="dynamic", cell="lstm", steps=2, head="mnist").document
+    recorded = doc["values"]
+    assert doc["iterations"] == 2
+    assert set(recorded["merges"]) == {f"rnn/while/Merge{s}" for s in ("", "_1", "_2", "_3", "_4")}
+    assert len(recorded["roles"]["gate:f"]) == 2

@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from typing import Optional
 
+import re
+
 import networkx as nx
 
-__all__ = ["executions", "device_name", "iteration_of_nodes", "node_records",
+__all__ = ["executions", "canonical_names", "device_name", "iteration_of_nodes", "node_records",
            "iteration_table", "format_table", "peak_bytes", "loop_iterations"]
 
 _STREAM_MARK = "/stream:"  # GPU traces repeat each kernel per stream; the device entry is the one
 _EXIT_OPS = ("Exit", "RefExit")
+_WHILE_OPS = ("While", "StatelessWhile")
+# The executor lowers a v2 While into v1 control flow and names the body's ops
+# <while>/body/_<n>/<op>; the walked graph names them <while>/body/<op>.
+_LOWERED = re.compile(r"/(body|cond)/_\d+/")
 
 
 def device_name(device: str) -> str:
@@ -59,6 +65,19 @@ def executions(step_stats) -> dict:
     return out
 
 
+def canonical_names(runs: dict, graph: nx.MultiDiGraph) -> dict:
+    """Return ``runs`` with the lowered names of v2 loop bodies renamed to the graph's nodes."""
+    out: dict = {}
+    for name, mine in runs.items():
+        if name not in graph:
+            plain = _LOWERED.sub(r"/\1/", name, count=1)
+            name = plain if plain in graph else name
+        out.setdefault(name, []).extend(mine)
+    for mine in out.values():
+        mine.sort(key=lambda r: r["start"])
+    return out
+
+
 def peak_bytes(step_stats) -> int:
     """Return the most bytes live at once during the step, from the allocators' records.
 
@@ -79,16 +98,27 @@ def peak_bytes(step_stats) -> int:
 
 
 def loop_iterations(graph: nx.MultiDiGraph, runs: dict, switches: list) -> int:
-    """Return how many times the loop body ran: the Switch executions that took the true side."""
+    """Return how many times the loop body ran.
+
+    v1: the executions of a loop variable's Switch that took the true side;
+    v2: the executions of the ops of the While's body function.
+    """
     counts = [sum(1 for r in runs.get(name, []) if 1 in r["slots"]) for name in switches]
+    counts += [len(runs.get(name, [])) for name, data in graph.nodes(data=True)
+               if _in_while(graph, data) and f"{data['parent_op']}/body/" in name]
     return max(counts, default=0)
+
+
+def _in_while(graph: nx.MultiDiGraph, data: dict) -> bool:
+    parent = data.get("parent_op")
+    return bool(parent) and parent in graph and graph.nodes[parent]["op"] in _WHILE_OPS
 
 
 def iteration_of_nodes(graph: nx.MultiDiGraph, unrolled=None) -> dict:
     """Return node -> "frame" for nodes inside a while loop, or node -> step copy (static)."""
     # Exit sits outside the frame it leaves, but runs after the loop's last test.
     found = {name: "frame" for name, data in graph.nodes(data=True)
-             if data.get("frame") or data["op"] in _EXIT_OPS}
+             if data.get("frame") or data["op"] in _EXIT_OPS or _in_while(graph, data)}
     if not found and unrolled is not None:
         for step, names in enumerate(unrolled.step_nodes):
             for name in names:

@@ -36,8 +36,10 @@ def trace_document(spec_data: Optional[dict], graph, result, batch: int, seed: i
 
     findings = recognise(graph)
     unrolled = None if findings.while_loops else cached_unrolled(graph)
-    runs = record.executions(result.step_stats)
-    switches = [v.switch for loop in findings.while_loops for v in loop.loop_vars if v.switch]
+    runs = record.canonical_names(record.executions(result.step_stats), graph)
+    # Only loops that ran (a training head's gradient loop does not, for a forward run).
+    switches = [v.switch for loop in findings.while_loops for v in loop.loop_vars
+                if v.switch and runs.get(v.switch)]
     if findings.while_loops:
         iterations, unit = record.loop_iterations(graph, runs, switches), "iteration"
     else:

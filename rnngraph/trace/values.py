@@ -72,8 +72,11 @@ def _cell_roles(cell) -> dict:
 
 def watch_plan(graph: nx.MultiDiGraph, findings, unrolled=None) -> WatchPlan:
     """Return what to record: gates and h/c of the first cell, loop variables, Merges, TensorArray writes."""
-    loops = [loop for loop in findings.while_loops if loop.control_flow == "v1"]
     cell = findings.cells[0] if findings.cells else None
+    # The forward loop (the one holding the cell) first: a gradient loop comes before it by name.
+    loops = sorted((loop for loop in findings.while_loops if loop.control_flow == "v1"),
+                   key=lambda loop: cell is None
+                   or graph.nodes[cell.matmul].get("frame") != loop.frame)
     if loops:
         plan = WatchPlan(mode="while")
         if cell is not None:
@@ -133,10 +136,12 @@ def collect(plan: WatchPlan, dumps: dict) -> dict:
             roles[role] = [summarise(dumps[s][0]) for s in source if dumps.get(s)]
         else:
             roles[role] = [summarise(a) for a in dumps.get(source, [])]
+    roles = {role: found for role, found in roles.items() if found}  # not run: not recorded
     merges = {}
     for merge, inputs in sorted(plan.merges.items()):
         taken = [int(np.asarray(a)) for a in dumps.get((merge, 1), [])]
-        merges[merge] = [inputs[k] if 0 <= k < len(inputs) else str(k) for k in taken]
+        if taken:
+            merges[merge] = [inputs[k] if 0 <= k < len(inputs) else str(k) for k in taken]
     arrays = {}
     for name, (index, value) in sorted(plan.writes.items()):
         slots = [int(np.asarray(a)) for a in dumps.get(index, [])]
