@@ -31,7 +31,10 @@ def register(subparsers) -> None:
                     "RunOptions(trace_level=FULL_TRACE), and report per iteration of the loop "
                     "(per step copy when unrolled) which ops ran, for how long, on which device, "
                     "and the values of the loop variables, gates and TensorArray slots.")
-    add_model_options(parser)
+    parser.add_argument("target", metavar="{static,dynamic}|FILE",
+                        help="build static_rnn or dynamic_rnn from the model options, or run the "
+                             "graph in FILE (.pb, .pbtxt, SavedModel, .meta; float inputs only)")
+    add_model_options(parser, kind_positional=False)
     group = parser.add_argument_group("running")
     group.add_argument("--batch", type=_positive, default=2, help="rows of random input (default: 2)")
     group.add_argument("--seed", type=int, default=0, help="seed of the random input (default: 0)")
@@ -73,61 +76,86 @@ def _loop_lines(document: dict) -> list:
     return lines
 
 
+def _target(args):
+    """Return (spec, None) for static/dynamic, (None, path) for a graph file, and the file stem."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from ..model.spec import KINDS  # noqa: PLC0415
+
+    if args.target in KINDS:
+        spec = spec_from_args(argparse.Namespace(**{**vars(args), "kind": args.target}))
+        return spec, None, spec.slug()
+    path = Path(args.target)
+    if not path.exists():
+        raise UsageError(f"{args.target!r} is neither a kind (static, dynamic) nor an existing "
+                         "graph file")
+    return None, str(path), path.name.partition(".")[0] or "graph"
+
+
 def run(args) -> int:
-    spec = spec_from_args(args)
+    spec, path, stem = _target(args)
     if args.output and args.format != "html":
         raise UsageError("-o names the step-through page: add --format html")
     if args.optimized:
         _optimized_format(args.optimized)
     from ..files import write_atomic  # noqa: PLC0415
     from ..trace import record  # noqa: PLC0415
-    from ..trace.runner import trace_json, trace_model  # noqa: PLC0415
+    from ..trace.runner import trace_file, trace_json, trace_model  # noqa: PLC0415
 
-    traced = trace_model(spec, batch=args.batch, seed=args.seed, device=args.device,
-                         watch_values=not args.no_values)
+    options = dict(batch=args.batch, seed=args.seed, device=args.device,
+                   watch_values=not args.no_values)
+    traced = trace_model(spec, **options) if spec is not None else trace_file(path, **options)
     doc = traced.document
     print(record.format_table(doc["table"], doc["iterations"], doc["unit"]), end="")
     devices = sorted({r["device"] for r in doc["nodes"].values() if r["device"]})
-    print(f"{doc['unit']}s: {doc['iterations']} (steps: {spec.steps}); ran on {', '.join(devices)}; "
+    steps = f" (steps: {spec.steps})" if spec is not None else ""
+    print(f"{doc['unit']}s: {doc['iterations']}{steps}; ran on {', '.join(devices)}; "
           f"step {doc['step_micros']} µs; peak {doc['peak_bytes']} bytes allocated during the step")
     for line in _loop_lines(doc):
         print(line)
-    trace_path = write_atomic(args.trace or f"{spec.slug()}.trace.json", trace_json(doc))
+    trace_path = write_atomic(args.trace or f"{stem}.trace.json", trace_json(doc))
     if trace_path != "-":
         print(trace_path)
+    title = _title(spec, path, traced.graph)
     if args.format == "html":
-        print(_page(args, spec, traced))
+        print(_page(args, stem, title, traced))
     if args.optimized:
-        print(_optimized(args, spec, traced))
+        print(_optimized(args, title, traced))
     return 0
 
 
-def _page(args, spec, traced) -> str:
+def _title(spec, path, graph) -> str:
+    from .render import title_of  # noqa: PLC0415
+
+    return title_of(spec, graph) if spec is not None else f"{path} — {graph.number_of_nodes()} nodes"
+
+
+def _page(args, stem: str, title: str, traced) -> str:
     from ..draw.html import render_html  # noqa: PLC0415
     from ..draw.stepthrough import stepthrough_html  # noqa: PLC0415
     from ..files import write_atomic  # noqa: PLC0415
-    from .render import check_graphviz, title_of  # noqa: PLC0415
+    from .render import check_graphviz  # noqa: PLC0415
     from ..draw.dot import RenderOptions  # noqa: PLC0415
     from ..draw.overlay import overlay_from_trace  # noqa: PLC0415
 
     check_graphviz("svg")
-    options = RenderOptions(title=title_of(spec, traced.graph) + "\nrun: compute time per node",
+    options = RenderOptions(title=title + "\nrun: compute time per node",
                             overlay=overlay_from_trace(traced.document, "time"))
     page = render_html(traced.graph, options, addon=stepthrough_html(traced.document))
-    return write_atomic(args.output or f"{spec.slug()}-run.html", page)
+    return write_atomic(args.output or f"{stem}-run.html", page)
 
 
-def _optimized(args, spec, traced) -> str:
+def _optimized(args, title: str, traced) -> str:
     from ..draw.dot import RenderOptions  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..trace.optimized import format_changes, merged_partitions  # noqa: PLC0415
-    from .render import check_graphviz, emit, title_of  # noqa: PLC0415
+    from .render import check_graphviz, emit  # noqa: PLC0415
 
     fmt = _optimized_format(args.optimized)
     check_graphviz(fmt)
     print(format_changes(traced.document["optimized"]), end="")
     graph = walk(merged_partitions(traced.partition_graphs))
-    title = title_of(spec, traced.graph) + "\nafter Grappler (the partition graphs the run executed)"
+    title += "\nafter Grappler (the partition graphs the run executed)"
     from ..draw.dot import plan_detail  # noqa: PLC0415
 
     options, summary = plan_detail(graph, RenderOptions(title=title))

@@ -14,7 +14,7 @@ from typing import Optional
 
 from . import TRACE_FORMAT, optimized, record, values
 
-__all__ = ["Traced", "trace_model", "trace_document", "trace_json", "read_trace"]
+__all__ = ["Traced", "trace_model", "trace_file", "trace_document", "trace_json", "read_trace"]
 
 
 @dataclass
@@ -81,22 +81,66 @@ def trace_model(spec, batch: int = 2, seed: int = 0, device: Optional[str] = Non
     """Build ``spec``, run it once with the full trace and return the trace."""
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.builder import build_graph  # noqa: PLC0415
-    from ..recognise import recognise  # noqa: PLC0415
-    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
     from . import session  # noqa: PLC0415
 
     session.check_device(device)
     built = build_graph(spec, device=device)
-    graph = walk(built)
+    return _trace(built, walk(built), spec.as_dict(), batch, seed, device, watch_values)
+
+
+def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] = None,
+               watch_values: bool = True) -> Traced:
+    """Read the graph in ``path``, run its ends once with the full trace and return the trace."""
+    from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
+    from ..graphdef.walk import walk  # noqa: PLC0415
+    from ..model.imported import import_graph  # noqa: PLC0415
+    from . import session  # noqa: PLC0415
+
+    session.check_device(device)
+    graph_def, kind = load_graph_def(path)
+    built = import_graph(graph_def, device=device)
+    return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, batch, seed, device,
+                  watch_values)
+
+
+def _trace(built, graph, model: dict, batch: int, seed: int, device: Optional[str],
+           watch_values: bool) -> Traced:
+    from ..recognise import recognise  # noqa: PLC0415
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+    from . import session  # noqa: PLC0415
+
     findings = recognise(graph)
     unrolled = None if findings.while_loops else cached_unrolled(graph)
     watch = tuple(values.watch_plan(graph, findings, unrolled).tensors()) if watch_values else ()
     feeds = session.random_feeds(built, batch, seed)
-    result = session.run_traced(built, feeds, session.fetches_of(built), watch=watch)
-    doc = trace_document(spec.as_dict(), graph, result, batch, seed, device,
+    try:
+        result = session.run_traced(built, feeds, session.fetches_of(built), watch=watch)
+    except tf_errors() as exc:
+        from ..errors import GraphFileError  # noqa: PLC0415
+
+        raise GraphFileError(f"TensorFlow could not run the graph: {_reason(exc)}") from None
+    doc = trace_document(model, graph, result, batch, seed, device,
                          session.devices_present(), built.graph.as_graph_def())
     return Traced(document=doc, graph=graph, built=built,
                   partition_graphs=result.partition_graphs, result=result)
+
+
+def _reason(exc) -> str:
+    """Return the one line of a TensorFlow error that says what went wrong."""
+    text = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(
+        ("[[", "Detected at", "Node:", "Graph execution error", "File ", "(most recent"))]
+    reason = lines[-1] if lines else type(exc).__name__
+    if "uninitialized" in reason:
+        reason += " (the file holds no initial values for its variables: freeze the graph, or save it with its initialisers)"
+    return reason
+
+
+def tf_errors() -> tuple:
+    """Return the exceptions a Session run raises for a graph that cannot run."""
+    from ..model.tfcompat import tf  # noqa: PLC0415
+
+    return (tf().errors.OpError, ValueError, TypeError)
 
 
 def trace_json(document: dict) -> str:

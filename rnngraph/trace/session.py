@@ -57,11 +57,22 @@ def session_config():
 
 
 def random_feeds(built, batch: int, seed: int) -> dict:
-    """Return placeholder -> random input: X uniform in [-1, 1), full sequence lengths."""
+    """Return placeholder -> random input: X uniform in [-1, 1), full sequence lengths.
+
+    For a graph read from a file (no spec), every float placeholder gets
+    uniform values, its unknown dimensions set to ``batch``.
+    """
     import numpy as np  # noqa: PLC0415
 
     spec, tensors = built.spec, built.tensors
     rng = np.random.default_rng(seed)
+    if spec is None:
+        feeds = {}
+        for name, tensor in sorted(tensors["placeholders"].items()):
+            dims = tensor.shape.as_list() if tensor.shape.rank is not None else [None]
+            shape = [batch if d is None else d for d in dims]
+            feeds[tensor] = rng.uniform(-1.0, 1.0, shape).astype(tensor.dtype.as_numpy_dtype)
+        return feeds
     x = rng.uniform(-1.0, 1.0, (batch, spec.steps, spec.inputs)).astype(np.float32)
     feeds = {tensors["X"]: x} if "X" in tensors else {
         placeholder: x[:, i] for i, placeholder in enumerate(tensors["X_list"])}
@@ -78,6 +89,8 @@ def random_feeds(built, batch: int, seed: int) -> dict:
 def fetches_of(built, train: bool = False) -> list:
     """Return what one run fetches: the training op (forward + backward) or the outputs and states."""
     tensors = built.tensors
+    if "fetches" in tensors:  # a graph read from a file: its ends
+        return list(tensors["fetches"])
     if train:
         if "training_op" not in tensors:
             raise UsageError("a forward+backward run needs a training head (--head series or mnist)")
@@ -121,7 +134,8 @@ def run_traced(built, feeds: dict, fetches: list, watch: tuple = (),
                            feeds={p.op.name: v for p, v in feeds.items()})
         with built.graph.as_default():
             variables = v1.global_variables()
-        result.variables = dict(zip([v.op.name for v in variables], session.run(variables)))
+        if variables:
+            result.variables = dict(zip([v.op.name for v in variables], session.run(variables)))
         if watch:
             result.dumps = _watched_run(built, session, feeds, fetches, watch)
     finally:
