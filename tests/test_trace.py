@@ -211,3 +211,32 @@ def test_a_training_head_keeps_the_forward_loop():
     assert doc["iterations"] == 2
     assert set(recorded["merges"]) == {f"rnn/while/Merge{s}" for s in ("", "_1", "_2", "_3", "_4")}
     assert len(recorded["roles"]["gate:f"]) == 2
+
+
+def test_run_a_graph_file(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "walk_while_v1.pbtxt"
+    trace = tmp_path / "t.json"
+    status = main(["run", str(fixture), "--trace", str(trace)])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    doc = json.loads(trace.read_text(encoding="utf-8"))
+    assert doc["model"] == {"file": str(fixture), "kind": "graphdef-text"}
+    # The fixture's loop counts i from 0 while i < 10.
+    assert doc["iterations"] == 10 and "iterations: 10; ran on /device:CPU:0" in out
+    assert doc["values"]["merges"]["loop/Merge"][1:] == ["loop/NextIteration"] * 10
+
+
+def test_run_file_refuses_inputs_it_cannot_make_up(tmp_path, capsys):
+    path = tmp_path / "ints.pbtxt"
+    path.write_text('node { name: "n" op: "Placeholder" attr { key: "dtype" value { type: DT_INT32 } } }\n'
+                    'node { name: "twice" op: "AddV2" input: "n" input: "n" '
+                    'attr { key: "T" value { type: DT_INT32 } } }\n', encoding="utf-8")
+    assert main(["run", str(path), "--trace", str(tmp_path / "t.json")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["rnngraph: error: cannot make up a value for the int32 placeholder 'n': "
+                   "`rnngraph run FILE` feeds float placeholders only"]
+    assert main(["run", "nowhere.pb"]) == 2
+    assert "'nowhere.pb' is neither a kind (static, dynamic) nor an existing graph file" in \
+        capsys.readouterr().err

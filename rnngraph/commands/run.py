@@ -109,7 +109,9 @@ def run(args) -> int:
     print(record.format_table(doc["table"], doc["iterations"], doc["unit"]), end="")
     devices = sorted({r["device"] for r in doc["nodes"].values() if r["device"]})
     steps = f" (steps: {spec.steps})" if spec is not None else ""
-    print(f"{doc['unit']}s: {doc['iterations']}{steps}; ran on {', '.join(devices)}; "
+    counted = f"{doc['unit']}s: {doc['iterations']}{steps}" if doc["iterations"] or spec else \
+        "no while loop and no unrolled steps found"
+    print(f"{counted}; ran on {', '.join(devices)}; "
           f"step {doc['step_micros']} µs; peak {doc['peak_bytes']} bytes allocated during the step")
     for line in _loop_lines(doc):
         print(line)
