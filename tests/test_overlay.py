@@ -156,3 +156,9 @@ def test_device_overlay_shows_placement_as_executed():
     layer1 = {d for n, d in placed.items() if "/cell_1/" in n and n.endswith(("/Tanh", "/BiasAdd"))}
     assert layer0 == {"/device:CPU:0"} and layer1 == {"/device:CPU:1"}, placed
     assert set(placed.values()) == {"/device:CPU:0", "/device:CPU:1"}
+
+
+def test_text_stays_readable_on_dark_fills():
+    from rnngraph.draw.overlay import text_colour
+
+    assert text_colour("#bd0026") == "#ffffff" and text_colour("#ffffcc") == "#000000"

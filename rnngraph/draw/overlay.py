@@ -21,7 +21,7 @@ from ..errors import GraphFileError, UsageError
 from .style import DEVICE_PALETTE
 
 __all__ = ["Overlay", "MEASURES", "overlay_from_trace", "overlay_from_json", "overlay_style",
-           "legend_rows", "NOT_RUN"]
+           "legend_rows", "text_colour", "NOT_RUN"]
 
 MEASURES = ("time", "memory", "device", "count")
 NOT_RUN = "#f0f0f0"  # boxes with no value: did not run, or not in the overlay file
@@ -132,6 +132,12 @@ def overlay_style(overlay: Overlay, members: list, steps: Optional[list] = None)
                  f"{_number(median(per_step), overlay.unit)}, max {_number(max(per_step), overlay.unit)}")
         total = median(per_step)
     return _colour_of_number(overlay, total), line
+
+
+def text_colour(fill: str) -> str:
+    """Return black or white, whichever reads better on ``fill`` (a #rrggbb colour)."""
+    red, green, blue = (int(fill[i:i + 2], 16) for i in (1, 3, 5))
+    return "#000000" if 0.299 * red + 0.587 * green + 0.114 * blue > 140 else "#ffffff"
 
 
 def legend_rows(overlay: Overlay) -> list:

@@ -13,7 +13,7 @@ import networkx as nx
 
 from ..graphdef.walk import format_shape
 from .layout import Layout, RenderOptions
-from .overlay import overlay_style
+from .overlay import overlay_style, text_colour
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
@@ -126,7 +126,8 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                      for t in range(info["first"], info["last"] + 1)]
         fill, note = overlay_style(overlay, members, steps)
         text = group_statement(graph, layout, box)
-        text = re.sub(r'fillcolor="[^"]*"', f'fillcolor="{fill}"', text, count=1)
+        text = re.sub(r'fillcolor="[^"]*"', f'fillcolor="{fill}", fontcolor="{text_colour(fill)}"',
+                      text, count=1)
         return text.replace(', label="', ', label="' + dot_quote(note)[1:-1] + "\\n", 1)
     kind = info["kind"]
     if kind == "stack":
@@ -182,6 +183,8 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines.append(note)
     attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
              f"tooltip={dot_quote(node_tooltip(box, data))}"]
+    if options.overlay is not None:
+        attrs.append(f'fontcolor="{text_colour(fill)}"')
     if category == "placeholder":
         attrs.append("shape=invhouse")
     elif category == "variable" and op in ("VarHandleOp", "VariableV2", "Variable"):
