@@ -72,3 +72,24 @@ def test_swap_memory_reaches_the_gradient_stacks():
         return {n.attr["swap_memory"].b for n in pushes}
 
     assert swapping(True) == {True} and swapping(False) == {False}
+
+
+def test_readme_quotes_the_committed_measurements():
+    """The README's answer is read from gallery/growth-run.csv, not typed from memory."""
+    import csv
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    with open(root / "gallery" / "growth-run.csv", encoding="utf-8") as handle:
+        rows = [CostRow(r["variant"], int(r["steps"]), int(r["nodes"]), float(r["build_seconds"]),
+                        float(r["train_seconds"]), int(r["peak_bytes"]), None)
+                for r in csv.DictReader(handle)]
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    at = {(r.variant, r.steps): r for r in rows}
+    static, dynamic, swap = at["static", 1000], at["dynamic", 1000], at["dynamic-swap", 1000]
+    mib = [f"{r.peak_bytes / 2**20:.1f}" for r in (static, dynamic, swap)]
+    assert f"| 1000 | {static.nodes:,} / {dynamic.nodes} |" in readme
+    assert f"| {mib[0]} / {mib[1]} / {mib[2]} |" in readme
+    assert f"**Memory: from {crossover(rows, 'peak_bytes')} steps on**" in readme
+    assert f"**One training pass: from about {crossover(rows, 'train_seconds')} steps on**" in readme
+    assert crossover(rows, "build_seconds") == 1 and "**Building: always**" in readme

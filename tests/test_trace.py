@@ -240,3 +240,17 @@ def test_run_file_refuses_inputs_it_cannot_make_up(tmp_path, capsys):
     assert main(["run", "nowhere.pb"]) == 2
     assert "'nowhere.pb' is neither a kind (static, dynamic) nor an existing graph file" in \
         capsys.readouterr().err
+
+
+def test_what_did_not_run_is_explained_by_grappler_or_the_fetches():
+    doc = traced(kind="dynamic", cell="lstm", steps=3).document
+    changes = doc["optimized"]
+    explained = set(changes["removed"]) | set(changes["not_needed"]) | set(changes["fed"])
+    rewritten = {name for name, _, _ in changes["op_changed"]}
+    did_not_run = {name for name, record in doc["nodes"].items()
+                   if record["op"] is not None and not record["runs"]}
+    assert did_not_run and did_not_run <= explained, sorted(did_not_run - explained)
+    matmul = doc["nodes"]["rnn/while/basic_lstm_cell/MatMul"]
+    if not matmul["runs"]:  # fused away (oneDNN builds): the diff says where it went
+        assert "rnn/while/basic_lstm_cell/MatMul" in changes["removed"]
+        assert "rnn/while/basic_lstm_cell/BiasAdd" in rewritten

@@ -73,7 +73,9 @@ def measure_costs(spec, steps: Sequence[int], batch: int = 32, repeats: int = 3,
     """Return one CostRow per variant and step count (``spec.kind`` and ``spec.steps`` ignored)."""
     from ..model.builder import build_graph  # noqa: PLC0415
 
-    build_graph(spec.replace(kind="static", steps=1))  # TensorFlow's lazy imports, paid once
+    # TensorFlow's lazy imports (gradients, Adam included), paid once before any row is timed.
+    build_graph(spec.replace(kind="static", steps=1,
+                             head="series" if spec.head == "none" else spec.head))
     rows = []
     for variant in VARIANTS:
         for count in steps:
