@@ -254,3 +254,40 @@ def test_what_did_not_run_is_explained_by_grappler_or_the_fetches():
     if not matmul["runs"]:  # fused away (oneDNN builds): the diff says where it went
         assert "rnn/while/basic_lstm_cell/MatMul" in changes["removed"]
         assert "rnn/while/basic_lstm_cell/BiasAdd" in rewritten
+
+
+def test_gpu_trace_reads_kernel_times_from_the_streams():
+    """A GPU trace lists each op on the device (launch) and on stream:all (kernel)."""
+    from tensorflow.core.framework import step_stats_pb2
+
+    from rnngraph.trace.record import executions
+
+    stats = step_stats_pb2.StepStats()
+    gpu = stats.dev_stats.add(device="/job:localhost/replica:0/task:0/device:GPU:0")
+    for start in (100, 200):
+        gpu.node_stats.add(node_name="rnn/while/MatMul", all_start_micros=start,
+                           op_start_rel_micros=0, op_end_rel_micros=2, all_end_rel_micros=3)
+    cpu = stats.dev_stats.add(device="/job:localhost/replica:0/task:0/device:CPU:0")
+    cpu.node_stats.add(node_name="X", all_start_micros=90, op_end_rel_micros=1)
+    streams = stats.dev_stats.add(device="/device:GPU:0/stream:all")
+    for start, took in ((105, 40), (210, 50)):
+        streams.node_stats.add(node_name="rnn/while/MatMul:MatMul", all_start_micros=start,
+                               op_start_rel_micros=0, op_end_rel_micros=took)
+    found = executions(stats)
+    assert [(r["start"], r["micros"], r["device"]) for r in found["rnn/while/MatMul"]] == \
+        [(10, 40, "/device:GPU:0"), (110, 50, "/device:GPU:0")]
+    assert found["X"][0]["device"] == "/device:CPU:0" and set(found) == {"rnn/while/MatMul", "X"}
+
+
+def test_bad_trace_files_are_one_line(tmp_path, capsys):
+    trace = tmp_path / "t.json"
+    trace.write_text(json.dumps({"format": "rnngraph-trace/1", "nodes": {"a": {"runs": "x"}}}),
+                     encoding="utf-8")
+    argv = ["render", "dynamic", "--overlay", "time", "--trace", str(trace), "--format", "dot",
+            "-o", str(tmp_path / "g.dot")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"rnngraph: error: {trace}: node 'a' has no valid record (runs, micros, bytes: "
+                   "integers >= 0; device: text or null)"]
+    assert main(["run", "dynamic", "--trace", str(tmp_path / "no" / "t.json")]) == 1
+    assert "folder " + str(tmp_path / "no") + " does not exist" in capsys.readouterr().err

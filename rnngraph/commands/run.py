@@ -76,6 +76,16 @@ def _loop_lines(document: dict) -> list:
     return lines
 
 
+def _check_folder(path) -> None:
+    """Fail before running when ``path`` could not be written afterwards."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from ..errors import OutputError  # noqa: PLC0415
+
+    if path and path != "-" and not Path(path).parent.is_dir():
+        raise OutputError(f"cannot write {path}: folder {Path(path).parent} does not exist")
+
+
 def _target(args):
     """Return (spec, None) for static/dynamic, (None, path) for a graph file, and the file stem."""
     from pathlib import Path  # noqa: PLC0415
@@ -98,6 +108,10 @@ def run(args) -> int:
         raise UsageError("-o names the step-through page: add --format html")
     if args.optimized:
         _optimized_format(args.optimized)
+    trace_path = args.trace or f"{stem}.trace.json"
+    page_path = (args.output or f"{stem}-run.html") if args.format == "html" else None
+    for path_out in (trace_path, page_path, args.optimized):
+        _check_folder(path_out)  # before running, not after
     from ..files import write_atomic  # noqa: PLC0415
     from ..trace import record  # noqa: PLC0415
     from ..trace.runner import trace_file, trace_json, trace_model  # noqa: PLC0415
@@ -115,7 +129,7 @@ def run(args) -> int:
           f"step {doc['step_micros']} µs; peak {doc['peak_bytes']} bytes allocated during the step")
     for line in _loop_lines(doc):
         print(line)
-    trace_path = write_atomic(args.trace or f"{stem}.trace.json", trace_json(doc))
+    trace_path = write_atomic(trace_path, trace_json(doc))
     if trace_path != "-":
         print(trace_path)
     title = _title(spec, path, traced.graph)

@@ -32,18 +32,31 @@ def device_name(device: str) -> str:
     return "/device:" + device.rpartition("/device:")[2] if "/device:" in device else device
 
 
+def _kernel_times(step_stats) -> dict:
+    """Return node name -> [kernel µs per execution] from a GPU trace's ``stream:all`` entries."""
+    found: dict = {}
+    for dev in step_stats.dev_stats:
+        if dev.device.endswith(_STREAM_MARK + "all"):
+            for stats in sorted(dev.node_stats, key=lambda s: s.all_start_micros):
+                name = stats.node_name.partition(":")[0]
+                found.setdefault(name, []).append(max(0, stats.op_end_rel_micros
+                                                      - stats.op_start_rel_micros))
+    return found
+
+
 def executions(step_stats) -> dict:
     """Return node name -> its executions in start order, each a dict of plain numbers.
 
     An execution has ``start`` (µs after the step began), ``micros`` (compute
-    time: op start to op end), ``wall`` (scheduling to end), ``bytes`` (bytes
-    of the outputs it produced), ``slots`` (the outputs it produced: Switch
-    sends only one side) and ``device`` (where it actually ran).
+    time: op start to op end; on a GPU the kernel's time on the streams when
+    the trace has it), ``wall`` (scheduling to end), ``bytes`` (bytes of the
+    outputs it produced), ``slots`` (the outputs it produced: Switch sends
+    only one side) and ``device`` (where it actually ran).
     """
     raw = []
     for dev in step_stats.dev_stats:
         if _STREAM_MARK in dev.device or "/memcpy" in dev.device:
-            continue
+            continue  # per-stream copies of the GPU's kernels, read by _kernel_times
         for stats in dev.node_stats:
             if stats.node_name.startswith("_SOURCE"):
                 continue
@@ -62,6 +75,12 @@ def executions(step_stats) -> dict:
             "slots": sorted({o.slot for o in stats.output}),
             "device": device_name(device),
         })
+    # A GPU op's entry on its device times the launch; its kernel time is on the streams.
+    for name, kernels in _kernel_times(step_stats).items():
+        mine = out.get(name, [])
+        if len(kernels) == len(mine):
+            for run, micros in zip(mine, kernels):
+                run["micros"] = micros
     return out
 
 

@@ -163,4 +163,15 @@ def read_trace(path: str) -> dict:
             or not isinstance(document.get("nodes"), dict):
         raise GraphFileError(f"{path} is not a trace file written by `rnngraph run` "
                              f"(expected format {TRACE_FORMAT!r})")
+    for name, node in document["nodes"].items():
+        if not _node_record_ok(node):
+            raise GraphFileError(f"{path}: node {name!r} has no valid record (runs, micros, bytes: "
+                                 "integers >= 0; device: text or null)")
     return document
+
+
+def _node_record_ok(node) -> bool:
+    counts = ("runs", "micros", "bytes")
+    return isinstance(node, dict) and all(
+        isinstance(node.get(k), int) and not isinstance(node.get(k), bool) and node[k] >= 0
+        for k in counts) and (node.get("device") is None or isinstance(node.get("device"), str))
