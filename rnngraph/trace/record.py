@@ -206,7 +206,10 @@ def format_table(rows: list, iterations: int, unit: str = "iteration") -> str:
             label = str(it)
         body.append((label, str(row["ops"]), str(row["micros"]), str(row["bytes"])))
     widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join([c.ljust(widths[0])] + [x.rjust(w) for x, w in zip(cells[1:], widths[1:])])
-             for c, cells in ((line[0], line) for line in [header, *body])]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines) + "\n"
+
+    def line(cells) -> str:
+        rest = (cell.rjust(width) for cell, width in zip(cells[1:], widths[1:]))
+        return "  ".join([cells[0].ljust(widths[0]), *rest])
+
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), rule, *(line(cells) for cells in body)]) + "\n"

@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ..errors import DeviceError, UsageError
+from ..errors import UsageError
 from ..model.tfcompat import tf
 
 __all__ = ["RunResult", "random_feeds", "fetches_of", "run_traced", "devices_present",
