@@ -22,7 +22,8 @@ def traced(**kwargs):
     key = tuple(sorted(kwargs.items()))
     if key not in _TRACES:
         batch = kwargs.pop("batch", 2)
-        _TRACES[key] = trace_model(ModelSpec(**kwargs), batch=batch, seed=3)
+        source = kwargs.pop("source", "random")
+        _TRACES[key] = trace_model(ModelSpec(**kwargs), batch=batch, seed=3, source=source)
     return _TRACES[key]
 
 
@@ -170,7 +171,9 @@ def test_run_command(tmp_path, capsys, monkeypatch):
     assert lines[0].split() == ["iteration", "ops", "run", "compute", "µs", "output", "bytes"]
     assert any(line.startswith("3 (exit test)") for line in lines)
     assert "iterations: 3 (steps: 3); ran on /device:CPU:0" in out
-    assert "rnn/while/Merge took: Enter, NextIteration, NextIteration, NextIteration" in out
+    assert "rnn/while/Merge took: Enter, NextIteration ×3" in out
+    assert "rnn/while/Switch sent its value to the side: true ×3, false" in out
+    assert "rnn/TensorArray filled slots 0–2, in order" in out
     written = json.loads((tmp_path / "dynamic-lstm-3.trace.json").read_text(encoding="utf-8"))
     assert written["iterations"] == 3 and written["model"]["steps"] == 3
 
@@ -291,3 +294,18 @@ def test_bad_trace_files_are_one_line(tmp_path, capsys):
                    "integers >= 0; device: text or null)"]
     assert main(["run", "dynamic", "--trace", str(tmp_path / "no" / "t.json")]) == 1
     assert "folder " + str(tmp_path / "no") + " does not exist" in capsys.readouterr().err
+
+
+def test_series_input_feeds_windows_of_the_training_series():
+    from rnngraph.train.series import series_batch
+
+    trace = traced(kind="dynamic", steps=4, inputs=1, source="series")
+    expected, _ = series_batch(np.random.default_rng(3), 2, 4)
+    np.testing.assert_array_equal(trace.result.feeds["X"], expected)
+    assert trace.document["model"]["input"] == "series"
+
+
+def test_input_shape_mismatch_is_a_usage_error(capsys):
+    assert main(["run", "dynamic", "--input", "series", "--inputs", "3"]) == 2
+    assert "--input series feeds one value per step: add --inputs 1 (got --inputs 3)" in \
+        capsys.readouterr().err

@@ -38,6 +38,9 @@ def register(subparsers) -> None:
     group = parser.add_argument_group("running")
     group.add_argument("--batch", type=_positive, default=2, help="rows of random input (default: 2)")
     group.add_argument("--seed", type=int, default=0, help="seed of the random input (default: 0)")
+    group.add_argument("--input", choices=("random", "series", "mnist"), default="random",
+                       help="random values (default), windows of the training series (--inputs 1) "
+                            "or MNIST test digits, a pixel row per step (--steps 28 --inputs 28)")
     group.add_argument("--device", default=None, metavar="DEV",
                        help="place every op on this device, e.g. /cpu:0 or /gpu:0")
     group.add_argument("--no-values", action="store_true",
@@ -63,16 +66,34 @@ def _optimized_format(path: str) -> str:
     return suffix
 
 
+def _runs(items: list) -> str:
+    """Return ``a, b, b, b`` as ``a, b ×3`` (long loops would print one word per iteration)."""
+    groups: list = []
+    for item in items:
+        if groups and groups[-1][0] == item:
+            groups[-1][1] += 1
+        else:
+            groups.append([item, 1])
+    return ", ".join(f"{item} ×{count}" if count > 1 else str(item) for item, count in groups)
+
+
+def _slots(slots: list) -> str:
+    """Return ``0, 1, 2, 3`` as ``0–3`` when the slots were filled in order."""
+    if len(slots) > 2 and slots == list(range(slots[0], slots[0] + len(slots))):
+        return f"{slots[0]}–{slots[-1]}, in order"
+    return ", ".join(str(s) for s in slots)
+
+
 def _loop_lines(document: dict) -> list:
     """Return what Merge took and where Switch sent the value, iteration by iteration."""
     recorded = document["values"]
     lines = []
     for name, taken in sorted(recorded.get("merges", {}).items())[:1]:
-        lines.append(f"{name} took: " + ", ".join(t.rpartition("/")[2] for t in taken))
+        lines.append(f"{name} took: " + _runs([t.rpartition("/")[2] for t in taken]))
     for name, sides in sorted(recorded.get("switches", {}).items())[:1]:
-        lines.append(f"{name} sent its value to the {', '.join(sides)} side")
+        lines.append(f"{name} sent its value to the side: {_runs(sides)}")
     for name, slots in sorted(recorded.get("tensor_arrays", {}).items()):
-        lines.append(f"{name} filled slots " + ", ".join(str(s["slot"]) for s in slots))
+        lines.append(f"{name} filled slots " + _slots([s["slot"] for s in slots]))
     return lines
 
 
@@ -118,7 +139,10 @@ def run(args) -> int:
 
     options = dict(batch=args.batch, seed=args.seed, device=args.device,
                    watch_values=not args.no_values)
-    traced = trace_model(spec, **options) if spec is not None else trace_file(path, **options)
+    if spec is None and args.input != "random":
+        raise UsageError(f"--input {args.input} feeds a model built from the options, not a graph file")
+    traced = trace_model(spec, source=args.input, **options) if spec is not None \
+        else trace_file(path, **options)
     doc = traced.document
     print(record.format_table(doc["table"], doc["iterations"], doc["unit"]), end="")
     devices = sorted({r["device"] for r in doc["nodes"].values() if r["device"]})

@@ -77,15 +77,17 @@ def _needed(graph, nodes: dict) -> set:
 
 
 def trace_model(spec, batch: int = 2, seed: int = 0, device: Optional[str] = None,
-                watch_values: bool = True) -> Traced:
-    """Build ``spec``, run it once with the full trace and return the trace."""
+                watch_values: bool = True, source: str = "random") -> Traced:
+    """Build ``spec``, run it once on ``source`` input with the full trace and return the trace."""
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.builder import build_graph  # noqa: PLC0415
     from . import session  # noqa: PLC0415
 
     session.check_device(device)
     built = build_graph(spec, device=device)
-    return _trace(built, walk(built), spec.as_dict(), batch, seed, device, watch_values)
+    feeds = session.input_feeds(built, source, batch, seed)
+    return _trace(built, walk(built), {**spec.as_dict(), "input": source}, feeds, batch, seed, device,
+                  watch_values)
 
 
 def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] = None,
@@ -99,11 +101,12 @@ def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] =
     session.check_device(device)
     graph_def, kind = load_graph_def(path)
     built = import_graph(graph_def, device=device)
-    return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, batch, seed, device,
+    feeds = session.random_feeds(built, batch, seed)
+    return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, feeds, batch, seed, device,
                   watch_values)
 
 
-def _trace(built, graph, model: dict, batch: int, seed: int, device: Optional[str],
+def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device: Optional[str],
            watch_values: bool) -> Traced:
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
@@ -112,7 +115,6 @@ def _trace(built, graph, model: dict, batch: int, seed: int, device: Optional[st
     findings = recognise(graph)
     unrolled = None if findings.while_loops else cached_unrolled(graph)
     watch = tuple(values.watch_plan(graph, findings, unrolled).tensors()) if watch_values else ()
-    feeds = session.random_feeds(built, batch, seed)
     try:
         result = session.run_traced(built, feeds, session.fetches_of(built), watch=watch)
     except tf_errors() as exc:

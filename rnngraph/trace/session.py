@@ -16,7 +16,7 @@ from typing import Optional
 from ..errors import UsageError
 from ..model.tfcompat import tf
 
-__all__ = ["RunResult", "random_feeds", "fetches_of", "run_traced", "devices_present",
+__all__ = ["RunResult", "INPUTS", "random_feeds", "input_feeds", "fetches_of", "run_traced", "devices_present",
            "check_device", "session_config"]
 
 
@@ -54,6 +54,53 @@ def session_config():
     t = tf()
     cpus = len(t.config.list_logical_devices("CPU")) or 1
     return t.compat.v1.ConfigProto(allow_soft_placement=True, device_count={"CPU": cpus})
+
+
+INPUTS = ("random", "series", "mnist")
+
+
+def input_feeds(built, source: str, batch: int, seed: int) -> dict:
+    """Return the feeds for ``source``: random values, series windows, or MNIST test digits.
+
+    ``series``: windows of the training program's time series (needs
+    ``--inputs 1``), the targets too for a series head; ``mnist``: the first
+    ``batch`` test digits, one pixel row per step (needs ``--steps 28
+    --inputs 28``), their labels for an mnist head.
+    """
+    import numpy as np  # noqa: PLC0415
+
+    if source not in INPUTS:
+        raise UsageError(f"unknown input {source!r} (choose one of: {', '.join(INPUTS)})")
+    feeds = random_feeds(built, batch, seed)
+    spec, tensors = built.spec, built.tensors
+    if source == "random":
+        return feeds
+    if spec is None or "X" not in tensors:
+        raise UsageError(f"--input {source} needs a model with one input placeholder X "
+                         "(not a graph file, not --static-inputs list)")
+    if source == "series":
+        if spec.inputs != 1:
+            raise UsageError(f"--input series feeds one value per step: add --inputs 1 "
+                             f"(got --inputs {spec.inputs})")
+        from ..train.series import series_batch  # noqa: PLC0415
+
+        x, y = series_batch(np.random.default_rng(seed), batch, spec.steps)
+        feeds[tensors["X"]] = x
+        if "y" in tensors and spec.head == "series":
+            feeds[tensors["y"]] = np.repeat(y, spec.projection, axis=2)
+        return feeds
+    if (spec.steps, spec.inputs) != (28, 28):
+        raise UsageError("--input mnist feeds one 28-pixel row per step: add --steps 28 --inputs 28 "
+                         f"(got --steps {spec.steps} --inputs {spec.inputs})")
+    import sys  # noqa: PLC0415
+
+    from ..train.data import load_mnist  # noqa: PLC0415
+
+    data = load_mnist(download=False, say=lambda line: print(f"rnngraph: {line}", file=sys.stderr))
+    feeds[tensors["X"]] = data.x_test[:batch].astype(np.float32)
+    if "y" in tensors and spec.head == "mnist":
+        feeds[tensors["y"]] = data.y_test[:batch].astype(np.int32)
+    return feeds
 
 
 def random_feeds(built, batch: int, seed: int) -> dict:
