@@ -162,3 +162,21 @@ def test_text_stays_readable_on_dark_fills():
     from rnngraph.draw.overlay import text_colour
 
     assert text_colour("#bd0026") == "#ffffff" and text_colour("#ffffcc") == "#000000"
+
+
+@pytest.mark.tf
+def test_inspect_draws_a_file_with_its_trace(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = str(Path(__file__).parent / "fixtures" / "walk_while_v1.pbtxt")
+    trace = tmp_path / "t.json"
+    assert main(["run", fixture, "--trace", str(trace)]) == 0
+    out = tmp_path / "w.dot"
+    assert main(["inspect", fixture, "--render", str(out), "--overlay", "count",
+                 "--trace", str(trace)]) == 0
+    dot = out.read_text(encoding="utf-8")
+    # i = 0; while i < 10: the body's add runs ten times, the loop's test eleven
+    assert re.search(r'"loop/add" \[label="add\\nAddV2\\ny = 1\\nexecutions: ×10"', dot), dot[:2000]
+    assert re.search(r'"loop/Less" \[label="Less[^"]*executions: ×11"', dot)
+    assert main(["inspect", fixture, "--render", str(out), "--overlay", "count"]) == 2
+    assert "--overlay count needs --trace FILE for a graph file" in capsys.readouterr().err
