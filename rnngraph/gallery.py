@@ -138,6 +138,16 @@ GROWTH = {"image": "growth.png", "heading": "How the graphs grow with the steps"
                      "dynamic one stays the same size."}
 
 
+# The cost plot is made by `rnngraph growth --run` (timings and memory, so not regenerated here).
+GROWTH_RUN = {"image": "growth-run.png", "heading": "What unrolling costs when the graph runs",
+              "command": "rnngraph growth --run --neurons 100 --steps 1,10,50,100,200,500,1000 "
+                         "--repeats 5 --csv gallery/growth-run.csv --plot gallery/growth-run.png",
+              "caption": "Build time, the time of one training pass (forward, backward and Adam) "
+                         "and the peak memory the pass held, for static_rnn, dynamic_rnn and "
+                         "dynamic_rnn with swap_memory=True, measured on this machine's CPU; the "
+                         "README's section on the cost of unrolling reads the figures."}
+
+
 def figure_args(figure: Figure):
     """Return the parsed ``rnngraph render`` arguments of ``figure``."""
     from .cli import build_parser  # noqa: PLC0415
@@ -198,8 +208,9 @@ def readme_text(entries: list) -> str:
         if figure.beside in commands:
             command = f"{commands[figure.beside]}\n{figure.command}"
         lines += [f"## {figure.heading}", "", image, "", text, "", "```", command, "```", ""]
-    lines += [f"## {GROWTH['heading']}", "", f"![{GROWTH['heading']}]({GROWTH['image']})", "",
-              GROWTH["caption"], "", "```", GROWTH["command"], "```", ""]
+    for plot in (GROWTH, GROWTH_RUN):
+        lines += [f"## {plot['heading']}", "", f"![{plot['heading']}]({plot['image']})", "",
+                  plot["caption"], "", "```", plot["command"], "```", ""]
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rnngraph.cli import main
-from rnngraph.gallery import FIGURES, GROWTH, Figure, readme_text
+from rnngraph.gallery import FIGURES, GROWTH, GROWTH_RUN, Figure, readme_text
 from rnngraph.model.spec import ModelSpec
 
 GALLERY = Path(__file__).resolve().parent.parent / "gallery"
@@ -41,6 +41,7 @@ def test_every_figure_is_committed_with_its_svg_and_readme_entry():
         assert (GALLERY / f"{figure.name}.svg").stat().st_size > 1000
         assert f"({figure.name}.svg)" in readme and figure.command in readme
     assert (GALLERY / GROWTH["image"]).exists() and GROWTH["command"] in readme
+    assert (GALLERY / GROWTH_RUN["image"]).exists() and GROWTH_RUN["command"] in readme
 
 
 @pytest.mark.tf

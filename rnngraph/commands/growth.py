@@ -42,6 +42,10 @@ def register(subparsers) -> None:
                         help="rows of random input in the forward run (default: 32)")
     timing.add_argument("--repeats", type=_positive_int, default=5,
                         help="timed forward runs after one warm-up; the best counts (default: 5)")
+    timing.add_argument("--run", action="store_true",
+                        help="measure running instead: build time, one training pass (forward + "
+                             "backward) and peak memory, for static_rnn, dynamic_rnn and dynamic_rnn "
+                             "with swap_memory=True")
     out = parser.add_argument_group("output")
     out.add_argument("--csv", default=None, metavar="PATH", help="write the rows as CSV")
     out.add_argument("--plot", default=None, metavar="PATH",
@@ -74,6 +78,8 @@ def run(args) -> int:
     from ..files import write_atomic  # noqa: PLC0415
 
     interactive = sys.stderr.isatty()
+    if args.run:
+        return _run_costs(args, spec, steps, interactive)
     rows = growth.measure_growth(spec, steps, batch=args.batch, repeats=args.repeats,
                                  progress=_progress if interactive else None)
     if interactive:
@@ -89,4 +95,32 @@ def run(args) -> int:
         title = (f"static_rnn vs dynamic_rnn · {spec.cell}{layers} · {spec.inputs} inputs · "
                  f"{spec.neurons} neurons · batch {args.batch}\n{growth.machine_line()}")
         print(growth.write_plot(growth.plot_growth(rows, title), args.plot))
+    return 0
+
+
+def _run_costs(args, spec, steps, interactive: bool) -> int:
+    """``growth --run``: the cost of one training pass per variant and length."""
+    from .. import growth  # noqa: PLC0415
+    from ..files import write_atomic  # noqa: PLC0415
+    from ..trace import cost  # noqa: PLC0415
+
+    rows = cost.measure_costs(spec, steps, batch=args.batch, repeats=args.repeats,
+                              progress=_progress if interactive else None)
+    if interactive:
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
+    print(cost.cost_table(rows), end="")
+    for field, what in (("train_seconds", "one training pass"), ("peak_bytes", "peak memory"),
+                        ("build_seconds", "building")):
+        first = cost.crossover(rows, field)
+        print(f"{what}: static_rnn costs more than dynamic_rnn "
+              + (f"from {first} steps on" if first else "at none of the measured lengths"))
+    if args.csv:
+        path = write_atomic(args.csv, cost.cost_csv(rows))
+        if path != "-":
+            print(path)
+    if args.plot:
+        layers = f" ×{spec.layers} layers" if spec.layers > 1 else ""
+        title = (f"cost of one training pass · {spec.cell}{layers} · {spec.inputs} inputs · "
+                 f"{spec.neurons} neurons · batch {args.batch}\n{growth.machine_line()}")
+        print(growth.write_plot(cost.plot_costs(rows, title), args.plot))
     return 0

@@ -37,6 +37,12 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
                        help="draw every node, even of huge graphs (unrolled steps are tiled)")
     group.add_argument("--expand-ends", action="store_true",
                        help="stack repeated step copies but draw the first and last in full")
+    group.add_argument("--overlay", default=None, metavar="WHAT",
+                       help="colour nodes by a measured value: time, memory, device or count "
+                            "(from --trace, or from running the graph once), or FILE.json "
+                            "mapping node names to numbers or texts")
+    group.add_argument("--trace", default=None, metavar="FILE",
+                       help="trace written by `rnngraph run` that --overlay reads")
 
 
 def register(subparsers) -> None:
@@ -75,8 +81,36 @@ def check_graphviz(fmt: str) -> None:
             f"run `{dot_install_hint()}` (or use --format dot / --format json)")
 
 
-def drawing_options(args, graph, title: str):
-    """Return the RenderOptions asked for by the drawing options."""
+def overlay_of(args, run=None):
+    """Return the Overlay asked for by --overlay (None without it).
+
+    A measure (time, memory, device, count) is read from ``--trace``, else
+    from ``run()``, which runs the graph and returns its trace document.
+    """
+    what = getattr(args, "overlay", None)
+    if not what:
+        if getattr(args, "trace", None):
+            raise UsageError("--trace is read by --overlay: add --overlay time, memory, device or count")
+        return None
+    from ..draw.overlay import MEASURES, overlay_from_json, overlay_from_trace  # noqa: PLC0415
+
+    if what not in MEASURES:
+        if what.lower().endswith(".json"):
+            return overlay_from_json(what)
+        raise UsageError(f"unknown overlay {what!r} (choose one of: {', '.join(MEASURES)}, "
+                         "or a .json file of node name -> value)")
+    if getattr(args, "trace", None):
+        from ..trace.runner import read_trace  # noqa: PLC0415
+
+        return overlay_from_trace(read_trace(args.trace), what)
+    if run is None:
+        raise UsageError(f"--overlay {what} needs --trace FILE for a graph file "
+                         "(write one with `rnngraph run`)")
+    return overlay_from_trace(run(), what)
+
+
+def drawing_options(args, graph, title: str, run=None):
+    """Return the RenderOptions asked for by the drawing options (``run``: see overlay_of)."""
     from ..draw.dot import RenderOptions  # noqa: PLC0415
 
     focus_nodes = annotations = labels = None
@@ -91,7 +125,7 @@ def drawing_options(args, graph, title: str):
     options = RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
                             focus_nodes=focus_nodes, annotations=annotations or {},
                             labels=labels or {}, title=title, group_steps=args.expand_ends,
-                            expand_ends=args.expand_ends)
+                            expand_ends=args.expand_ends, overlay=overlay_of(args, run))
     if not args.full and args.depth is None:
         from ..draw.dot import plan_detail  # noqa: PLC0415
 
@@ -161,10 +195,16 @@ def run(args) -> int:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
         print(write_graph_event(args.tensorboard, built), file=sys.stdout)
+
+    def run_once() -> dict:
+        from ..trace.runner import trace_model  # noqa: PLC0415
+
+        return trace_model(spec, watch_values=False).document
+
     from ..draw.output import GRAPHDEF_FORMATS  # noqa: PLC0415
 
     options = (None if fmt in GRAPHDEF_FORMATS
-               else drawing_options(args, graph, title_of(spec, graph)))
+               else drawing_options(args, graph, title_of(spec, graph), run_once))
     path = emit(graph, options, fmt, output, full=args.full, graph_def=built)
     if path != "-":
         print(path, file=sys.stdout)

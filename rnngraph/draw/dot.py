@@ -145,7 +145,11 @@ def _edge_statements(merged: dict, box_count: int) -> list:
 
 def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
     rows = []
-    if options.color_by == "device":
+    if options.overlay is not None:
+        from .overlay import legend_rows  # noqa: PLC0415
+
+        rows = legend_rows(options.overlay)
+    elif options.color_by == "device":
         for device, colour in palette.items():
             rows.append((device, colour))
         if any(not graph.nodes[n]["device"] for n in layout.box_of):
@@ -155,6 +159,7 @@ def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged
                           if b == n}, key=list(CATEGORIES).index)
         rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in present]
     cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD></TR>'
+                    if colour else f'<TR><TD ALIGN="LEFT"><I>{html_escape(text)}</I></TD></TR>'
                     for text, colour in rows)
     extra = ""
     if any(key[2] for key in merged):

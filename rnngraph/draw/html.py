@@ -204,8 +204,11 @@ def _json_for_script(data: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_text(title: str, levels: list, data: dict, initial: int) -> str:
-    """Return the HTML page: ``levels`` as ``(label, depth, svg)``, ``initial`` shown first."""
+def page_text(title: str, levels: list, data: dict, initial: int, addon: str = "") -> str:
+    """Return the HTML page: ``levels`` as ``(label, depth, svg)``, ``initial`` shown first.
+
+    ``addon`` is HTML appended to the body after the viewer (the run's step-through).
+    """
     templates = "\n".join(f'<template id="rg-level-{i}">{_clean_svg(svg)}</template>'
                           for i, (_, _, svg) in enumerate(levels))
     buttons = "".join(f'<button type="button" class="rg-level" data-level="{i}">'
@@ -231,11 +234,12 @@ def page_text(title: str, levels: list, data: dict, initial: int) -> str:
         "3-D box (a collapsed scope) to open it. Drag to pan, wheel to zoom.</p></aside></main>\n"
         f"{templates}\n"
         f'<script type="application/json" id="rg-data">{_json_for_script(data)}</script>\n'
-        f"<script>\n{_asset('viewer.js')}</script>\n</body>\n</html>\n")
+        f"<script>\n{_asset('viewer.js')}</script>\n{addon}</body>\n</html>\n")
 
 
 def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
-                draw: Optional[Callable[[str], str]] = None, full: bool = False) -> str:
+                draw: Optional[Callable[[str], str]] = None, full: bool = False,
+                addon: str = "") -> str:
     """Return the interactive HTML page of ``graph`` (runs Graphviz once per depth drawn).
 
     Depths whose diagram has too many boxes for Graphviz are left out; the
@@ -272,7 +276,7 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
         initial = max((i for i, (_, d, _) in enumerate(levels) if d is not None and d <= options.depth),
                       default=0)
     data = page_data(graph, levels, structures(graph), options)
-    return page_text(options.title or "rnngraph", levels, data, initial)
+    return page_text(options.title or "rnngraph", levels, data, initial, addon)
 
 
 def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:

@@ -40,6 +40,7 @@ class RenderOptions:
     expand_ends: bool = False  # ...but draw the first and last copy in full
     group_series: bool = False  # op series (add, add_1, ...) as one box
     aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
+    overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)

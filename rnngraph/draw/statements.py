@@ -5,6 +5,7 @@ Text only: nothing here lays out, runs Graphviz or writes files.
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from typing import Iterable
 
@@ -12,6 +13,7 @@ import networkx as nx
 
 from ..graphdef.walk import format_shape
 from .layout import Layout, RenderOptions
+from .overlay import overlay_style, text_colour
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
@@ -115,8 +117,18 @@ def op_summary(graph, members: list, limit: int = 3) -> tuple[str, dict]:
     return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top), ops
 
 
-def group_statement(graph, layout: Layout, box: str) -> str:
+def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
     info, members = layout.group_info[box], layout.groups[box]
+    if overlay is not None:  # measured values recolour the box; stacks also show the spread
+        steps = None
+        if info["kind"] == "stack":
+            steps = [[m for m in members if layout.step_index.get(m) == t]
+                     for t in range(info["first"], info["last"] + 1)]
+        fill, note = overlay_style(overlay, members, steps)
+        text = group_statement(graph, layout, box)
+        text = re.sub(r'fillcolor="[^"]*"', f'fillcolor="{fill}", fontcolor="{text_colour(fill)}"',
+                      text, count=1)
+        return text.replace(', label="', ', label="' + dot_quote(note)[1:-1] + "\\n", 1)
     kind = info["kind"]
     if kind == "stack":
         per_step = info["per_step"]
@@ -149,7 +161,7 @@ def group_statement(graph, layout: Layout, box: str) -> str:
 
 def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palette: dict) -> str:
     if box in layout.group_info:
-        return group_statement(graph, layout, box)
+        return group_statement(graph, layout, box, options.overlay)
     data = graph.nodes[box]
     short, op = short_name(box), data["op"]
     lines = [short] if short == op else [short, op]
@@ -170,12 +182,17 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     _, fill, border = CATEGORIES[category]
     if options.color_by == "device":
         fill = palette.get(data["device"], "#ffffff")
+    if options.overlay is not None:
+        fill, note = overlay_style(options.overlay, [box])
+        lines.append(note)
     tooltip = node_tooltip(box, data)
     if role is not None:
         tooltip = "\n".join([*role.tooltip, *(f"also drawn here: {n}" for n in layout.merged.get(box, [])),
                              tooltip])
     attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
              f"tooltip={dot_quote(tooltip)}"]
+    if options.overlay is not None:
+        attrs.append(f'fontcolor="{text_colour(fill)}"')
     if role is not None and role.shape:
         attrs.append(f"shape={role.shape}")
     elif category == "placeholder":

@@ -130,11 +130,12 @@ def _python_seeds(seed: Optional[int]):
 
 
 def build_graph(spec: ModelSpec, seed: Optional[int] = DEFAULT_SEED,
-                device: Optional[str] = None) -> BuiltGraph:
+                device: Optional[str] = None, swap_memory: bool = False) -> BuiltGraph:
     """Return the graph TensorFlow builds for ``spec`` (graph mode, fresh tf.Graph).
 
     ``device`` places every op (the training programs' ``--device``); the
     per-layer ``spec.devices`` still win for the cells' own ops.
+    ``swap_memory`` is dynamic_rnn's (``growth --run`` measures it).
     """
     t = tf()
     v1 = t.compat.v1
@@ -175,7 +176,8 @@ def build_graph(spec: ModelSpec, seed: Optional[int] = DEFAULT_SEED,
                 outputs = t.transpose(t.stack(output_seqs), perm=[1, 0, 2], name="outputs")
             else:
                 outputs, states = v1.nn.dynamic_rnn(
-                    cell, X, dtype=t.float32, sequence_length=seq_length)
+                    cell, X, dtype=t.float32, sequence_length=seq_length,
+                    swap_memory=swap_memory)
         tensors["outputs"] = outputs
         tensors["states"] = states
 

@@ -1,0 +1,179 @@
+"""One traced run of a model, assembled into the trace document (plain JSON data).
+
+``trace_model`` builds the graph, runs it (:mod:`.session`), and turns the
+RunMetadata and the dumps into per-node records, per-iteration rows and
+values (:mod:`.record`, :mod:`.values`).  ``trace_json`` writes the
+document with sorted keys, so the same run gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional
+
+from . import TRACE_FORMAT, optimized, record, values
+
+__all__ = ["Traced", "trace_model", "trace_file", "trace_document", "trace_json", "read_trace"]
+
+
+@dataclass
+class Traced:
+    """A traced run: the document, the walked graph, and the graphs the executor ran."""
+
+    document: dict
+    graph: object  # networkx graph of the built graph
+    built: object
+    partition_graphs: list
+    result: object  # session.RunResult
+
+
+def trace_document(spec_data: Optional[dict], graph, result, batch: int, seed: int,
+                   device: Optional[str], present: list, built_graph_def=None) -> dict:
+    """Return the trace document of one run of ``graph`` (pure over the run's result)."""
+    from ..recognise import recognise  # noqa: PLC0415
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+
+    findings = recognise(graph)
+    unrolled = None if findings.while_loops else cached_unrolled(graph)
+    runs = record.canonical_names(record.executions(result.step_stats), graph)
+    # Only loops that ran (a training head's gradient loop does not, for a forward run).
+    switches = [v.switch for loop in findings.while_loops for v in loop.loop_vars
+                if v.switch and runs.get(v.switch)]
+    if findings.while_loops:
+        iterations, unit = record.loop_iterations(graph, runs, switches), "iteration"
+    else:
+        iterations, unit = (unrolled.steps if unrolled else 0), "step"
+    marks = record.iteration_of_nodes(graph, unrolled)
+    nodes = record.node_records(graph, runs, marks, iterations)
+    plan = values.watch_plan(graph, findings, unrolled)
+    recorded = values.collect(plan, result.dumps)
+    recorded["switches"] = {name: ["true" if 1 in r["slots"] else "false"
+                                   for r in runs.get(name, [])] for name in sorted(switches)}
+    doc = {
+        "format": TRACE_FORMAT, "model": spec_data, "batch": batch, "seed": seed,
+        "device_requested": device, "devices_present": present,
+        "unit": unit, "iterations": iterations,
+        "step_micros": max((r["start"] + r["wall"] for rs in runs.values() for r in rs), default=0),
+        "peak_bytes": record.peak_bytes(result.step_stats),
+        "nodes": nodes, "table": record.iteration_table(nodes), "values": recorded,
+    }
+    if built_graph_def is not None and result.partition_graphs:
+        ran = optimized.merged_partitions(result.partition_graphs)
+        doc["optimized"] = optimized.graph_changes(built_graph_def, ran, _needed(graph, nodes))
+    return doc
+
+
+def _needed(graph, nodes: dict) -> set:
+    """Return the nodes the fetches depend on: everything upstream of a node that ran last."""
+    import networkx as nx  # noqa: PLC0415
+
+    ran = {name for name, rec in nodes.items() if rec["runs"] and name in graph}
+    sinks = [n for n in ran if not any(s in ran for s in graph.successors(n))]
+    needed = set(sinks)
+    for sink in sinks:
+        needed |= nx.ancestors(graph, sink)
+    return needed
+
+
+def trace_model(spec, batch: int = 2, seed: int = 0, device: Optional[str] = None,
+                watch_values: bool = True, source: str = "random") -> Traced:
+    """Build ``spec``, run it once on ``source`` input with the full trace and return the trace."""
+    from ..graphdef.walk import walk  # noqa: PLC0415
+    from ..model.builder import build_graph  # noqa: PLC0415
+    from . import session  # noqa: PLC0415
+
+    session.check_device(device)
+    built = build_graph(spec, device=device)
+    feeds = session.input_feeds(built, source, batch, seed)
+    return _trace(built, walk(built), {**spec.as_dict(), "input": source}, feeds, batch, seed, device,
+                  watch_values)
+
+
+def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] = None,
+               watch_values: bool = True) -> Traced:
+    """Read the graph in ``path``, run its ends once with the full trace and return the trace."""
+    from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
+    from ..graphdef.walk import walk  # noqa: PLC0415
+    from ..model.imported import import_graph  # noqa: PLC0415
+    from . import session  # noqa: PLC0415
+
+    session.check_device(device)
+    graph_def, kind = load_graph_def(path)
+    built = import_graph(graph_def, device=device)
+    feeds = session.random_feeds(built, batch, seed)
+    return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, feeds, batch, seed, device,
+                  watch_values)
+
+
+def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device: Optional[str],
+           watch_values: bool) -> Traced:
+    from ..recognise import recognise  # noqa: PLC0415
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+    from . import session  # noqa: PLC0415
+
+    findings = recognise(graph)
+    unrolled = None if findings.while_loops else cached_unrolled(graph)
+    watch = tuple(values.watch_plan(graph, findings, unrolled).tensors()) if watch_values else ()
+    try:
+        result = session.run_traced(built, feeds, session.fetches_of(built), watch=watch)
+    except tf_errors() as exc:
+        from ..errors import GraphFileError  # noqa: PLC0415
+
+        raise GraphFileError(f"TensorFlow could not run the graph: {_reason(exc)}") from None
+    doc = trace_document(model, graph, result, batch, seed, device,
+                         session.devices_present(), built.graph.as_graph_def())
+    return Traced(document=doc, graph=graph, built=built,
+                  partition_graphs=result.partition_graphs, result=result)
+
+
+def _reason(exc) -> str:
+    """Return the one line of a TensorFlow error that says what went wrong."""
+    text = getattr(exc, "message", None) or str(exc)
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(
+        ("[[", "Detected at", "Node:", "Graph execution error", "File ", "(most recent"))]
+    reason = lines[-1] if lines else type(exc).__name__
+    if "uninitialized" in reason:
+        reason += " (the file holds no initial values for its variables: freeze the graph, or save it with its initialisers)"
+    return reason
+
+
+def tf_errors() -> tuple:
+    """Return the exceptions a Session run raises for a graph that cannot run."""
+    from ..model.tfcompat import tf  # noqa: PLC0415
+
+    return (tf().errors.OpError, ValueError, TypeError)
+
+
+def trace_json(document: dict) -> str:
+    """Return the document as JSON text with sorted keys (deterministic layout)."""
+    return json.dumps(document, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
+
+
+def read_trace(path: str) -> dict:
+    """Return the trace document in ``path``; one clear error when it is not one."""
+    from ..errors import GraphFileError  # noqa: PLC0415
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+    except OSError as exc:
+        raise GraphFileError(f"cannot read trace {path}: {exc.strerror or exc}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GraphFileError(f"{path} is not a trace file (not JSON: {exc})") from None
+    if not isinstance(document, dict) or document.get("format") != TRACE_FORMAT \
+            or not isinstance(document.get("nodes"), dict):
+        raise GraphFileError(f"{path} is not a trace file written by `rnngraph run` "
+                             f"(expected format {TRACE_FORMAT!r})")
+    for name, node in document["nodes"].items():
+        if not _node_record_ok(node):
+            raise GraphFileError(f"{path}: node {name!r} has no valid record (runs, micros, bytes: "
+                                 "integers >= 0; device: text or null)")
+    return document
+
+
+def _node_record_ok(node) -> bool:
+    counts = ("runs", "micros", "bytes")
+    return isinstance(node, dict) and all(
+        isinstance(node.get(k), int) and not isinstance(node.get(k), bool) and node[k] >= 0
+        for k in counts) and (node.get("device") is None or isinstance(node.get("device"), str))

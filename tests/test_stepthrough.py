@@ -1,0 +1,109 @@
+"""The step-through of a run in the HTML page: data per iteration, and the slider in Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from rnngraph.cli import main
+
+pytestmark = [pytest.mark.tf]
+
+
+@pytest.fixture(scope="module")
+def run_page(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("run")
+    argv = ["run", "dynamic", "--cell", "lstm", "--steps", "3", "--trace", str(folder / "t.json"),
+            "--format", "html", "-o", str(folder / "page.html")]
+    assert main(argv) == 0
+    return folder
+
+
+def test_stepthrough_data_from_the_trace(run_page):
+    from rnngraph.draw.stepthrough import stepthrough_data
+
+    doc = json.loads((run_page / "t.json").read_text(encoding="utf-8"))
+    data = stepthrough_data(doc)
+    assert len(data["ran"]) == 4  # three iterations and the exit test
+    assert "rnn/while/basic_lstm_cell/Sigmoid" in data["ran"][2]
+    assert "rnn/while/basic_lstm_cell/Sigmoid" not in data["ran"][3]
+    assert "rnn/while/Exit_3" in data["ran"][3]
+    assert data["order"] == ["h", "c", "gate:i", "gate:f", "gate:o", "gate:j"]
+    assert data["panel"]["gate:i"][1] == doc["values"]["roles"]["gate:i"][1]["values"]
+
+
+@pytest.mark.dot
+def test_page_carries_the_stepthrough(run_page):
+    page = (run_page / "page.html").read_text(encoding="utf-8")
+    assert page.count('id="rg-steps-data"') == 1 and "rnngraph step-through" in page
+    assert "compute time" in page  # the diagram is coloured by the run's timings
+    raw = re.search(r'id="rg-steps-data">(.*?)</script>', page, re.S).group(1)
+    assert json.loads(raw)["iterations"] == 3
+
+
+def _chromium(monkeypatch):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if not browser or not driver:
+        pytest.skip("headless Chromium is not installed (apt-get install -y chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+    monkeypatch.setenv("SE_OFFLINE", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = browser
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                "--disable-background-networking", "--disable-dev-shm-usage",
+                "--window-size=1400,900"):
+        options.add_argument(arg)
+    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
+
+
+@pytest.mark.dot
+@pytest.mark.browser
+def test_slider_in_headless_chromium(run_page, monkeypatch):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser = _chromium(monkeypatch)
+    try:
+        browser.get((run_page / "page.html").as_uri())
+        WebDriverWait(browser, 30).until(
+            lambda b: b.execute_script("return document.body.dataset.step") == "0")
+
+        def move(t: int) -> None:
+            browser.execute_script(
+                "var s = document.getElementById('rg-step'); s.value = arguments[0];"
+                "s.dispatchEvent(new Event('input'));", t)
+
+        def boxes(css: str) -> set:
+            return set(browser.execute_script(
+                "return Array.from(document.querySelectorAll(arguments[0])).map(function (g) {"
+                " return g.getAttribute('data-box') || g.querySelector('title').textContent; });", css))
+
+        # Full view: the viewer opens at its deepest depth, where each node is its own box.
+        assert "rnn/while/Merge_3" in boxes("#rg-view g.node.rg-ran")
+        assert "rnn/while/Merge_3" in boxes("#rg-view g.node.rg-took-enter")
+        assert "rnn/while/Exit_3" not in boxes("#rg-view g.node.rg-ran")
+        text = browser.find_element(By.ID, "rg-steps").text
+        assert "Merge_3 took Enter_3" in text and "Switch_3 → true" in text
+        filled = browser.find_elements(By.CSS_SELECTOR, "#rg-step-arrays .rg-slot.rg-filled")
+        assert len(filled) == 1
+        cells = browser.find_elements(By.CSS_SELECTOR, '#rg-step-heat [data-role="f"] .rg-cell')
+        assert len(cells) == 2 * 5  # batch × units
+
+        move(2)
+        assert "rnn/while/Merge_3" in boxes("#rg-view g.node.rg-took-next")
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#rg-step-arrays .rg-slot.rg-filled")) == 3
+        ran = boxes("#rg-view g.node.rg-ran")
+        assert "rnn/while/basic_lstm_cell/Sigmoid" in ran
+
+        move(3)  # the exit test: Switch sends the state out, Exit runs, the body does not
+        ran = boxes("#rg-view g.node.rg-ran")
+        assert "rnn/while/Exit_3" in ran and "rnn/while/basic_lstm_cell/Sigmoid" not in ran
+        assert "Switch_3 → false" in browser.find_element(By.ID, "rg-steps").text
+        assert "rnn/while/Switch_3" in boxes("#rg-view g.node.rg-side-false")
+        assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    finally:
+        browser.quit()
