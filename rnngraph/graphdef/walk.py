@@ -256,6 +256,10 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
     graph.graph["frames"] = {}
     graph.graph["functions"] = sorted(f.signature.name for f in graph_def.library.function)
     graph.graph["producer"] = graph_def.versions.producer
+    # Which functions implement one API (Keras' standard/CuDNN pair picked by api_implements).
+    graph.graph["function_attrs"] = {
+        f.signature.name: {k: decode_attr(f.attr[k]) for k in ("api_implements", "api_preferred_device")
+                           if k in f.attr} for f in graph_def.library.function}
     names = set()
     for node_def in graph_def.node:
         if node_def.name in names:

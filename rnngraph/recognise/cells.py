@@ -9,6 +9,8 @@ import networkx as nx
 
 from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, input_of,
                      natural_key, node_op, shape_of, trace_source)
+from .dataflow import loop_of
+from .keras import find_keras_cells
 from .structures import (ACTIVATIONS, Cell, GATE_NAMES, _ADD, _CONCAT, _ENTER, _LOOP_PLUMBING,
                          _MUL, _SPLIT)
 
@@ -276,6 +278,11 @@ def find_cells(G: nx.MultiDiGraph) -> list:
         first.same_structure = len(signatures) == 1
         first.same_variables = len({c.bias for c, _ in members}) == 1
         cells.append(first)
+    for cell in cells:
+        cell.layer = cell.scope
+        cell.loops = sorted({loop for mm in cell.instances if (loop := loop_of(G, mm))})
+    taken = {mm for c in cells for mm in c.instances} | candidates
+    cells += find_keras_cells(G, frozenset(taken))
     cells.sort(key=lambda c: _step_order(G, c))
     return cells
 
