@@ -251,7 +251,26 @@ def _build(G, x_mm: str, kernel: str, rkernel: str, links: list) -> Optional[Cel
     elif cell.bias_shape:
         cell.bias_layout = "one bias added to x·kernel"
     cell.layer = layer_name(G, x_mm)
+    cell.nodes = _cell_nodes(G, [x_mm, *recurrent], [n for n in cell.outputs.values() if n])
     return cell
+
+
+def _cell_nodes(G, starts: list, ends: list, limit: int = 400) -> list:
+    """Return the nodes on a data path from the cell's MatMuls to its outputs (same function body)."""
+    where = (G.nodes[starts[0]].get("parent_op"), G.nodes[starts[0]].get("frame"))
+
+    def reach(seeds: list, step) -> set:
+        seen, todo = set(seeds), list(seeds)
+        while todo and len(seen) < limit:
+            for nxt in step(todo.pop()):
+                if nxt not in seen and (G.nodes[nxt].get("parent_op"), G.nodes[nxt].get("frame")) == where:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    forward = reach(starts, lambda n: [d for d, _ in consumers(G, n)])
+    backward = reach(ends, lambda n: [s for s, _ in data_inputs(G, n)])
+    return sorted((forward & backward) | set(starts) | set(ends), key=natural_key)
 
 
 def _implementation(G, node: str) -> Optional[str]:
