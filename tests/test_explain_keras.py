@@ -23,11 +23,12 @@ def _frozen_cells(lib: str, kind: str, opts: dict, steps=6, inputs=3, units=5):
     """Build a Keras layer with random weights; return (its outputs on x, x, recognised cells, GraphDef)."""
     import importlib
 
-    import tensorflow as tf
+    from rnngraph.model.tfcompat import tf as _tf
+
+    tf = _tf()  # first, so TensorFlow starts with rnngraph's switches (TF_USE_LEGACY_KERAS)
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     k = importlib.import_module(lib)
-    k.utils.set_random_seed(1)
     inp = k.Input((steps, inputs))
     layer = getattr(k.layers, kind)(units, return_sequences=True, **opts)
     model = k.Model(inp, layer(inp))
@@ -42,6 +43,18 @@ def _frozen_cells(lib: str, kind: str, opts: dict, steps=6, inputs=3, units=5):
                              .graph.as_graph_def())
     return want, x, recognise(walk(graph_def)).cells, graph_def
 
+
+
+@pytest.fixture(autouse=True)
+def _keep_random_state():
+    """Keras seeds its initializers from Python's and NumPy's global random state; give it back,
+    so graphs other tests build later (the gallery) get the same seeds as in a fresh process."""
+    import random
+
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    yield
+    random.setstate(python_state)
+    np.random.set_state(numpy_state)
 
 @pytest.mark.tf
 @pytest.mark.slow

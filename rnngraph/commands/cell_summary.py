@@ -43,7 +43,7 @@ def cell_lines(c, recorded) -> list:
             lines.append(f"    implementation: {c.implementation}")
         return lines
     if c.form == "custom":
-        lines = [f"  {c.scope}: custom cell (hand-written), {len(c.parts)} gate-like parts, state "
+        lines = [f"  {c.layer}: custom cell (hand-written), {len(c.parts)} gate-like parts, state "
                  f"of {c.n_neurons if c.n_neurons is not None else '?'} units{_uses(c)}"]
         for p in c.parts:
             weights = " + ".join(f"{w['input']}·{recorded(w['shape'])}" for w in p["weights"])

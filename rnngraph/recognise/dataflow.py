@@ -18,7 +18,7 @@ import networkx as nx
 from .exprs import PASS_THROUGH, VARIABLE_OPS, data_inputs, input_of, node_op, trace_source
 from .structures import _MERGE, _NEXT, _WHILE_V2
 
-__all__ = ["weight_of", "loop_of", "loop_state", "reads_sequence", "local_name", "layer_name",
+__all__ = ["weight_of", "body_retval", "loop_of", "loop_state", "reads_sequence", "local_name", "layer_name",
            "function_of"]
 
 # op -> index of the input that holds the sliced value
@@ -112,7 +112,15 @@ def _carried_args(G: nx.MultiDiGraph) -> dict:
         if origin != arg:
             cache[arg] = key[0]
     G.graph["_carried_args"] = cache
+    G.graph["_body_retvals"] = rets
     return cache
+
+
+def body_retval(G: nx.MultiDiGraph, arg: str) -> Optional[str]:
+    """Return the body _Retval that hands a v2 loop variable (body _Arg ``arg``) its next value."""
+    _carried_args(G)
+    data = G.nodes[arg]
+    return G.graph["_body_retvals"].get((data.get("parent_op"), data["attrs"].get("index")))
 
 
 def loop_state(G: nx.MultiDiGraph, node: str, out: int = 0) -> Optional[str]:

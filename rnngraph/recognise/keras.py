@@ -302,6 +302,29 @@ def _live(G, cell: Cell) -> bool:
     return not outs or any(consumers(G, n) for n in outs)
 
 
+def _feeds_back(G, cell: Cell) -> bool:
+    """True if the cell's h is what the loop carries on, or the next copy's recurrent input."""
+    start = cell.outputs.get("h")
+    if start is None:
+        return False
+    todo, seen = [start], {start}
+    for _ in range(4):
+        nxt = []
+        for node in todo:
+            for dst, index in consumers(G, node):
+                op = node_op(G, dst)
+                if op in ("_Retval", "NextIteration", "RefNextIteration") or \
+                        (op == "MatMul" and index == 0 and dst in cell.recurrent_matmuls) or \
+                        (op == "MatMul" and index == 0 and _matmul(G, dst) and
+                         _matmul(G, dst)[1] == cell.recurrent_kernel):
+                    return True
+                if op in {"Identity", "Select", "SelectV2"} and dst not in seen:
+                    seen.add(dst)
+                    nxt.append(dst)
+        todo = nxt
+    return False
+
+
 def find_keras_cells(G: nx.MultiDiGraph, taken: frozenset = frozenset()) -> list:
     """Return Keras-form cells (one per kernel pair, copies as instances), skipping ``taken`` MatMuls."""
     groups: dict = {}
@@ -319,8 +342,13 @@ def find_keras_cells(G: nx.MultiDiGraph, taken: frozenset = frozenset()) -> list
         # layer loops, its copies outside any loop are that probe, not unrolled steps.
         looped = [c for c in members if loop_of(G, c.matmul)]
         members = looped or members
+        # A gate of a hand-written cell also sums x·W and h·U; a Keras cell's h is its state.
+        if not any(_feeds_back(G, c) for c in members):
+            continue
         first = members[0]
         first.instances = [c.matmul for c in members]
+        first.instance_matmuls = sorted({m for c in members for m in [c.matmul, *c.recurrent_matmuls]},
+                                        key=natural_key)
         first.instance_scopes = [c.scope for c in members]
         first.instance_outputs = [c.outputs.get("h") for c in members]
         first.loops = sorted({loop for c in members if (loop := loop_of(G, c.matmul))})

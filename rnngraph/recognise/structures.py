@@ -84,6 +84,7 @@ class Cell:
     recurrent_kernel: Optional[str] = None
     recurrent_kernel_shape: Optional[list] = None
     recurrent_matmuls: list = field(default_factory=list)  # the first instance's h·U MatMuls
+    instance_matmuls: list = field(default_factory=list)  # every MatMul of every copy
     recurrent_activation: Optional[str] = None
     reset_after: Optional[bool] = None  # GRU: reset applied after the recurrent MatMul
     bias_layout: Optional[str] = None
