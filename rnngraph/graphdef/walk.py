@@ -86,6 +86,10 @@ def _tensor(tensor_proto) -> dict:
             values = []
     if values and len(values) < count:  # TensorFlow stores a fill as one value
         values = values + [values[-1]] * (count - len(values))
+    if not values and count and not tensor_proto.tensor_content and dtype in _VAL_FIELD \
+            and dtype not in ("string", "float16"):
+        # No values at all: TensorFlow reads zeros (frozen graphs store `stack` = [0] so).
+        values = [False if dtype == "bool" else 0.0 if dtype.startswith("float") else 0] * count
     if len(values) == count:
         decoded["value"] = values[0] if not shape else _nest(values, shape)
     return decoded
