@@ -71,6 +71,7 @@ def test_keras_files_match_proto_counts(model, name):
     """Loops, functions and MatMuls in the walked graph match counts over TensorFlow's protos."""
     G, data, found = _read(name)
     counts = MANIFEST[model]["files"][name]
+    assert data["cells"]
     v2_bodies = {w.body_function for w in found.while_loops if w.control_flow == "v2"}
     v1 = [w for w in found.while_loops if w.control_flow == "v1"]
     assert len(v2_bodies) == counts["while_ops"]
