@@ -206,4 +206,5 @@ def layer_name(G: nx.MultiDiGraph, node: str) -> str:
         if caller is None:
             break
         current = caller
-    return G.nodes[node]["scope"]
+    # Nothing but loop plumbing in the names: the outermost caller (a top-level `while`).
+    return current if current != node else G.nodes[node]["scope"]
