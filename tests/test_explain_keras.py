@@ -16,7 +16,9 @@ KERAS = Path(__file__).parent / "fixtures" / "keras"
 
 VARIANTS = [(lib, kind, opts) for lib in ("tf_keras", "keras") for kind, opts in (
     ("LSTM", {}), ("GRU", {}), ("GRU", {"reset_after": False}), ("SimpleRNN", {}),
-    ("LSTM", {"activation": "relu"}), ("GRU", {"use_bias": False}))]
+    ("LSTM", {"activation": "relu"}), ("GRU", {"use_bias": False}),
+    ("LSTM", {"recurrent_activation": "hard_sigmoid"}),
+    ("GRU", {"recurrent_activation": "hard_sigmoid"}))]
 
 
 def _frozen_cells(lib: str, kind: str, opts: dict, steps=6, inputs=3, units=5):

@@ -107,13 +107,21 @@ def cell_section(cell: Cell) -> Optional[Section]:
     return {"keras": keras_cell, "custom": custom_cell}.get(cell.form, lambda c: None)(cell)
 
 
+def _hard_sigmoid(cell: Cell):
+    """Return Keras' hard sigmoid with the slope read from the graph (0.2 tf-keras, 1/6 Keras 3)."""
+    gate = (cell.gates or ["i"])[0]
+    slope = cell.gate_nodes.get(gate, {}).get("slope") or 0.2
+    return lambda v: np.clip(slope * v + 0.5, 0.0, 1.0)
+
+
 def keras_step(cell: Cell, weights: dict, x: np.ndarray, state):
     """Return (output, new state) of one Keras step; ``weights``: kernel, recurrent_kernel, bias.
 
     The state is h, or (h, c) for an LSTM (Keras' order).
     """
     act = _ACT[cell.activation or "tanh"]
-    gate = _ACT[cell.recurrent_activation or "sigmoid"]
+    gate = _ACT[cell.recurrent_activation or "sigmoid"] if cell.recurrent_activation != "hard_sigmoid" \
+        else _hard_sigmoid(cell)
     W, U = weights["kernel"], weights["recurrent_kernel"]
     b = weights.get("bias")
     n = U.shape[0]

@@ -18,7 +18,7 @@ import networkx as nx
 
 from .dataflow import (layer_name, loop_of, loop_state, reads_sequence, variable_shape,
                        weight_of)
-from .exprs import consumers, data_inputs, input_of, natural_key, node_op, trace_source
+from .exprs import const_value, consumers, data_inputs, input_of, natural_key, node_op, trace_source
 from .structures import ACTIVATIONS, KERAS_GATE_NAMES, Cell, _ADD, _MUL, _SPLIT
 
 __all__ = ["find_keras_cells"]
@@ -162,16 +162,62 @@ def _bias_of(G, matmul: str) -> Optional[str]:
     return None
 
 
+_HARD_STEPS = {"Mul", "AddV2", "Add", "Minimum", "Maximum", "ClipByValue", "Relu6", "RealDiv"}
+
+
+def _const_operand(G, node: str, other_than: str) -> Optional[float]:
+    """Return the scalar constant ``node`` combines with ``other_than``, or None."""
+    for src, out in data_inputs(G, node):
+        if src != other_than:
+            value = const_value(G, src, out)
+            return float(value) if isinstance(value, (int, float)) else None
+    return None
+
+
+def _gate(G, node: str, out: int = 0) -> tuple:
+    """Return (gate output node, activation name, slope) of the activation applied to ``node:out``.
+
+    A plain op (Sigmoid, Tanh, ...), or Keras' hard sigmoid written out: tf-keras
+    ``clip(0.2·x + 0.5, 0, 1)`` (Mul, Add, Minimum, Maximum), Keras 3 ``relu6(x + 3) / 6``.
+    """
+    act = _first_consumer(G, node, out, ACTIVATIONS)
+    if act is not None and node_op(G, act) != "Relu6":
+        return act, ACTIVATIONS[node_op(G, act)], None
+    current, slope, clipped = node, None, False
+    for _ in range(5):
+        users = consumers(G, current, out if current == node else 0)
+        if len(users) != 1 or node_op(G, users[0][0]) not in _HARD_STEPS:
+            break
+        step = users[0][0]
+        op = node_op(G, step)
+        if op == "Relu6":
+            clipped = True
+        else:
+            value = _const_operand(G, step, current)
+            if value is None:
+                break
+            if op == "Mul" and not clipped:
+                slope = value
+            elif op == "RealDiv" and clipped:
+                slope = 1.0 / value if value else None
+            clipped = clipped or op in ("Maximum", "ClipByValue")
+        current = step
+        if clipped and op in ("Maximum", "ClipByValue", "RealDiv"):
+            return current, "hard_sigmoid", slope
+    return None, None, None
+
+
 def _fill_lstm(G, cell: Cell, split: str) -> None:
     acts = {}
     for index, gate in enumerate(KERAS_GATE_NAMES["lstm"]):
-        act = _first_consumer(G, split, index, ACTIVATIONS)
+        act, name, slope = _gate(G, split, index)
         acts[gate] = act
-        cell.gate_nodes[gate] = {"slice": f"{split}:{index}", "preact": [], "activation": act}
+        cell.gate_nodes[gate] = {"slice": f"{split}:{index}", "preact": [], "activation": act,
+                                 "function": name, "slope": slope}
     if acts["i"]:
-        cell.recurrent_activation = ACTIVATIONS[node_op(G, acts["i"])]
+        cell.recurrent_activation = cell.gate_nodes["i"]["function"]
     if acts["c"]:
-        cell.activation = ACTIVATIONS[node_op(G, acts["c"])]
+        cell.activation = cell.gate_nodes["c"]["function"]
         cell.activation_node = acts["c"]
     if acts["f"]:
         mul = _first_consumer(G, acts["f"], 0, _MUL)
@@ -188,14 +234,14 @@ def _fill_gru(G, cell: Cell, split: str, recurrent: list) -> None:
     acts = {}
     for index, gate in enumerate(KERAS_GATE_NAMES["gru"]):
         add = _first_consumer(G, split, index, _ADD)
-        act = _first_consumer(G, add, 0, ACTIVATIONS) if add else None
+        act, name, slope = _gate(G, add) if add else (None, None, None)
         acts[gate] = act
         cell.gate_nodes[gate] = {"slice": f"{split}:{index}", "preact": [add] if add else [],
-                                 "activation": act}
+                                 "activation": act, "function": name, "slope": slope}
     if acts["z"]:
-        cell.recurrent_activation = ACTIVATIONS[node_op(G, acts["z"])]
+        cell.recurrent_activation = cell.gate_nodes["z"]["function"]
     if acts["h"]:
-        cell.activation = ACTIVATIONS[node_op(G, acts["h"])]
+        cell.activation = cell.gate_nodes["h"]["function"]
         cell.activation_node = acts["h"]
         mul = _first_consumer(G, acts["h"], 0, _MUL)
         new_h = _first_consumer(G, mul, 0, _ADD) if mul else None
