@@ -213,3 +213,14 @@ def test_hand_written_gates_are_not_separate_cells_in_text():
     text = summary_text("f", "graphdef-text", data, found)
     assert "cells (1):" in text and "custom cell (hand-written), 4 gate-like parts, state of 4 units" in text
     assert "sigmoid([x, h]·7×4 + bias)" in text and ": rnn," not in text
+
+
+def test_keras_unrolled_copies_stack_like_static_rnn():
+    """unroll=True: 5 copies of one cell, compared step by step and stacked (repeats.py)."""
+    from rnngraph.recognise.repeats import find_unrolled
+
+    G = walk(load_graph_def(KERAS / "k2-lstm-unroll.frozen.pbtxt")[0])
+    unrolled = find_unrolled(G)
+    assert unrolled.source == "model/lstm/unstack" and unrolled.steps == 5
+    # Each copy reads the frozen kernel through its own Identity: still the same structure.
+    assert [(r.first, r.last, r.scope) for r in unrolled.runs] == [(0, 3, "model/lstm/lstm_cell")]
