@@ -104,3 +104,20 @@ def test_keras_section_differs_with_the_graph():
     assert "(r ∘ h_(t−1)) · U_h" in joined(gru_v1) and "reset_after=False" in joined(gru_v1)
     assert cell_section(recognise(walk(load_graph_def(KERAS / "k2-simplernn.frozen.pbtxt")[0])).cells[0]).title \
         == "The Keras SimpleRNN cell model/simple_rnn"
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", ["k2-lstm.frozen.pbtxt", "k2-gru.frozen-v1.pbtxt",
+                                  "k2-gru-v1.frozen.pbtxt", "k2-simplernn.frozen-v1.pbtxt",
+                                  "k3-gru.frozen.pbtxt", "k3-lstm.frozen.pbtxt",
+                                  "k2-lstm-unroll.frozen.pbtxt"])
+def test_verify_frozen_keras_file(name):
+    """--verify on a file: TensorFlow runs the frozen graph, NumPy recomputes it from the file."""
+    from rnngraph.explain.keras import verify_frozen
+
+    graph_def = load_graph_def(KERAS / name)[0]
+    cells = recognise(walk(graph_def)).cells
+    result = verify_frozen(graph_def, cells[0])
+    assert result["ok"], result
+    cells[0].activation = "relu"  # a wrong fact must show
+    assert not verify_frozen(graph_def, cells[0])["ok"]

@@ -19,7 +19,7 @@ from ..recognise.structures import KERAS_GATE_MEANING
 from .prose import Section, cols, dims
 
 __all__ = ["keras_cell", "custom_cell", "cell_section", "keras_step", "keras_sequence",
-           "weights_from_graph_def"]
+           "weights_from_graph_def", "verify_frozen"]
 
 _ACT = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
         "relu": lambda v: np.maximum(v, 0.0), "softsign": lambda v: v / (1.0 + np.abs(v)),
@@ -187,3 +187,49 @@ def weights_from_graph_def(graph_def, cell: Cell) -> dict:
         if values.size == int(np.prod(shape)):
             found[key] = values.reshape(shape)
     return found
+
+
+def verify_frozen(graph_def, cell: Cell, batch: int = 4, seed: int = 0,
+                  go_backwards: bool = False) -> dict:
+    """Run a frozen one-layer Keras graph with TensorFlow and compare its output with NumPy.
+
+    The NumPy side is :func:`keras_sequence` with the weights stored in the file and the
+    facts recognised in it (kind, gate order, activations, ``reset_after``).  The graph's
+    input is its one float placeholder of rank 3 (batch, steps, features); its output is the
+    one float node nothing reads.  Returns the same kind of dict as ``verify.verify``.
+    """
+    from ..errors import UsageError  # noqa: PLC0415
+    from ..model.tfcompat import tf as _tf  # noqa: PLC0415
+    from .verify import TOLERANCE  # noqa: PLC0415
+
+    weights = weights_from_graph_def(graph_def, cell)
+    if "kernel" not in weights or "recurrent_kernel" not in weights:
+        raise UsageError("--verify needs the weights in the file (a frozen graph); "
+                         f"{cell.kernel} holds no values")
+    used = {i.split(":")[0].lstrip("^") for n in graph_def.node for i in n.input}
+    # Lowering to v1 leaves unused placeholders behind: only a placeholder something reads.
+    inputs = [n for n in graph_def.node if n.op == "Placeholder" and n.name in used
+              and len(n.attr["shape"].shape.dim) == 3]
+    outputs = [n for n in graph_def.node if n.name not in used and n.op == "Identity"]
+    if len(inputs) != 1 or len(outputs) != 1:
+        raise UsageError(f"--verify expects one input of rank 3 and one output; found "
+                         f"{len(inputs)} and {len(outputs)}")
+    dims = [d.size for d in inputs[0].attr["shape"].shape.dim]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((batch, dims[1], dims[2])).astype(np.float32)
+    tf = _tf()
+    graph = tf.Graph()
+    with graph.as_default():
+        tf.compat.v1.import_graph_def(tf.compat.v1.GraphDef.FromString(graph_def.SerializeToString()),
+                                      name="")
+    with tf.compat.v1.Session(graph=graph) as sess:
+        got = sess.run(f"{outputs[0].name}:0", {f"{inputs[0].name}:0": x})
+    want, _ = keras_sequence(cell, weights, x, go_backwards=go_backwards)
+    want = want if got.ndim == 3 else want[:, -1]
+    diff = float(np.max(np.abs(got - want)))
+    return {"summary": f"Ran {outputs[0].name} with TensorFlow on a random batch of {batch} "
+                       f"(seed {seed}) and recomputed the Keras {cell.kind} layer {cell.layer} with "
+                       f"NumPy from the weights stored in the file.",
+            "rows": [f"output {tuple(got.shape)}: max |TensorFlow − NumPy| = {diff:.3g}"],
+            "max_abs_diff": diff, "tolerance": TOLERANCE, "ok": diff < TOLERANCE,
+            "batch": batch, "seed": seed}
