@@ -97,13 +97,20 @@ def test_keras_section_uses_keras_names_and_numbers_from_the_graph():
 
 
 def test_keras_section_differs_with_the_graph():
-    lstm = keras_cell(recognise(walk(load_graph_def(KERAS / "k3-lstm.frozen.pbtxt")[0])).cells[0])
-    gru_v1 = keras_cell(recognise(walk(load_graph_def(KERAS / "k2-gru-v1.savedmodel")[0])).cells[0])
-    joined = lambda s: "\n".join(p if isinstance(p, str) else "\n".join(p) for p in s.paragraphs)  # noqa: E731
+    def cell(name):
+        return recognise(walk(load_graph_def(KERAS / name)[0])).cells[0]
+
+    def joined(section):
+        return "\n".join(p if isinstance(p, str) else "\n".join(p) for p in section.paragraphs)
+
+    lstm, gru_v1 = keras_cell(cell("k3-lstm.frozen.pbtxt")), keras_cell(cell("k2-gru-v1.savedmodel"))
     assert "c_t = f ∘ c_(t−1) + i ∘ tanh(z_c)" in joined(lstm)
     assert "(r ∘ h_(t−1)) · U_h" in joined(gru_v1) and "reset_after=False" in joined(gru_v1)
-    assert cell_section(recognise(walk(load_graph_def(KERAS / "k2-simplernn.frozen.pbtxt")[0])).cells[0]).title \
-        == "The Keras SimpleRNN cell model/simple_rnn"
+    assert cell_section(cell("k2-simplernn.frozen.pbtxt")).title == \
+        "The Keras SimpleRNN cell model/simple_rnn"
+    hand = cell_section(cell("hand-gru-while-v2.pbtxt"))
+    assert hand.title == "A hand-written cell in while" and len(hand.paragraphs[1]) == 3
+    assert "rnngraph does not name the gates" in hand.paragraphs[0]
 
 
 @pytest.mark.tf

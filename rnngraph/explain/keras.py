@@ -77,8 +77,11 @@ def keras_cell(cell: Cell) -> Section:
             "reset gate into h_(t−1) · U after the MatMul and keeps two biases; reset_after=False "
             "multiplies it into h_(t−1) first, so the candidate needs its own MatMul with the last "
             f"third of the recurrent_kernel. This graph has reset_after={cell.reset_after}.")
-    where = f" It runs in {', '.join(cell.loops)}." if cell.loops else \
-        (f" The layer is unrolled: {len(cell.instances)} copies, one per step." if len(cell.instances) > 1 else "")
+    where = ""
+    if cell.loops:
+        where = f" It runs in {', '.join(cell.loops)}."
+    elif len(cell.instances) > 1:
+        where = f" The layer is unrolled: {len(cell.instances)} copies, one per step."
     if cell.implementation:
         where += (f" TensorFlow keeps two implementations of the layer and picks one at run time "
                   f"by api_implements: {cell.implementation}.")
@@ -94,7 +97,7 @@ def custom_cell(cell: Cell) -> Section:
         weights = " + ".join(f"{w['input']} · {w['weight']} ({dims(w['shape'])})" for w in part["weights"])
         bullets.append(f"{part['activation'] or 'no activation'}({weights}"
                        + (f" + {part['bias']}" if part.get("bias") else "") + f") at {part['node']}")
-    return Section(f"A hand-written cell in {cell.scope}", [
+    return Section(f"A hand-written cell in {cell.layer or cell.scope}", [
         f"This cell is not one of TensorFlow's or Keras' cells: it was recognised by its data flow. "
         f"The loop feeds back a state of {cell.n_neurons if cell.n_neurons is not None else 'unknown'} "
         f"units, and {len(cell.parts)} gate-like part(s) each multiply what they read by their own "

@@ -44,14 +44,12 @@ def _matmul(G, node: str) -> Optional[tuple]:
 
 
 def _is_bias(G, node: str, out: int) -> bool:
+    """True if ``node:out`` is a bias: a weight (not a product) of rank 1, or Keras' 2 × 3n."""
+    if node_op(G, node) == "MatMul":
+        return False
     weight = weight_of(G, node, out)
     shape = variable_shape(G, weight)
-    return weight is not None and (shape is None or len(shape) <= 2) and \
-        _matmul_of_const(G, node) is None
-
-
-def _matmul_of_const(G, node: str) -> Optional[str]:
-    return node if node_op(G, node) == "MatMul" else None
+    return weight is not None and (shape is None or len(shape) <= 2)
 
 
 def _behind(G, node: str, out: int) -> Optional[tuple]:
