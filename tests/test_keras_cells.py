@@ -155,6 +155,9 @@ def test_regenerated_fixture_matches_committed(tmp_path):
     subprocess.run([sys.executable, str(script), str(tmp_path), "--only", "k2-simplernn"],
                    check=True, capture_output=True, timeout=600)
     entry = json.loads((tmp_path / "manifest.json").read_text())["k2-simplernn"]
+    from rnngraph.model.tfcompat import tf
+
+    tf()  # the script imports TensorFlow: let it start with rnngraph's switches (legacy Keras)
     spec = importlib.util.spec_from_file_location("mkf", script)
     mkf = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mkf)
