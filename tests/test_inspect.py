@@ -27,8 +27,14 @@ def test_json_shape_on_a_ref_variable_fixture(capsys):
     assert list(data) == _KEYS
     assert data["while_loops"] == [{"name": "encoder/rnn/while", "control_flow": "v1",
                                     "loop_vars": 3, "invariants": 6, "body_nodes": 10}]
-    assert data["cells"] == [{"scope": "encoder/rnn/while/basic_rnn_cell", "kind": "rnn",
-                              "kernel_shape": [7, 4], "gates": []}]
+    old_keys = ("scope", "kind", "kernel_shape", "gates")
+    assert [{k: c[k] for k in old_keys} for c in data["cells"]] == [
+        {"scope": "encoder/rnn/while/basic_rnn_cell", "kind": "rnn", "kernel_shape": [7, 4],
+         "gates": []}]
+    # Issue 11: cells gain form, recurrent_kernel_shape (null for TF1 cells), layer, implementation.
+    cell = data["cells"][0]
+    assert (cell["form"], cell["recurrent_kernel_shape"], cell["layer"], cell["implementation"]) \
+        == ("tf1", None, "encoder/rnn/while/basic_rnn_cell", None)
     assert data["tensor_arrays"] == [{"name": "encoder/rnn/TensorArray", "role": "output"},
                                      {"name": "encoder/rnn/TensorArray_1", "role": "input"}]
     assert data["strided_slices"] == [{"name": "encoder/rnn/strided_slice",

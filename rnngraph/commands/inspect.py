@@ -39,6 +39,7 @@ def summary(G) -> tuple:
     from ..graphdef.walk import top_level_nodes  # noqa: PLC0415
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.calls import find_function_calls, shared_loops  # noqa: PLC0415
+    from .cell_summary import cell_json  # noqa: PLC0415
 
     nodes = set(top_level_nodes(G))
     edges = sum(1 for s, d in G.edges() if s in nodes and d in nodes)
@@ -57,8 +58,7 @@ def summary(G) -> tuple:
                          "loop_vars": len(w.loop_vars), "invariants": len(w.invariants),
                          "body_nodes": len(w.body_nodes)} for w in found.while_loops],
         "tensor_arrays": [{"name": t.name, "role": t.role} for t in found.tensor_arrays],
-        "cells": [{"scope": c.scope, "kind": c.kind, "kernel_shape": c.kernel_shape,
-                   "gates": list(c.gates)} for c in found.cells],
+        "cells": [cell_json(c) for c in found.cells],
         "concats": [{"name": c.name, "axis": c.axis} for c in found.concats],
         "strided_slices": [{"name": s.name, "slice": s.slice} for s in found.strided_slices],
         "shared_loops": [{"name": loop.name, "function": loop.site[0], "callers": loop.callers,
@@ -120,6 +120,7 @@ def _call_line(call) -> str:
 def summary_text(path: str, kind: str, data: dict, found) -> str:
     """Return the human-readable summary printed by ``inspect``."""
     from ..graphdef.walk import format_shape  # noqa: PLC0415
+    from .cell_summary import cell_lines  # noqa: PLC0415
 
     def recorded(shape) -> str:
         return format_shape(shape, unknown="not recorded", scalar="not recorded")
@@ -145,11 +146,7 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
               f"{recorded(t.element_shape)}" for t in found.tensor_arrays]
     lines.append(f"cells ({len(found.cells)}):")
     for c in found.cells:
-        gates = f", gates {' '.join(c.gates)}" if c.gates else ""
-        copies = f", {len(c.instances)} unrolled copies" if len(c.instances) > 1 else ""
-        bias = f", forget bias {c.forget_bias}" if c.forget_bias is not None else ""
-        lines.append(f"  {c.scope}: {c.kind}, kernel {c.kernel} {recorded(c.kernel_shape)} "
-                     f"({c.n_inputs} inputs, {c.n_neurons} neurons){gates}{bias}{copies}")
+        lines += cell_lines(c, recorded)
     lines.append(f"concats ({len(found.concats)}):")
     lines += grouped_lines([(c.name, f" (axis {c.axis}): {c.meaning}") for c in found.concats])
     lines.append(f"strided slices ({len(found.strided_slices)}):")

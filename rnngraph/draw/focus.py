@@ -195,7 +195,7 @@ def _strided_slice(G, found: Findings) -> FocusView:
 def _gates(G, found: Findings) -> FocusView:
     view, core = FocusView(), set()
     for cell in found.cells:
-        if not cell.gates:
+        if not cell.gates or cell.form != "tf1":  # the notes below are TF1's i, j, f, o / r, u
             continue
         split = None
         for gate, info in cell.gate_nodes.items():
@@ -232,6 +232,8 @@ def _cell(G, found: Findings) -> FocusView:
     view, core = FocusView(), set()
     for cell in found.cells:
         core |= set(cell.nodes)
+        if cell.form != "tf1":  # no [X_t, h] concat to annotate
+            continue
         shape = cell.kernel_shape
         view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: ?×{cell.n_inputs} and ?×{cell.n_neurons}"
                                          f" → ?×{shape[0] if shape else '?'}")

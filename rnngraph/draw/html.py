@@ -100,6 +100,18 @@ def _tensor_text(shape, dtype) -> str:
     return text if dtype in (None, "resource", "variant") else f"{text} {dtype}"
 
 
+def _reach_cell_text(cell, gates: str) -> str:
+    """Return the structures-panel text of a Keras or hand-written cell."""
+    if cell.form == "custom":
+        return (f"A hand-written cell: {len(cell.parts)} gate-like part(s), each a product of "
+                f"what it reads by its own weights, then an activation; the loop feeds back a "
+                f"state of {cell.n_neurons if cell.n_neurons is not None else '?'} units.")
+    return (f"Keras {cell.kind} layer {cell.layer}: x_t · kernel ({format_shape(cell.kernel_shape)}) "
+            f"+ h_(t-1) · recurrent_kernel ({format_shape(cell.recurrent_kernel_shape)})"
+            f"{' + bias' if cell.bias else ''}, two MatMuls and no concat; gates: {gates}; "
+            f"activation {cell.activation}.")
+
+
 def structures(graph: nx.MultiDiGraph) -> list:
     """Return the recognised structures as ``{"title", "text", "nodes"}``, most specific first."""
     from ..recognise import recognise  # noqa: PLC0415
@@ -108,6 +120,10 @@ def structures(graph: nx.MultiDiGraph) -> list:
     out = []
     for cell in found.cells:
         gates = ", ".join(cell.gates) if cell.gates else "none"
+        if cell.form != "tf1":  # Keras (x·W + h·U) and hand-written cells
+            out.append({"title": f"{cell.kind.upper()} cell {cell.layer}",
+                        "text": _reach_cell_text(cell, gates), "nodes": list(cell.nodes)})
+            continue
         out.append({
             "title": f"{cell.kind.upper()} cell {cell.scope}",
             "text": (f"One {cell.kind} cell: [X_t, h_(t-1)] ({cell.n_inputs}+{cell.n_neurons} "

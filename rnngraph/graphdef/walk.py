@@ -86,6 +86,10 @@ def _tensor(tensor_proto) -> dict:
             values = []
     if values and len(values) < count:  # TensorFlow stores a fill as one value
         values = values + [values[-1]] * (count - len(values))
+    if not values and count and not tensor_proto.tensor_content and dtype in _VAL_FIELD \
+            and dtype not in ("string", "float16"):
+        # No values at all: TensorFlow reads zeros (frozen graphs store `stack` = [0] so).
+        values = [False if dtype == "bool" else 0.0 if dtype.startswith("float") else 0] * count
     if len(values) == count:
         decoded["value"] = values[0] if not shape else _nest(values, shape)
     return decoded
@@ -258,6 +262,10 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
     graph.graph["frames"] = {}
     graph.graph["functions"] = sorted(f.signature.name for f in graph_def.library.function)
     graph.graph["producer"] = graph_def.versions.producer
+    # Which functions implement one API (Keras' standard/CuDNN pair picked by api_implements).
+    graph.graph["function_attrs"] = {
+        f.signature.name: {k: decode_attr(f.attr[k]) for k in ("api_implements", "api_preferred_device")
+                           if k in f.attr} for f in graph_def.library.function}
     names = set()
     for node_def in graph_def.node:
         if node_def.name in names:

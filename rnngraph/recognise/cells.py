@@ -9,6 +9,9 @@ import networkx as nx
 
 from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, input_of,
                      natural_key, node_op, shape_of, trace_source)
+from .dataflow import loop_of
+from .custom import find_custom_cells, state_of_input
+from .keras import find_keras_cells
 from .structures import (ACTIVATIONS, Cell, GATE_NAMES, _ADD, _CONCAT, _ENTER, _LOOP_PLUMBING,
                          _MUL, _SPLIT)
 
@@ -146,6 +149,23 @@ def _fill_lstm(G, cell: Cell, split: str) -> None:
         new_h = [d for d, _ in consumers(G, acts["o"], 0) if node_op(G, d) in _MUL]
         if new_h:
             cell.outputs["h"] = new_h[0]
+            _projection(G, cell, new_h[0])
+
+
+def _projection(G, cell: Cell, m: str) -> None:
+    """LSTMCell(num_proj): h is m · W_proj (optionally clipped), not m itself."""
+    for dst, index in consumers(G, m, 0):
+        if node_op(G, dst) != "MatMul" or index != 0:
+            continue
+        kernel = _variable_at_input(G, dst, 1)
+        if kernel is None:
+            continue
+        shape = _shape_of_input(G, dst, 1, kernel)
+        cell.projection = {"matmul": dst, "kernel": kernel, "shape": shape, "m": m,
+                           "units": shape[1] if shape and len(shape) == 2 else None}
+        clip = [d for d, _ in consumers(G, dst, 0) if node_op(G, d) == "ClipByValue"]
+        cell.outputs["h"] = clip[0] if clip else dst
+        return
 
 
 def _fill_gru(G, cell: Cell, gates: dict) -> None:
@@ -275,9 +295,32 @@ def find_cells(G: nx.MultiDiGraph) -> list:
         first.candidate_concats = [c.candidate["concat"] for c, _ in members if c.candidate]
         first.same_structure = len(signatures) == 1
         first.same_variables = len({c.bias for c, _ in members}) == 1
+        first.instance_matmuls = [c.projection["matmul"] for c, _ in members if c.projection]
         cells.append(first)
+    for cell in cells:
+        cell.layer = cell.scope
+        cell.loops = sorted({loop for mm in cell.instances if (loop := loop_of(G, mm))})
+    cells = _without_gate_pieces(G, cells)
+    taken = {mm for c in cells for mm in c.instances} | candidates
+    cells += find_keras_cells(G, frozenset(taken))
+    taken |= {mm for c in cells for mm in [c.matmul, *c.instances, *c.instance_matmuls]}
+    cells += find_custom_cells(G, frozenset(taken))
     cells.sort(key=lambda c: _step_order(G, c))
     return cells
+
+
+def _without_gate_pieces(G, cells: list) -> list:
+    """Drop "cells" that are gates of one hand-written cell: several in one loop reading one h.
+
+    A TensorFlow cell owns its loop state; two matches in the same loop whose [X_t, h] read the
+    same state are one hand-written cell matched gate by gate (found again as a custom cell).
+    """
+    keys = {}
+    for cell in cells:
+        if cell.kind == "rnn" and cell.loops:
+            keys[id(cell)] = (tuple(cell.loops), state_of_input(G, cell.matmul))
+    counts = Counter(k for k in keys.values() if k[1])
+    return [c for c in cells if counts.get(keys.get(id(c)), 0) < 2]
 
 
 def _step_order(G, cell: Cell) -> tuple:
@@ -294,7 +337,10 @@ def _sizes(G, cell: Cell) -> None:
     if x_shape and x_shape[-1] is not None:
         cell.n_inputs = x_shape[-1]
     elif shape and shape[0] is not None and cell.n_neurons is not None:
-        cell.n_inputs = shape[0] - cell.n_neurons
+        # With a projection, h (the part of [X_t, h] after X_t) has num_proj columns.
+        h_size = cell.projection.get("units") if cell.projection else cell.n_neurons
+        if h_size is not None:
+            cell.n_inputs = shape[0] - h_size
 
 
 def _out_index(G, node: str, index: int) -> int:

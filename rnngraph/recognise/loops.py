@@ -23,7 +23,9 @@ def _state_label(G, node: str, out: int, cells: list) -> str:
         src, _ = trace_source(G, *input_of(G, src, 2))
         seen += 1
     for cell in cells:
-        for role, out_node in cell.outputs.items():
+        # A cell shared by two loops has one h per loop (its copies' outputs).
+        outputs = list(cell.outputs.items()) + [("h", h) for h in cell.instance_outputs if h]
+        for role, out_node in outputs:
             if out_node == src:
                 what = "cell state c" if role == "c" else "hidden state h"
                 return what if len(cells) == 1 else f"{what} of {cell.scope}"
@@ -142,7 +144,9 @@ def _v1_loops(G, cells: list) -> list:
         condition, comps = ("", [])
         if loop_cond:
             condition, comps = _condition(G, loop_cond, 0, names)
-        name = G.nodes[loop_cond]["scope"] if loop_cond else frame.rsplit("/", 1)[0]
+        # Name a loop by its frame: gradient loops' LoopConds all sit in "gradients/".
+        name = frame.removesuffix("/while_context") if frame else \
+            (G.nodes[loop_cond]["scope"] if loop_cond else frame.rsplit("/", 1)[0])
         inner = [n for n in body if node_op(G, n) not in _LOOP_PLUMBING
                  and not (node_op(G, n) == "Identity" and any(
                      node_op(G, s) in _SWITCH for s, _ in data_inputs(G, n)))]

@@ -152,10 +152,25 @@ def _signature(graph: nx.MultiDiGraph, nodes: list, step_of: dict, t: int, sourc
             elif step_of.get(src) == t - 1:
                 refs.append(("P", graph.nodes[src]["op"], _short(graph, src), out))
             else:
-                refs.append(("E", src, out))
+                refs.append(("E", *_shared_origin(graph, src, out, step_of)))
         attrs = repr(sorted((k, v) for k, v in data["attrs"].items() if not k.startswith("_")))
         signature.append((data["op"], _short(graph, node), attrs, data["device"], tuple(refs)))
     return signature
+
+
+def _shared_origin(graph: nx.MultiDiGraph, node: str, out: int, step_of: dict) -> tuple:
+    """Return the shared node behind a per-step read of it (Keras' unrolled copies each read
+    the frozen kernel through their own Identity), so copies compare equal."""
+    for _ in range(4):
+        data = graph.nodes[node]
+        if data["op"] not in ("Identity", "ReadVariableOp") or node in step_of:
+            break
+        srcs = [(s, e["src_output"]) for s, _, k, e in graph.in_edges(node, keys=True, data=True)
+                if e["kind"] == "data" and k == 0]
+        if not srcs:
+            break
+        node, out = srcs[0]
+    return node, out
 
 
 def _same(reference: list, candidate: list, first: bool, prev_same: bool = True) -> bool:

@@ -12,6 +12,12 @@ ACTIVATIONS = {"Tanh": "tanh", "Relu": "relu", "Relu6": "relu6", "Elu": "elu", "
 GATE_NAMES = {"lstm": ("i", "j", "f", "o"), "gru": ("r", "u")}
 GATE_MEANING = {"i": "input gate", "j": "candidate (new input)", "f": "forget gate",
                 "o": "output gate", "r": "reset gate", "u": "update gate"}
+# Keras' own gate names (its weight columns in this order) and what each is.
+KERAS_GATE_NAMES = {"lstm": ("i", "f", "c", "o"), "gru": ("z", "r", "h"), "rnn": ()}
+KERAS_GATE_MEANING = {"i": "input gate", "f": "forget gate", "c": "cell candidate",
+                      "o": "output gate", "z": "update gate", "r": "reset gate",
+                      "h": "candidate state"}
+CELL_FORMS = ("tf1", "keras", "custom")
 _ADD = {"Add", "AddV2"}
 _MUL = {"Mul"}
 _SPLIT = {"Split": 1, "SplitV": 0}  # op -> index of the value input
@@ -71,6 +77,20 @@ class Cell:
     same_structure: bool = True
     same_variables: bool = True
     nodes: list = field(default_factory=list)  # the first instance's nodes
+    # tf1: one MatMul over [X_t, h]; keras: x·kernel + h·recurrent_kernel; custom: hand-written
+    form: str = "tf1"
+    layer: Optional[str] = None  # the Keras layer (model/lstm) or the TF1 cell scope
+    implementation: Optional[str] = None  # the functions TensorFlow keeps for the layer
+    recurrent_kernel: Optional[str] = None
+    recurrent_kernel_shape: Optional[list] = None
+    recurrent_matmuls: list = field(default_factory=list)  # the first instance's h·U MatMuls
+    instance_matmuls: list = field(default_factory=list)  # every MatMul of every copy
+    recurrent_activation: Optional[str] = None
+    reset_after: Optional[bool] = None  # GRU: reset applied after the recurrent MatMul
+    bias_layout: Optional[str] = None
+    projection: dict = field(default_factory=dict)  # LSTM num_proj: matmul, kernel, shape
+    loops: list = field(default_factory=list)  # the loops (While / v1 frame) its copies run in
+    parts: list = field(default_factory=list)  # custom cells: the gate-like parts
 
 
 @dataclass
