@@ -7,7 +7,7 @@ runs the graph and checks the printed equations against NumPy.
 
 from .formats import render_json, render_markdown, render_text
 from .prose import Explanation, Section
-from .topics import FORMATS, TOPICS, explain, spec_for_topic
+from .topics import FORMATS, TOPICS, explain, explain_file, spec_for_topic
 
-__all__ = ["TOPICS", "FORMATS", "Section", "Explanation", "spec_for_topic", "explain", "render_text",
+__all__ = ["TOPICS", "FORMATS", "Section", "Explanation", "spec_for_topic", "explain", "explain_file", "render_text",
            "render_markdown", "render_json"]

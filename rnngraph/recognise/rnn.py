@@ -13,7 +13,7 @@ from typing import Optional
 
 import networkx as nx
 
-from .exprs import (PASS_THROUGH, VARIABLE_OPS, consumers, data_inputs, expr, input_of,
+from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, expr, input_of,
                     natural_key, node_op, shape_of, trace_source)
 from .structures import (ACTIVATIONS, Cell, DenseLayer, DropoutInfo, RnnInfo, StateTensor,
                          WhileLoop, _ADD, _EXIT, _MUL, _SELECT)
@@ -77,15 +77,16 @@ def find_dropout(G: nx.MultiDiGraph, cells: Optional[list] = None) -> list:
         if scaled and node_op(G, scaled[0]) in {"RealDiv", "Mul"}:
             dropped = trace_source(G, *input_of(G, scaled[0], 0))
         rate = input_of(G, cond[0], 1)
-        keep = ""
+        keep, rate_text = "", ""
         if rate:
             rate_src = trace_source(G, *rate)
-            keep = f"1 − ({expr(G, *rate_src)})"
-            if node_op(G, rate_src[0]) == "Sub":
+            rate_text = expr(G, *rate_src)
+            one = input_of(G, rate_src[0], 0)
+            if node_op(G, rate_src[0]) == "Sub" and one and const_value(G, *one) in (1, 1.0):
                 kept = input_of(G, rate_src[0], 1)
-                keep = expr(G, *trace_source(G, *kept)) if kept else keep
+                keep = expr(G, *trace_source(G, *kept)) if kept else ""
         found.append(DropoutInfo(mask=cond[0], select=node, random=random,
-                                 dropped=dropped[0] if dropped else "", keep_prob=keep,
+                                 dropped=dropped[0] if dropped else "", rate=rate_text, keep_prob=keep,
                                  cell=_cell_reading(G, cells, node), in_loop=_in_loop(G, node)))
     return found
 
@@ -216,7 +217,7 @@ def _dynamic(G, loop: WhileLoop, cells: list, arrays: list) -> Optional[RnnInfo]
             src = input_of(G, loop.name, var.index)
             init = _initial(G, *src) if src else (None, None)
         states.append(StateTensor(layer=owner[0], part=owner[1], node=node, output=out,
-                                  initial=init[0], initial_kind=init[1]))
+                                  initial=init[0], initial_kind=init[1], loop_var=var.index))
     stack = next((t.stack for t in arrays if t.role == "output" and t.stack
                   and node_op(G, t.stack) != "<missing>"), None)
     outputs, time_major = [], None

@@ -168,6 +168,7 @@ class StateTensor:
     output: int = 0
     initial: Optional[str] = None  # the node giving the initial value (a ZeroState Fill)
     initial_kind: Optional[str] = None  # "zeros" | "placeholder" | "other"
+    loop_var: Optional[int] = None  # dynamic: the index of the loop variable carrying it
 
 
 @dataclass
@@ -178,7 +179,8 @@ class DropoutInfo:
     select: str  # Select/SelectV2 applying it
     random: str  # RandomUniform
     dropped: str  # the tensor being dropped out
-    keep_prob: str  # expression of the keep probability
+    rate: str  # expression of the drop rate the uniform values are compared with
+    keep_prob: str  # the keep probability when the rate is 1 − keep_prob, else ""
     cell: Optional[str] = None  # the scope of the cell that reads the result as X_t
     layer: Optional[int] = None  # that cell's layer in its RNN
     in_loop: bool = False

@@ -1,0 +1,149 @@
+"""Sections about the RNN as a whole: what it returns, where its state starts, dropout, heads.
+
+Every sentence formats a field of :class:`rnngraph.recognise.RnnInfo` (tested against
+the tensors TensorFlow returns in ``tests/test_rnn_truth.py``); a fact that was not
+recognised gives no sentence.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ..recognise import Findings, RnnInfo
+from ..recognise.exprs import out_shape
+from .prose import Section, dims
+
+__all__ = ['returns', 'dropout', 'state_text']
+
+_FUNCTION = {"dynamic": "dynamic_rnn", "static": "static_rnn"}
+
+
+def _tensor(state) -> str:
+    return state.node if state.output == 0 else f"{state.node}:{state.output}"
+
+
+def state_text(rnn: RnnInfo) -> str:
+    """Return the final-state tensors grouped by layer: 'layer 1: c = …, h = …; layer 2: …'."""
+    layers: dict = {}
+    for state in rnn.final_state:
+        layers.setdefault(state.layer, []).append(
+            _tensor(state) if state.part == "state" else f"{state.part} = {_tensor(state)}")
+    if len(layers) == 1:
+        return ", ".join(layers[0])
+    return "; ".join(f"layer {k + 1}: {', '.join(v)}" for k, v in sorted(layers.items()))
+
+
+def _outputs(G, rnn: RnnInfo) -> list:
+    if not rnn.outputs:
+        return []
+    if rnn.kind == "dynamic":
+        out = rnn.outputs[0]
+        text = f"The outputs are {out} ({dims(out_shape(G, out))})"
+        if rnn.outputs_time_major and rnn.outputs_time_major != out:
+            text += (f": {rnn.outputs_time_major} stacks the output array into one time-major "
+                     f"tensor ({dims(out_shape(G, rnn.outputs_time_major))}) and {out} transposes "
+                     "it to batch-major")
+        return [text + ". That is the output of every step, not only the last."]
+    steps = len(rnn.outputs)
+    first, last = rnn.outputs[0], rnn.outputs[-1]
+    span = first if steps == 1 else f"{first} … {last}"
+    return [f"The outputs are a Python list of {steps} tensor{'s' if steps > 1 else ''}, one per "
+            f"step ({span}), each {dims(out_shape(G, first))}."]
+
+
+def _final(G, rnn: RnnInfo) -> list:
+    if not rnn.final_state:
+        return []
+    count = len(rnn.final_state)
+    layers = len({s.layer for s in rnn.final_state})
+    parts = {s.part for s in rnn.final_state}
+    per = ("the pair (c, h)" if parts == {"c", "h"} else "one tensor")
+    shape = dims(out_shape(G, rnn.final_state[0].node, rnn.final_state[0].output))
+    grouping = (f"one state per layer, each {per}" if layers > 1 else
+                ("the pair (c, h)" if parts == {"c", "h"} else "one tensor"))
+    text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}, "
+            f"{shape} each): {state_text(rnn)}.")
+    if rnn.kind == "dynamic" and rnn.loop:
+        text += (f" They leave the while loop {rnn.loop} after its last iteration and are what "
+                 f"{_FUNCTION['dynamic']} returns as the state, next to the outputs of every step.")
+    return [text]
+
+
+def _initial(rnn: RnnInfo) -> list:
+    starts = [s for s in rnn.final_state if s.initial]
+    if not starts:
+        return []
+    zeros = [s for s in starts if s.initial_kind == "zeros"]
+    if len(zeros) == len(starts):
+        names = ", ".join(dict.fromkeys(s.initial for s in zeros))
+        return [f"The state starts as zeros: {names} (the cell's zero_state, one zero-filled "
+                "tensor per state tensor, sized by the batch read at run time)."]
+    names = ", ".join(f"{s.initial} ({s.initial_kind})" for s in starts)
+    return [f"The state starts from {names}."]
+
+
+def _zero_output(rnn: RnnInfo) -> list:
+    if not rnn.zero_output:
+        return []
+    if rnn.zero_output_used:
+        return [f"{rnn.zero_output} is {_FUNCTION[rnn.kind]}'s zero output: the value written "
+                "as the output once a sequence has ended (see sequence_length). It is not the "
+                "initial state."]
+    return [f"{rnn.zero_output} is a zero-filled tensor nothing in this graph reads: "
+            f"{_FUNCTION[rnn.kind]} makes it as the output for steps past a sequence's end, "
+            "which only sequence_length uses. It is not the initial state."]
+
+
+def _dense(rnn: RnnInfo) -> list:
+    paras = []
+    proj = rnn.projection
+    if proj is not None:
+        where = "inside the loop body" if rnn.kind == "dynamic" else f"in each of the {proj.copies} step copies"
+        paras.append(
+            f"Each step's output is projected {where}: {proj.matmul} multiplies the top layer's "
+            f"h ({proj.reads}) by its own kernel {proj.kernel} {dims(proj.kernel_shape)} and "
+            f"{proj.output} adds {proj.bias or 'a bias'}. The projection wraps the cell (as TF "
+            f"1.x's OutputProjectionWrapper does), so the outputs have {rnn.output_size} "
+            "columns while the state keeps the cell's size.")
+    for head in rnn.heads:
+        if head.role == "head on final state":
+            paras.append(f"A dense layer reads the final state: {head.matmul} multiplies "
+                         f"{head.reads} by {head.kernel} {dims(head.kernel_shape)} — one "
+                         "prediction per sequence, from the state after the last step.")
+    return paras
+
+
+def returns(G, found: Findings) -> Optional[Section]:
+    """Return the section on what each recognised RNN returns and where its state starts."""
+    paras = []
+    for rnn in found.rnns:
+        if not rnn.outputs and not rnn.final_state:
+            if rnn.kind == "static" and rnn.sequence_length:
+                paras.append("The unrolled steps run inside conds (static_rnn with "
+                             "sequence_length skips finished steps), so rnngraph does not name "
+                             "the output and final-state tensors here.")
+            continue
+        lead = f"{_FUNCTION[rnn.kind]}" if rnn.kind in _FUNCTION else "The RNN"
+        paras.append(f"{lead} returns two things, the outputs and the final state.")
+        paras += _outputs(G, rnn) + _final(G, rnn) + _initial(rnn) + _zero_output(rnn) + _dense(rnn)
+    if not paras:
+        return None
+    return Section("What the RNN returns", paras)
+
+
+def dropout(found: Findings) -> Optional[Section]:
+    """Return the section on the dropout keep-masks, if any were recognised."""
+    if not found.dropout:
+        return None
+    bullets = []
+    for drop in found.dropout:
+        layer = f"layer {drop.layer + 1}'s input" if drop.layer is not None else "a tensor"
+        rate = f"1 − {drop.keep_prob}" if drop.keep_prob else drop.rate
+        bullets.append(f"{drop.select}: {layer} {drop.dropped}, mask {drop.mask} = "
+                       f"{drop.random} ≥ {rate}"
+                       + (" (a new mask every step, inside the loop)" if drop.in_loop else ""))
+    return Section("Dropout", [
+        "Dropout keeps each value with probability keep_prob and scales it by 1 / keep_prob: "
+        "a uniform random tensor is compared with the rate 1 − keep_prob (GreaterEqual, the "
+        "keep-mask) and a Select picks x / keep_prob where the mask is true and 0 elsewhere. "
+        "These Selects are not sequence_length masking."], bullets)
