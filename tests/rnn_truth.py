@@ -154,17 +154,25 @@ def build_truth(v: Variant) -> Truth:
         if v.head:
             last = flat[-1]  # the top layer's h (LSTMStateTuple is (c, h))
             head = v1.layers.Dense(2, name="head")
-            head(last)
+            # A training step too: its gradient ops multiply the same gates and must not be
+            # taken for the cell's own c_t and h_t.
+            loss = tf.reduce_mean(tf.square(head(last)))
+            v1.train.GradientDescentOptimizer(0.1).minimize(loss)
     parts = []
     for layer in range(v.layers):
         parts += [(layer, "c"), (layer, "h")] if v.cell.startswith("lstm") else [(layer, "state")]
     ops = graph.get_operations()
     selects = [o for o in ops if o.type in ("Select", "SelectV2")]
-    in_dropout = re.compile(r"(^|/)dropout(_\d+)?/").search  # DropoutWrapper's name scope
+    wrapper_scope = re.compile(r"(^|/)dropout(_\d+)?/").search  # DropoutWrapper's name scope
+
+    def in_dropout(name):  # the optimizer's ops live under 'gradients/', not the wrapper's
+        return wrapper_scope(name) and not name.startswith("gradients/") and "/gradients/" not in name
+
     dropout_selects = {o.name for o in selects if in_dropout(o.name)}
     seq_selects = set()
     if seq is not None:
         seq_selects = {o.name for o in selects if o.name not in dropout_selects
+                       and not o.name.startswith("gradients/")
                        and _depends_on(o.inputs[0].op, seq.op)}
     graph_def = graph.as_graph_def(add_shapes=True)
     # Control flow v2: loop bodies and cond branches are functions; rnngraph names their
@@ -194,6 +202,8 @@ def build_truth(v: Variant) -> Truth:
                 name = f"{caller}/{node.name}"
                 if in_dropout(node.name):
                     dropout_selects.add(name)
+                elif "gradients/" in name:
+                    continue  # the optimizer's
                 elif seq is not None:  # the RNN's only other Selects: the sequence_length masking
                     seq_selects.add(name)
     return Truth(

@@ -69,6 +69,7 @@ def test_rnn_facts_match_tensorflow(variant):
     # Peephole variables.
     assert [by_scope[s].peepholes for s in rnn.layers] == truth.peepholes
     assert {d.select for d in rnn.dropout} == truth.dropout_selects
+    assert {d.keep_prob for d in rnn.dropout} == ({"keep_prob"} if variant.dropout else set())
     assert sorted({d.layer for d in rnn.dropout}) == (list(range(variant.layers)) if variant.dropout else [])
     assert set(rnn.sequence_length_selects) == truth.seq_selects
     assert (rnn.sequence_length == "seq_length") == variant.seq

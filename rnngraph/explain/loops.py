@@ -46,8 +46,8 @@ def loop_var_line(var, returned: Optional[tuple] = None) -> str:
     ends = ""
     if returned:
         node, what = returned
-        via = f"leaves through {var.exit}" if var.exit else "its result"
-        ends = f"; {via}" + (f" ({node})" if node != var.exit else "") + \
+        via = f"leaves through {var.exit}" if var.exit else f"its result {node}"
+        ends = f"; {via}" + (f" ({node})" if var.exit and node != var.exit else "") + \
             f", which is {what} the RNN returns"
     elif var.exit:
         ends = f"; leaves through {var.exit}" + (" (read after the loop)" if var.exit_used
@@ -72,7 +72,7 @@ def _returned(loop: WhileLoop, found: Findings) -> dict:
 
 def while_v1(loop: WhileLoop) -> list:
     return [
-        f"dynamic_rnn builds one while loop, frame {loop.frame}. Each of its "
+        f"The while loop {loop.name} runs in the frame {loop.frame}. Each of its "
         f"{len(loop.loop_vars)} loop variables runs through the same chain of nodes:",
         "    Enter → Merge → Switch ─true→ Identity → body → NextIteration → Merge\n"
         "                    Switch ─false→ Exit",

@@ -16,6 +16,14 @@ from .prose import Section, dims
 __all__ = ['returns', 'dropout', 'state_text']
 
 _FUNCTION = {"dynamic": "dynamic_rnn", "static": "static_rnn"}
+_LEAD = {"dynamic": "The RNN (a while loop, as dynamic_rnn builds)",
+         "static": "The RNN (unrolled, one cell copy per step, as static_rnn builds)"}
+
+
+def _shape(G, node: str, out: int = 0) -> str:
+    """Return ' (m × 5)' for a node with a recorded shape, or '' when none was recorded."""
+    shape = out_shape(G, node, out)
+    return f" ({dims(shape)})" if shape else ""
 
 
 def _tensor(state) -> str:
@@ -38,17 +46,19 @@ def _outputs(G, rnn: RnnInfo) -> list:
         return []
     if rnn.kind == "dynamic":
         out = rnn.outputs[0]
-        text = f"The outputs are {out} ({dims(out_shape(G, out))})"
+        text = f"The outputs are {out}{_shape(G, out)}"
         if rnn.outputs_time_major and rnn.outputs_time_major != out:
             text += (f": {rnn.outputs_time_major} stacks the output array into one time-major "
-                     f"tensor ({dims(out_shape(G, rnn.outputs_time_major))}) and {out} transposes "
+                     f"tensor{_shape(G, rnn.outputs_time_major)} and {out} transposes "
                      "it to batch-major")
         return [text + ". That is the output of every step, not only the last."]
     steps = len(rnn.outputs)
     first, last = rnn.outputs[0], rnn.outputs[-1]
     span = first if steps == 1 else f"{first} … {last}"
+    shape = out_shape(G, first)
+    each = f", each {dims(shape)}" if shape else ""
     return [f"The outputs are a Python list of {steps} tensor{'s' if steps > 1 else ''}, one per "
-            f"step ({span}), each {dims(out_shape(G, first))}."]
+            f"step ({span}){each}."]
 
 
 def _final(G, rnn: RnnInfo) -> list:
@@ -58,27 +68,31 @@ def _final(G, rnn: RnnInfo) -> list:
     layers = len({s.layer for s in rnn.final_state})
     parts = {s.part for s in rnn.final_state}
     per = ("the pair (c, h)" if parts == {"c", "h"} else "one tensor")
-    shape = dims(out_shape(G, rnn.final_state[0].node, rnn.final_state[0].output))
+    first = rnn.final_state[0]
+    shape = out_shape(G, first.node, first.output)
     grouping = (f"one state per layer, each {per}" if layers > 1 else
                 ("the pair (c, h)" if parts == {"c", "h"} else "one tensor"))
-    text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}, "
-            f"{shape} each): {state_text(rnn)}.")
+    size = f", {dims(shape)} each" if shape else ""
+    text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}{size}): "
+            f"{state_text(rnn)}.")
     if rnn.kind == "dynamic" and rnn.loop:
-        text += (f" They leave the while loop {rnn.loop} after its last iteration and are what "
-                 f"{_FUNCTION['dynamic']} returns as the state, next to the outputs of every step.")
+        text += (f" {'They leave' if count > 1 else 'It leaves'} the while loop {rnn.loop} after "
+                 f"its last iteration and {'are' if count > 1 else 'is'} returned as the state, "
+                 "next to the outputs of every step.")
     return [text]
 
 
-def _initial(rnn: RnnInfo) -> list:
+def _initial(G, rnn: RnnInfo) -> list:
     starts = [s for s in rnn.final_state if s.initial]
     if not starts:
         return []
     zeros = [s for s in starts if s.initial_kind == "zeros"]
     if len(zeros) == len(starts):
         names = ", ".join(dict.fromkeys(s.initial for s in zeros))
-        return [f"The state starts as zeros: {names} (the cell's zero_state, one zero-filled "
-                "tensor per state tensor, sized by the batch read at run time)."]
-    names = ", ".join(f"{s.initial} ({s.initial_kind})" for s in starts)
+        return [f"The state starts as zeros: {names}."]
+    kinds = {"zeros": "zeros", "placeholder": "a placeholder the caller feeds", "other": "op {op}"}
+    names = ", ".join(f"{s.initial} ({kinds[s.initial_kind]})".replace(
+        "{op}", G.nodes[s.initial]["op"] if s.initial in G else "?") for s in starts)
     return [f"The state starts from {names}."]
 
 
@@ -86,11 +100,10 @@ def _zero_output(rnn: RnnInfo) -> list:
     if not rnn.zero_output:
         return []
     if rnn.zero_output_used:
-        return [f"{rnn.zero_output} is {_FUNCTION[rnn.kind]}'s zero output: the value written "
-                "as the output once a sequence has ended (see sequence_length). It is not the "
-                "initial state."]
+        return [f"{rnn.zero_output} is the zero output: the value selected as the output once "
+                "a sequence has ended (see sequence_length). It is not the initial state."]
     return [f"{rnn.zero_output} is a zero-filled tensor nothing in this graph reads: "
-            f"{_FUNCTION[rnn.kind]} makes it as the output for steps past a sequence's end, "
+            f"{_FUNCTION['dynamic']} makes it as the output for steps past a sequence's end, "
             "which only sequence_length uses. It is not the initial state."]
 
 
@@ -123,9 +136,9 @@ def returns(G, found: Findings) -> Optional[Section]:
                              "sequence_length skips finished steps), so rnngraph does not name "
                              "the output and final-state tensors here.")
             continue
-        lead = f"{_FUNCTION[rnn.kind]}" if rnn.kind in _FUNCTION else "The RNN"
-        paras.append(f"{lead} returns two things, the outputs and the final state.")
-        paras += _outputs(G, rnn) + _final(G, rnn) + _initial(rnn) + _zero_output(rnn) + _dense(rnn)
+        paras.append(f"{_LEAD.get(rnn.kind, 'The RNN')} returns two things: the outputs and "
+                     "the final state.")
+        paras += _outputs(G, rnn) + _final(G, rnn) + _initial(G, rnn) + _zero_output(rnn) + _dense(rnn)
     if not paras:
         return None
     return Section("What the RNN returns", paras)

@@ -18,7 +18,7 @@ from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inp
 from .structures import (ACTIVATIONS, Cell, DenseLayer, DropoutInfo, RnnInfo, StateTensor,
                          WhileLoop, _ADD, _EXIT, _MUL, _SELECT)
 
-__all__ = ["find_dropout", "find_rnns", "fill_role", "random_behind"]
+__all__ = ["find_dropout", "find_rnns", "fill_role", "random_behind", "gradient_select"]
 
 _RANDOM = {"RandomUniform", "RandomUniformInt", "StatelessRandomUniformV2", "StatelessRandomUniform"}
 _COUNTERS = {"time", "iteration counter", "TensorArray flow", "TensorList"}
@@ -85,10 +85,33 @@ def find_dropout(G: nx.MultiDiGraph, cells: Optional[list] = None) -> list:
             if node_op(G, rate_src[0]) == "Sub" and one and const_value(G, *one) in (1, 1.0):
                 kept = input_of(G, rate_src[0], 1)
                 keep = expr(G, *trace_source(G, *kept)) if kept else ""
+        cell = _cell_reading(G, cells, node)
+        if cell is None:
+            continue  # not a cell's input: e.g. the gradient of the keep-mask Select
         found.append(DropoutInfo(mask=cond[0], select=node, random=random,
                                  dropped=dropped[0] if dropped else "", rate=rate_text, keep_prob=keep,
-                                 cell=_cell_reading(G, cells, node), in_loop=_in_loop(G, node)))
+                                 cell=cell, in_loop=_in_loop(G, node)))
     return found
+
+
+def gradient_select(G, select: str) -> bool:
+    """True if a Select routes a gradient: one of its values is zeros_like or a scalar zero.
+
+    The forward RNN selects between real tensors (the zero output is a full Fill); the
+    gradient of a Select picks between the incoming gradient and ZerosLike / a 0 constant.
+    """
+    for index in (1, 2):
+        src = input_of(G, select, index)
+        if not src:
+            continue
+        node, out = trace_source(G, *src)
+        if node_op(G, node) == "ZerosLike":
+            return True
+        if node_op(G, node) == "Const":
+            value = (G.nodes[node]["attrs"].get("value") or {})
+            if value.get("shape") == [] and value.get("value") in (0, 0.0):
+                return True
+    return False
 
 
 def fill_role(G: nx.MultiDiGraph, fill: str) -> str:
@@ -144,7 +167,15 @@ def _initial(G, node: str, out: int = 0) -> tuple[Optional[str], Optional[str]]:
         return src, "zeros"
     if op in {"Placeholder", "PlaceholderWithDefault"}:
         return src, "placeholder"
+    if op == "Const" and _all_zero((G.nodes[src]["attrs"].get("value") or {}).get("value")):
+        return src, "zeros"
     return (src, "other") if src else (None, None)
+
+
+def _all_zero(value) -> bool:
+    if isinstance(value, list):
+        return bool(value) and all(_all_zero(v) for v in value)
+    return value == 0
 
 
 def _lstm_c(G, h: str) -> Optional[str]:
@@ -202,8 +233,8 @@ def _dynamic(G, loop: WhileLoop, cells: list, arrays: list) -> Optional[RnnInfo]
         return None
     states = []
     for var in loop.loop_vars:
-        if var.carries in _COUNTERS:
-            continue
+        if var.carries in _COUNTERS or (node_op(G, var.next_value) or "").startswith("TensorList"):
+            continue  # counters, arrays, and the accumulators a v2 gradient adds to the loop
         owner = _state_owner(G, var, inner)
         if owner is None:
             return None  # a loop variable that is not a cell's state: not what we know

@@ -12,7 +12,7 @@ from .exprs import (const_value, consumers, data_inputs, expr, input_of, node_op
 from .structures import ConcatInfo, SequenceLength, SliceInfo, _CONCAT, _SELECT
 from .cells import find_cells
 from .loops import _meaning, _natural
-from .rnn import fill_role, random_behind
+from .rnn import fill_role, gradient_select, random_behind
 
 
 def find_concats(G: nx.MultiDiGraph, cells: Optional[list] = None,
@@ -108,6 +108,8 @@ def find_sequence_length(G: nx.MultiDiGraph) -> list:
             continue  # time >= sequence_length, or sequence_length <= time
         if any(random_behind(G, *src) for src in data_inputs(G, cond[0])):
             continue  # uniform >= rate: a dropout keep-mask, not a length
+        if gradient_select(G, node):
+            continue  # the gradient of a masking Select, in a training graph
         kept = trace_source(G, *input_of(G, node, 1))[0]
         groups.setdefault(cond[0], []).append((node, kept))
     # The zero output is one tensor shared by every step; a zero *state* is kept only at step 0.
