@@ -422,8 +422,9 @@ def verify_file(path, kind: str, graph_def, findings: Findings, batch: int = 4, 
             if kind == "savedmodel":
                 tags = _saved_model_tags(path)
                 t.compat.v1.saved_model.loader.load(sess, tags, str(path))
-            else:
-                t.compat.v1.import_graph_def(graph_def, name="")
+            else:  # rnngraph's own protobuf classes: hand TensorFlow its own
+                t.compat.v1.import_graph_def(
+                    t.compat.v1.GraphDef.FromString(graph_def.SerializeToString()), name="")
             return verify_session(sess, G, findings, run, batch=batch, seed=seed, step=step)
         finally:
             sess.close()
