@@ -184,9 +184,6 @@ def _gates(G, found: Findings) -> FocusView:
             if cell.forget_bias_node:
                 view.annotations[cell.forget_bias_node] = (
                     f"f + {cell.forget_bias!r}: forget bias keeps the forget gate open at the start")
-            for gate, var in cell.peepholes.items():
-                view.annotations.setdefault(var, f"peephole w_{gate}: lets gate {gate} see the cell state")
-                core.add(var)
             view.annotations.update(_lstm_notes(cell))
         else:
             view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns → "
