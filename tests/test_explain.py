@@ -188,3 +188,38 @@ def test_cell_sections_are_a_table_by_form():
     section = cells.cell_section(cell)
     assert section.title == "The cell k/cell" and "kernel k/kernel (8, 20)" in section.paragraphs[0]
     assert "forget" not in section.paragraphs[0]
+
+
+SWEEP = [
+    {"cell": "lstm", "layers": 3, "dropout": 0.5, "activation": "relu"},
+    {"cell": "gru", "kind": "static", "dropout": 0.5, "projection": 2},
+    {"cell": "lstm-peephole", "control_flow": "v2", "sequence_length": True, "head": "mnist"},
+    {"cell": "rnn", "kind": "static", "layers": 3, "sequence_length": True, "activation": "relu"},
+    {"cell": "gru", "control_flow": "v2", "layers": 3, "activation": "relu", "head": "series"},
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fields", SWEEP, ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items()))
+def test_none_of_the_ten_statements_on_any_variant(fields, build):
+    """Every topic on variants far from the default: none of issue 10's wrong sentences."""
+    spec = ModelSpec(**fields)
+    for topic in TOPICS:
+        if topic in ("rnn", "lstm", "gru") and spec.cell != "rnn" and \
+                not (topic == "lstm" and spec.is_lstm) and topic != spec.cell:
+            continue
+        text = render_text(explain(topic, spec, build=build))
+        flat = _flat(text)
+        assert "assembled for a zero-filled tensor (the initial state)" not in flat
+        assert ("\nsequence_length\n" in text) <= spec.sequence_length
+        assert "series head does this" not in flat and "for an LSTM the pair c, h" not in flat
+        assert "not used after the loop" not in flat
+        if spec.control_flow == "v2" and topic in ("dynamic", "while_loop"):
+            assert "Enter with is_constant" not in flat
+        if spec.activation == "relu" and topic in ("rnn", "lstm", "gru"):
+            assert "tanh" not in flat
+        if topic == "lstm":
+            assert ("w_f ⊙ c_(t−1)" in flat) == (spec.cell == "lstm-peephole")
+        if topic in ("rnn", "lstm", "gru", "dynamic", "static") and "The final state is" in flat:
+            count = spec.layers * (2 if spec.is_lstm else 1)
+            assert f"The final state is {count} tensor" in flat

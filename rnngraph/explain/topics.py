@@ -79,6 +79,13 @@ def _cell_kinds(topic: str) -> tuple:
     return {"rnn": ("rnn",), "lstm": ("lstm",), "gru": ("gru",)}.get(topic, ())
 
 
+def _cells_to_show(found: Findings, kinds: tuple) -> list:
+    """Return one cell per recognised RNN (its first layer) and every cell outside an RNN."""
+    in_rnn = {scope for r in found.rnns for scope in r.layers}
+    firsts = {r.layers[0] for r in found.rnns}
+    return [c for c in found.cells if c.kind in kinds and (c.scope in firsts or c.scope not in in_rnn)]
+
+
 def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
              spec: Optional[ModelSpec] = None) -> list:
     """Return the sections explaining ``topic`` from the findings of ``G`` (None ones dropped).
@@ -90,8 +97,7 @@ def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
     out: list = []
     add = out.append
     if topic in _CELL_TOPICS:
-        shown = [c for c in found.cells if c.kind in _cell_kinds(topic)]
-        for cell in shown[:1]:
+        for cell in _cells_to_show(found, _cell_kinds(topic)):
             add(cells.cell_section(cell))
         add(cells.stacked(found))
         add(returns.returns(G, found))
