@@ -57,8 +57,13 @@ def _outputs(G, rnn: RnnInfo) -> list:
     span = first if steps == 1 else f"{first} … {last}"
     shape = out_shape(G, first)
     each = f", each {dims(shape)}" if shape else ""
-    return [f"The outputs are a Python list of {steps} tensor{'s' if steps > 1 else ''}, one per "
-            f"step ({span}){each}."]
+    text = (f"The outputs are a Python list of {steps} tensor{'s' if steps > 1 else ''}, one per "
+            f"step ({span}){each}.")
+    if rnn.sequence_length:
+        text += (" With sequence_length each step runs inside a cond, and these are the cond's "
+                 "results: past a sequence's end it hands on zeros as the output and the "
+                 "previous state unchanged.")
+    return [text]
 
 
 def _final(G, rnn: RnnInfo) -> list:
@@ -72,7 +77,7 @@ def _final(G, rnn: RnnInfo) -> list:
     shape = out_shape(G, first.node, first.output)
     grouping = (f"one state per layer, each {per}" if layers > 1 else
                 ("the pair (c, h)" if parts == {"c", "h"} else "one tensor"))
-    size = f", {dims(shape)} each" if shape else ""
+    size = (f", {dims(shape)}" + (" each" if count > 1 else "")) if shape else ""
     text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}{size}): "
             f"{state_text(rnn)}.")
     if rnn.kind == "dynamic" and rnn.loop:
@@ -131,10 +136,7 @@ def returns(G, found: Findings) -> Optional[Section]:
     paras = []
     for rnn in found.rnns:
         if not rnn.outputs and not rnn.final_state:
-            if rnn.kind == "static" and rnn.sequence_length:
-                paras.append("The unrolled steps run inside conds (static_rnn with "
-                             "sequence_length skips finished steps), so rnngraph does not name "
-                             "the output and final-state tensors here.")
+            paras.append("rnngraph could not tell which tensors this RNN returns, so it names none.")
             continue
         paras.append(f"{_LEAD.get(rnn.kind, 'The RNN')} returns two things: the outputs and "
                      "the final state.")

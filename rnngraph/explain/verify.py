@@ -314,7 +314,7 @@ def _state_fetches(rnn: RnnInfo, built) -> list:
     if rnn.final_state:
         return [(s.layer, s.part, s.node if s.output == 0 else f"{s.node}:{s.output}")
                 for s in rnn.final_state]
-    # Not recognised (static_rnn with sequence_length): what TensorFlow returned.
+    # Not recognised: what TensorFlow returned.
     from ..model.tfcompat import tf  # noqa: PLC0415
 
     flat = tf().nest.flatten(built.tensors["states"])
@@ -351,10 +351,9 @@ def verify_built(built, build: Optional[Callable] = None, batch: int = 4, seed: 
               seq_length=tensors["seq_length"].op.name if "seq_length" in tensors else None,
               keep_prob=tensors["keep_prob"].op.name if "keep_prob" in tensors else None,
               outputs=outputs, state=_state_fetches(rnn, built))
-    if not rnn.final_state:
-        run.notes.append("the output and final-state tensors were not recognised (static_rnn "
-                         "with sequence_length); TensorFlow's returned tensors are compared, "
-                         "from a zero initial state")
+    if not rnn.final_state or not rnn.outputs:
+        run.notes.append("the output and final-state tensors were not recognised; TensorFlow's "
+                         "returned tensors are compared, from a zero initial state")
     with tf().compat.v1.Session(graph=built.graph) as sess:
         sess.run(tensors["init"])
         return verify_session(sess, G, findings, run, batch=batch, seed=seed, step=step)

@@ -42,8 +42,72 @@ def random_behind(G, node: str, out: int = 0, hops: int = 4) -> Optional[str]:
 
 
 def _in_loop(G, node: str) -> bool:
+    """True inside a while loop: a v1 frame, or a function called (at any depth) by a While."""
     data = G.nodes[node]
-    return bool(data["frame"]) or data["parent_op"] is not None
+    if data["frame"]:
+        return True
+    caller, depth = data["parent_op"], 0
+    while caller is not None and caller in G and depth < 16:
+        if node_op(G, caller) in {"While", "StatelessWhile"} or G.nodes[caller]["frame"]:
+            return True
+        caller, depth = G.nodes[caller]["parent_op"], depth + 1
+    return False
+
+
+_COND_PASS = {"Switch", "RefSwitch", "Identity", "Merge", "RefMerge"} | _SELECT
+_IF = {"If", "StatelessIf"}
+
+
+def _branch_sources(G, caller: str, index: int) -> list:
+    """Return where each branch of an If returns its output ``index`` from (traced)."""
+    found = []
+    for node, data in G.nodes(data=True):
+        if data.get("parent_op") == caller and data["op"] == "_Retval" \
+                and data["attrs"].get("index") == index:
+            src = input_of(G, node, 0)
+            if src:
+                found.append(trace_source(G, *src))
+    return found
+
+
+def _cond_result(G, start: str, matches) -> Optional[str]:
+    """Return the node a step's cond returns for ``start``: the nearest cond result whose other
+    branch passes on a value ``matches`` accepts (the previous state, or the zero output).
+
+    static_rnn with sequence_length runs each step in ``cond(time >= max_length, keep the
+    previous state and output zeros, compute the step)``: v1 as Switch/Merge, v2 as an If
+    whose results TensorFlow hands back through Identity ops.
+    """
+    todo, seen = [start], {start}
+    while todo and len(seen) < 400:
+        node = todo.pop(0)
+        for dst, index_in in consumers(G, node):
+            op = node_op(G, dst)
+            nexts = []
+            if op in _IF and index_in > 0:  # into both branches: input k is argument k − 1
+                nexts = [n for n, d in G.nodes(data=True) if d.get("parent_op") == dst
+                         and d["op"] == "_Arg" and d["attrs"].get("index") == index_in - 1]
+            elif op == "_Retval" and G.nodes[dst]["parent_op"] in G:
+                caller = G.nodes[dst]["parent_op"]
+                index = G.nodes[dst]["attrs"].get("index")
+                if node_op(G, caller) in _IF:
+                    if any(matches(src) for src in _branch_sources(G, caller, index)):
+                        users = [d for d, _ in consumers(G, caller, index) if node_op(G, d) == "Identity"]
+                        if users:
+                            return sorted(users, key=natural_key)[0]
+                    nexts = [d for d, _ in consumers(G, caller, index)]
+            elif op in {"Merge", "RefMerge"}:
+                others = [trace_source(G, s, o) for s, o in data_inputs(G, dst) if s != node]
+                if any(matches(src) for src in others):
+                    return dst
+                nexts = [dst]
+            elif op in _COND_PASS:
+                nexts = [dst]
+            for nxt in nexts:
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+    return None
 
 
 def _cell_reading(G, cells: list, node: str) -> Optional[str]:
@@ -294,26 +358,56 @@ def _static(G, cells: list, seq: list) -> Optional[RnnInfo]:
     steps = len(outside[0].instances)
     if any(len(c.instances) != steps for c in outside):
         return None
-    states, chained = [], not seq
+    states, known = [], True
     for layer, cell in enumerate(outside):
         first = _static_inputs(G, cell, 0)
-        for k in range(steps - 1):
-            made, read = _static_parts(G, cell, k), _static_inputs(G, cell, k + 1)
-            if not made or not read or any(read[p][0] != made[p] for p in made):
-                chained = False  # the state passes through other ops (sequence_length's conds)
-        last = _static_parts(G, cell, steps - 1)
-        if not last or not first:
+        if not first:
             return None
-        for part, node in last.items():
+        results = []  # per step: {part: node} of the state the step hands on
+        for k in range(steps):
+            made = _static_parts(G, cell, k)
+            if not made:
+                return None
+            if not seq:
+                results.append(made)
+                continue
+            prev = {p: _origin(G, *first[p]) for p in made} if k == 0 else \
+                {p: _origin(G, n) for p, n in results[-1].items()}
+            step = {p: _cond_result(G, node, lambda src, want=prev[p]: _origin(G, *src) == want)
+                    for p, node in made.items()}
+            if any(v is None for v in step.values()):
+                known = False
+                break
+            results.append(step)
+        # Every step must read exactly what the step before handed on.
+        for k in range(min(len(results), steps) - 1):
+            read = _static_inputs(G, cell, k + 1)
+            if not read or any(_origin(G, *read[p]) != _origin(G, results[k][p]) for p in read):
+                known = False
+        if not known:
+            break
+        for part, node in results[-1].items():
             init = _initial(G, *first[part])
             states.append(StateTensor(layer=layer, part=part, node=node,
                                       initial=init[0], initial_kind=init[1]))
     top = outside[-1]
     return RnnInfo(kind="static", loop=None, layers=[c.scope for c in outside],
                    cell_kind=outside[0].kind, activations=[c.activation_node for c in outside],
-                   outputs=list(top.instance_outputs) if chained else [],
+                   outputs=list(top.instance_outputs) if known else [],
                    outputs_time_major=None, output_size=top.n_neurons,
-                   final_state=states if chained else [], steps=steps)
+                   final_state=states if known else [], steps=steps)
+
+
+def _static_outputs(G, rnn: RnnInfo) -> None:
+    """With sequence_length, a static step's output is its cond's result (zeros once ended)."""
+    initial = {s.initial for s in rnn.final_state}
+
+    def zero_output(src) -> bool:
+        node, _ = _origin(G, *src)
+        return node_op(G, node) in _ZEROS and node not in initial
+
+    results = [_cond_result(G, raw, zero_output) for raw in rnn.outputs]
+    rnn.outputs = results if all(results) else []
 
 
 def _dense_after(G, node: str, cell_matmuls: set) -> list:
@@ -401,6 +495,8 @@ def find_rnns(G: nx.MultiDiGraph, cells: list, loops: list, arrays: list, seq: l
                 drop.layer = rnn.layers.index(drop.cell)
                 rnn.dropout.append(drop)
         _dense_layers(G, rnn, own)
+        if rnn.kind == "static" and seq and rnn.outputs:
+            _static_outputs(G, rnn)
         if rnn.kind == "dynamic":
             _zero_output(G, rnn, seq)
         if seq:
