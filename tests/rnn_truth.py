@@ -26,10 +26,11 @@ class Variant:
     proj: bool = False
     head: bool = False  # a dense layer on the top layer's final h
     steps: int = 3
+    bidi: bool = False  # bidirectional_dynamic_rnn over two copies of the cell stack
 
     def id(self) -> str:
         flags = [f for f, on in (("drop", self.dropout), ("seq", self.seq), ("proj", self.proj),
-                                 ("head", self.head)) if on]
+                                 ("head", self.head), ("bidi", self.bidi)) if on]
         return "-".join([self.kind, self.cell, self.cf, f"x{self.layers}", self.act, *flags])
 
 
@@ -143,7 +144,14 @@ def build_truth(v: Variant) -> Truth:
         top = proj or top
         seq = v1.placeholder(tf.int32, [None], name="seq_length") if v.seq else None
         X = v1.placeholder(tf.float32, [None, v.steps, 3], name="X")
-        if v.kind == "dynamic":
+        if v.bidi:
+            backward = rnn_cell.MultiRNNCell(
+                [rnn_cell.BasicLSTMCell(4) for _ in range(v.layers)]) if v.layers > 1 \
+                else rnn_cell.BasicLSTMCell(4)
+            (out_fw, out_bw), (st_fw, st_bw) = v1.nn.bidirectional_dynamic_rnn(
+                top, backward, X, dtype=tf.float32, sequence_length=seq)
+            out_list, state = [out_fw, out_bw], (st_fw, st_bw)
+        elif v.kind == "dynamic":
             outputs, state = v1.nn.dynamic_rnn(top, X, dtype=tf.float32, sequence_length=seq)
             out_list = [outputs]
         else:

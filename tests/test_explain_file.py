@@ -139,3 +139,12 @@ def test_frozen_graph_verify_and_a_wrong_cell(tmp_path, capsys):
         return numpy_step(cell, {k: v for k, v in w.items() if not k.startswith("peep_")}, x, s)
 
     assert not verify_file(path, kind, graph_def, found, step=no_peepholes)["ok"]
+
+
+@pytest.mark.parametrize("name", ["rnn_v1_ref.pbtxt", "lstm_static_ref.pbtxt"])
+@pytest.mark.parametrize("topic", TOPICS)
+def test_golden_file_text(topic, name, golden, monkeypatch):
+    """Foreign graphs (no TensorFlow needed): every topic, golden."""
+    monkeypatch.chdir(FIXTURES.parent.parent)
+    text = render_text(explain_file(topic, f"tests/fixtures/{name}"))
+    golden(f"explain-{topic}--file-{name.split('.')[0]}.txt", text)

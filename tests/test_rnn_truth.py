@@ -97,3 +97,19 @@ def test_zero_output_is_not_the_initial_state(variant):
     for fill in truth.zero_state:
         feeding = [c for c in found.concats if fill in G.successors(c.name)]
         assert feeding and "initial state" in feeding[0].meaning
+
+
+@pytest.mark.parametrize("variant", [Variant(cell="lstm", bidi=True),
+                                     Variant(cell="lstm", bidi=True, layers=3, seq=True, cf="v2")],
+                         ids=Variant.id)
+def test_bidirectional_pair(variant):
+    """Two RNNs, forward and backward: each names what bidirectional_dynamic_rnn returns for it."""
+    truth, G, found = _facts(variant)
+    assert len(found.rnns) == 2
+    by_dir = {("bw" if "/bw/" in r.loop else "fw"): r for r in found.rnns}
+    fw, bw = by_dir["fw"], by_dir["bw"]
+    assert fw.outputs == [truth.outputs[0]] and fw.reversed_by is None
+    assert [bw.reversed_by] == [truth.outputs[1]]
+    half = len(truth.state) // 2
+    assert [s.node for s in fw.final_state] == truth.state[:half]
+    assert [s.node for s in bw.final_state] == truth.state[half:]

@@ -20,22 +20,34 @@ _LEAD = {"dynamic": "The RNN (a while loop, as dynamic_rnn builds)",
          "static": "The RNN (unrolled, one cell copy per step, as static_rnn builds)"}
 
 
-def _shape(G, node: str, out: int = 0) -> str:
+def _shape(G, node: str, out: int = 0, batch_axis: int = 0) -> str:
     """Return ' (m × 5)' for a node with a recorded shape, or '' when none was recorded."""
     shape = out_shape(G, node, out)
-    return f" ({dims(shape)})" if shape else ""
+    return f" ({_dims(shape, batch_axis)})" if shape else ""
 
 
 def _tensor(state) -> str:
     return state.node if state.output == 0 else f"{state.node}:{state.output}"
 
 
-def state_text(rnn: RnnInfo) -> str:
-    """Return the final-state tensors grouped by layer: 'layer 1: c = …, h = …; layer 2: …'."""
+def _dims(shape, batch_axis: int = 0) -> str:
+    """Return a shape with the batch axis as m and any other unknown size as ?."""
+    if not shape:
+        return dims(shape)
+    return " × ".join(("m" if i == batch_axis else "?") if d is None else str(d)
+                      for i, d in enumerate(shape))
+
+
+def state_text(rnn: RnnInfo, shapes: Optional[dict] = None) -> str:
+    """Return the final-state tensors grouped by layer: 'layer 1: c = …, h = …; layer 2: …'.
+
+    ``shapes`` (tensor -> text) is added after each tensor when the layers differ in size.
+    """
     layers: dict = {}
     for state in rnn.final_state:
+        name = _tensor(state) + (f" ({shapes[_tensor(state)]})" if shapes else "")
         layers.setdefault(state.layer, []).append(
-            _tensor(state) if state.part == "state" else f"{state.part} = {_tensor(state)}")
+            name if state.part == "state" else f"{state.part} = {name}")
     if len(layers) == 1:
         return ", ".join(layers[0])
     return "; ".join(f"layer {k + 1}: {', '.join(v)}" for k, v in sorted(layers.items()))
@@ -49,14 +61,19 @@ def _outputs(G, rnn: RnnInfo) -> list:
         text = f"The outputs are {out}{_shape(G, out)}"
         if rnn.outputs_time_major and rnn.outputs_time_major != out:
             text += (f": {rnn.outputs_time_major} stacks the output array into one time-major "
-                     f"tensor{_shape(G, rnn.outputs_time_major)} and {out} transposes "
-                     "it to batch-major")
-        return [text + ". That is the output of every step, not only the last."]
+                     f"tensor{_shape(G, rnn.outputs_time_major, batch_axis=1)} and {out} "
+                     "transposes it to batch-major")
+        text += ". That is the output of every step, not only the last."
+        if rnn.reversed_by:
+            text += (f" {rnn.reversed_by} then reverses them in time: this is the backward RNN "
+                     "of a bidirectional pair, which runs over the reversed input, and the "
+                     "reversed outputs line up with the forward RNN's steps.")
+        return [text]
     steps = len(rnn.outputs)
     first, last = rnn.outputs[0], rnn.outputs[-1]
     span = first if steps == 1 else f"{first} … {last}"
     shape = out_shape(G, first)
-    each = f", each {dims(shape)}" if shape else ""
+    each = f", each {_dims(shape)}" if shape else ""
     text = (f"The outputs are a Python list of {steps} tensor{'s' if steps > 1 else ''}, one per "
             f"step ({span}){each}.")
     if rnn.sequence_length:
@@ -73,13 +90,14 @@ def _final(G, rnn: RnnInfo) -> list:
     layers = len({s.layer for s in rnn.final_state})
     parts = {s.part for s in rnn.final_state}
     per = ("the pair (c, h)" if parts == {"c", "h"} else "one tensor")
-    first = rnn.final_state[0]
-    shape = out_shape(G, first.node, first.output)
+    shapes = {_tensor(s): _dims(out_shape(G, s.node, s.output)) for s in rnn.final_state
+              if out_shape(G, s.node, s.output)}
     grouping = (f"one state per layer, each {per}" if layers > 1 else
                 ("the pair (c, h)" if parts == {"c", "h"} else "one tensor"))
-    size = (f", {dims(shape)}" + (" each" if count > 1 else "")) if shape else ""
+    same = len(set(shapes.values())) == 1 and len(shapes) == count
+    size = (f", {next(iter(shapes.values()))}" + (" each" if count > 1 else "")) if same else ""
     text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}{size}): "
-            f"{state_text(rnn)}.")
+            f"{state_text(rnn, None if same or not shapes else shapes)}.")
     if rnn.kind == "dynamic" and rnn.loop:
         text += (f" {'They leave' if count > 1 else 'It leaves'} the while loop {rnn.loop} after "
                  f"its last iteration and {'are' if count > 1 else 'is'} returned as the state, "

@@ -313,18 +313,29 @@ def _dynamic(G, loop: WhileLoop, cells: list, arrays: list) -> Optional[RnnInfo]
             init = _initial(G, *src) if src else (None, None)
         states.append(StateTensor(layer=owner[0], part=owner[1], node=node, output=out,
                                   initial=init[0], initial_kind=init[1], loop_var=var.index))
-    stack = next((t.stack for t in arrays if t.role == "output" and t.stack
+    body = set(loop.body_nodes) if loop.control_flow == "v2" else set()
+
+    def written_here(array) -> bool:  # by this loop: a bidirectional RNN has two
+        return any(G.nodes[w]["frame"] == loop.frame if loop.control_flow == "v1" else w in body
+                   for w in array.writes)
+
+    stack = next((t.stack for t in arrays if t.role == "output" and t.stack and written_here(t)
                   and node_op(G, t.stack) != "<missing>"), None)
-    outputs, time_major = [], None
+    outputs, time_major, reversed_by = [], None, None
     if stack:
         time_major = stack
         transposes = [d for d, _ in consumers(G, stack, 0) if node_op(G, d) == "Transpose"]
         outputs = [transposes[0]] if len(transposes) == 1 else [stack]
+        # bidirectional_dynamic_rnn's backward RNN: its outputs are reversed back in time.
+        reverses = [d for d, i in consumers(G, outputs[0], 0)
+                    if node_op(G, d) in {"ReverseV2", "ReverseSequence"} and i == 0]
+        if len(reverses) == 1 and len(consumers(G, outputs[0], 0)) == 1:
+            reversed_by = reverses[0]
     return RnnInfo(kind="dynamic", loop=loop.name, layers=[c.scope for c in inner],
                    cell_kind=inner[0].kind, activations=[c.activation_node for c in inner],
                    outputs=outputs, outputs_time_major=time_major,
                    output_size=(shape_of(G, outputs[0]) or [None])[-1] if outputs else None,
-                   final_state=states)
+                   final_state=states, reversed_by=reversed_by)
 
 
 def _static_parts(G, cell: Cell, k: int) -> Optional[dict]:

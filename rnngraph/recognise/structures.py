@@ -221,6 +221,7 @@ class RnnInfo:
     projection: Optional[DenseLayer] = None
     heads: list = field(default_factory=list)  # [DenseLayer]
     steps: Optional[int] = None  # static: copies; dynamic: None (set at run time)
+    reversed_by: Optional[str] = None  # a backward RNN's outputs reversed back in time by this op
 
 
 @dataclass
