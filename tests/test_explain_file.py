@@ -148,3 +148,23 @@ def test_golden_file_text(topic, name, golden, monkeypatch):
     monkeypatch.chdir(FIXTURES.parent.parent)
     text = render_text(explain_file(topic, f"tests/fixtures/{name}"))
     golden(f"explain-{topic}--file-{name.split('.')[0]}.txt", text)
+
+
+@pytest.mark.tf
+def test_lstm_with_a_projection_inside_the_cell(tmp_path):
+    """LSTMCell(num_proj=...): h is narrower than the cell; the arithmetic follows TF's sizes."""
+    from rnngraph.model.tfcompat import set_control_flow, tf as get_tf
+
+    tf = get_tf()
+    set_control_flow("v1")
+    graph = tf.Graph()
+    with graph.as_default():
+        X = tf.compat.v1.placeholder(tf.float32, [None, 4, 3], name="X")
+        cell = tf.compat.v1.nn.rnn_cell.LSTMCell(6, num_proj=2)
+        tf.compat.v1.nn.dynamic_rnn(cell, X, dtype=tf.float32)
+    units, h_size = cell.state_size.c, cell.state_size.h
+    path = tmp_path / "proj.pb"
+    path.write_bytes(graph.as_graph_def(add_shapes=True).SerializeToString())
+    text = _flat(render_text(explain_file("lstm", path)))
+    assert f"= (3 + {h_size}, 4·{units})" in text and f"(3 + {units}," not in text
+    assert f"c is m × {units}, but h_(t−1) comes back with {h_size} columns" in text

@@ -75,9 +75,12 @@ def lstm(cell: Cell) -> Section:
         act = info["activation"] or "no activation recognised"
         bullets.append(f"{gate} = {cols(_gate_index(cell, gate) * n, n)} ({info['slice']}): "
                        f"{GATE_MEANING[gate]}, then {act}{extra}")
+    h = total - n_in if isinstance(total, int) and isinstance(n_in, int) else n
+    rows = (f"(n_inputs + n_neurons, 4·n_neurons) = ({n_in} + {n}, 4·{n})" if h == n else
+            f"(n_inputs + columns of h, 4·n_neurons) = ({n_in} + {h}, 4·{n})")
     paras = [
         f"The cell {cell.scope} multiplies [X_t, h_(t−1)] (m × {total}) by one kernel of shape "
-        f"{kernel_text(cell)} = (n_inputs + n_neurons, 4·n_neurons) = ({n_in} + {n}, 4·{n}) — "
+        f"{kernel_text(cell)} = {rows} — "
         f"rows match the concatenated input, columns are four blocks of {n} units, so it is "
         f"{kernel_text(cell)}, not the transpose — and adds a bias of {dims(cell.bias_shape)}. "
         f"The m × {4 * n if n else '?'} result is split on axis 1 into four blocks:",
@@ -90,7 +93,12 @@ def lstm(cell: Cell) -> Section:
         tail.append(f"The forget bias {num(fb)} makes σ(f + {num(fb)}) ≈ {1 / (1 + math.exp(-fb)):.2f} "
                     "while f is still near zero at the start of training, so the cell keeps its "
                     "memory by default instead of forgetting before it has learned anything.")
-    tail.append(f"The state is the pair (c, h), each m × {n}; h is also the step's output.")
+    if h == n:
+        tail.append(f"The state is the pair (c, h), each m × {n}; h is also the step's output.")
+    else:  # h has fewer columns than the cell has units: projected inside the cell
+        tail.append(f"The state is the pair (c, h): c is m × {n}, but h_(t−1) comes back with "
+                    f"{h} columns, so h is not the product above alone: the cell maps it to {h} "
+                    "columns before handing it on (rnngraph does not show that step here).")
     if cell.peepholes:
         tail.append("With peepholes the gates also see the cell state: "
                     + ", ".join(f"{g} gets w_{g} ⊙ {'c_t' if g == 'o' else 'c_(t−1)'}"
