@@ -1,4 +1,4 @@
-"""Sections about the TensorArrays / TensorLists and the outputs the RNN returns."""
+"""The section about the TensorArrays / TensorLists a while loop reads and writes."""
 
 from __future__ import annotations
 
