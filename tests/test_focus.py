@@ -85,3 +85,39 @@ def test_every_topic_plugs_into_the_renderer(walked, spec):
                                       annotations=view.annotations, labels=view.labels))
         some_note = sorted(view.annotations.values())[0]
         assert some_note.split(":")[0] in dot
+
+
+# Notes that used to be written for the default model (issue 10), now read from the findings.
+
+@pytest.mark.tf
+def test_gru_sigmoid_is_both_gates(walked):
+    G = walked(cell="gru")
+    view = focus_view(G, "gates")
+    assert view.labels["rnn/while/gru_cell/Sigmoid"] == "gates r, u (split after)"
+    assert "gate r" not in view.labels.values()
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("cell", ["lstm", "lstm-peephole", "gru"])
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_gate_notes_name_the_activation_used(cell, activation, walked):
+    G = walked(cell=cell, activation=activation)
+    notes = " ".join(focus_view(G, "gates").annotations.values())
+    other = {"tanh": "relu", "relu": "tanh"}[activation]
+    assert f"{activation}(" in notes and f"{other}(" not in notes
+    peepholes = ("w_f⊙c_(t−1)", "w_i⊙c_(t−1)", "w_o⊙c_t")
+    assert all((p in notes) == (cell == "lstm-peephole") for p in peepholes)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("spec", [{}, {"cell": "lstm", "layers": 2}])
+def test_exit_notes_name_the_returned_final_state(spec, built, walked):
+    from rnngraph.model.tfcompat import tf
+
+    G = walked(**spec)
+    view = focus_view(G, "while_loop")
+    returned = [t.op.name for t in tf().nest.flatten(built(**spec).tensors["states"])]
+    exits = {n for n, d in G.nodes(data=True) if d["op"] == "Exit"}
+    for node in exits:
+        note = view.annotations.get(node, "")
+        assert ("final state" in note) == (node in returned), (node, note)

@@ -1,10 +1,15 @@
-"""``rnngraph explain TOPIC``: build a graph, recognise its structures and explain them."""
+"""``rnngraph explain TOPIC [--file G]``: recognise a graph's structures and explain them.
+
+Without ``--file`` the graph is built from the model options; with it, the graph is
+read from any file ``inspect`` reads (GraphDef, SavedModel, .meta, event file).
+"""
 
 from __future__ import annotations
 
 import sys
 
-from ..errors import VerificationError
+from ..errors import UsageError, VerificationError
+from ..model.spec import ModelSpec
 from .common import add_model_options, spec_from_args
 
 __all__ = ["register"]
@@ -17,10 +22,16 @@ TOPICS = ("rnn", "lstm", "gru", "static", "dynamic", "while_loop", "tensor_array
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "explain", help="explain a recurrent graph's structures, with numbers read from it",
-        description="Build the graph, recognise its while loop, TensorArrays, concats, "
-                    "strided slices and cells, and explain them in prose. Every name and "
-                    "number in the text is read from the graph.")
+        description="Build the graph (or read it with --file), recognise its while loop, "
+                    "TensorArrays, concats, strided slices, cells and what the RNN returns, "
+                    "and explain them in prose. Every name and number in the text is read "
+                    "from the graph; what is not recognised is not explained.")
     parser.add_argument("topic", choices=TOPICS, help="what to explain")
+    parser.add_argument("--file", metavar="G", default=None,
+                        help="explain the graph in G (.pb, .pbtxt, SavedModel directory, .meta "
+                             "or TensorBoard event file) instead of building one; the model "
+                             "options do not apply. Nothing in G runs unless --verify, which "
+                             "needs its weights (a SavedModel or a frozen GraphDef)")
     parser.add_argument("--kind", choices=("static", "dynamic"), default="dynamic",
                         help="static_rnn or dynamic_rnn for the cell and concat/slice topics "
                              "(default: dynamic)")
@@ -28,8 +39,10 @@ def register(subparsers) -> None:
     parser.add_argument("--format", choices=("text", "markdown", "json"), default="text",
                         help="text (default, for terminals), markdown, or json (the findings)")
     parser.add_argument("--verify", action="store_true",
-                        help="run the graph on random inputs and compare every step with NumPy "
-                             "(exit 1 if the largest difference is 1e-5 or more)")
+                        help="run the graph (at least 3 steps) on random inputs, random weights "
+                             "and a random initial state, with dropout on where its masks can "
+                             "be recorded, and compare every step and every final-state tensor "
+                             "with NumPy (exit 1 if the largest difference is 1e-5 or more)")
     parser.set_defaults(func=run)
 
 
@@ -37,7 +50,13 @@ def run(args) -> int:
     from .. import explain  # noqa: PLC0415
 
     spec = spec_from_args(args)
-    result = explain.explain(args.topic, spec, verify=args.verify)
+    if args.file is not None:
+        if spec != ModelSpec(kind=spec.kind) or args.kind != "dynamic":
+            raise UsageError("--file explains the graph in the file; drop the model options "
+                             "(--cell, --steps, --kind, ...), which only apply to a graph rnngraph builds")
+        result = explain.explain_file(args.topic, args.file, verify=args.verify)
+    else:
+        result = explain.explain(args.topic, spec, verify=args.verify)
     render = {"text": explain.render_text, "markdown": explain.render_markdown,
               "json": explain.render_json}[args.format]
     sys.stdout.write(render(result))

@@ -76,10 +76,18 @@ def _while_loop(G, found: Findings) -> FocusView:
                 first.next_iteration: "NextIteration: hands the body's next value back to Merge",
             }
             view.annotations.update({k: v for k, v in notes.items() if k})
-            used = next((v for v in loop.loop_vars if v.exit and v.exit_used), None)
-            if used:
-                view.annotations[used.exit] = (f"Exit: the {used.carries} after the last "
-                                               "iteration, used after the loop")
+            returned = {s.node: s for r in found.rnns if r.loop == loop.name for s in r.final_state}
+            layers = len({s.layer for s in returned.values()})
+            for var in loop.loop_vars:
+                state = returned.get(var.exit)
+                if state is not None:
+                    part = "" if state.part == "state" else f" {state.part}"
+                    layer = f" of layer {state.layer + 1}" if layers > 1 else ""
+                    view.annotations[var.exit] = (f"Exit: the final state{part}{layer}, "
+                                                  "returned by the RNN")
+                elif var.exit and var.exit_used:
+                    view.annotations.setdefault(var.exit, f"Exit: the {var.carries} after the "
+                                                          "last iteration, read after the loop")
         view.nodes |= _with_context(G, core)
     return view
 
@@ -192,35 +200,55 @@ def _strided_slice(G, found: Findings) -> FocusView:
     return view
 
 
+def _lstm_notes(cell) -> dict:
+    """Return the notes for an LSTM's c_t and h_t, from the recognised activation and peepholes."""
+    act = cell.activation or "φ"
+    peep = cell.peepholes
+    fb = " + b" if cell.forget_bias is not None else ""
+    f_in = f"f{fb}" + (" + w_f⊙c_(t−1)" if "f" in peep else "")
+    i_in = "i" + (" + w_i⊙c_(t−1)" if "i" in peep else "")
+    o_in = "o" + (" + w_o⊙c_t" if "o" in peep else "")
+    notes = {}
+    if cell.outputs.get("c"):
+        notes[cell.outputs["c"]] = f"c_t = c_(t−1)·σ({f_in}) + σ({i_in})·{act}(j)"
+    if cell.outputs.get("h"):
+        notes[cell.outputs["h"]] = f"h_t = {act}(c_t)·σ({o_in})"
+    return notes
+
+
 def _gates(G, found: Findings) -> FocusView:
     view, core = FocusView(), set()
     for cell in found.cells:
         if not cell.gates or cell.form != "tf1":  # the notes below are TF1's i, j, f, o / r, u
             continue
         split = None
+        by_activation: dict = {}
         for gate, info in cell.gate_nodes.items():
             split = info["slice"].rpartition(":")[0]
             core |= {split, *info["preact"]}
             if info["activation"]:
                 # The gate and the products it scales (whose other input is c or h of t−1).
                 core |= {info["activation"], *G.successors(info["activation"])}
-                view.labels.setdefault(info["activation"], f"gate {gate}")
+                by_activation.setdefault(info["activation"], []).append(gate)
+        for node, gates in by_activation.items():
+            # One activation computing several gates (a GRU's sigmoid of r and u) says so.
+            view.labels.setdefault(node, f"gate {gates[0]}" if len(gates) == 1
+                                   else f"gates {', '.join(gates)} (split after)")
         n = cell.n_neurons
+        order = sorted(cell.gates, key=lambda g: int(cell.gate_nodes[g]["slice"].rpartition(":")[2]))
         if cell.kind == "lstm":
-            view.annotations[split] = f"split: 4 blocks of {n} columns → i, j, f, o"
+            view.annotations[split] = f"split: 4 blocks of {n} columns → {', '.join(order)}"
             if cell.forget_bias_node:
                 view.annotations[cell.forget_bias_node] = (
                     f"f + {cell.forget_bias!r}: forget bias keeps the forget gate open at the start")
-            if cell.outputs.get("c"):
-                view.annotations[cell.outputs["c"]] = "c_t = c_(t−1)·σ(f + b) + σ(i)·tanh(j)"
-            if cell.outputs.get("h"):
-                view.annotations[cell.outputs["h"]] = "h_t = tanh(c_t)·σ(o)"
+            view.annotations.update(_lstm_notes(cell))
         else:
             view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns → "
-                                       f"r ({GATE_MEANING['r']}), u ({GATE_MEANING['u']})")
+                                       + ", ".join(f"{g} ({GATE_MEANING[g]})" for g in order))
             if cell.candidate.get("activation_node"):
                 core.add(cell.candidate["activation_node"])
-                view.annotations[cell.candidate["activation_node"]] = "candidate c = tanh([X_t, r·h] · W_c + b_c)"
+                view.annotations[cell.candidate["activation_node"]] = (
+                    f"candidate c = {cell.activation or 'φ'}([X_t, r·h] · W_c + b_c)")
             if cell.outputs.get("h"):
                 view.annotations[cell.outputs["h"]] = "h_t = u·h_(t−1) + (1 − u)·c"
         core |= set(cell.outputs.values())

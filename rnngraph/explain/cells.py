@@ -8,7 +8,7 @@ from typing import Optional
 from ..recognise import GATE_MEANING, Cell, Findings
 from .prose import Section, cols, dims, kernel_text, num
 
-__all__ = ['equation', 'lstm', 'gru', 'stacked']
+__all__ = ['equation', 'lstm', 'gru', 'stacked', 'cell_section', 'recognised_only', 'SECTIONS']
 
 
 def equation(cell: Cell, layer: int) -> Section:
@@ -41,40 +41,73 @@ def equation(cell: Cell, layer: int) -> Section:
         f"of shape {kernel_text(cell)} — the same sum, one MatMul ({cell.matmul})."])
 
 
+def _gate_index(cell: Cell, gate: str) -> int:
+    """Return the block index of ``gate`` as recognised (the Split output it comes from)."""
+    return int(cell.gate_nodes[gate]["slice"].rpartition(":")[2])
+
+
+def lstm_equations(cell: Cell) -> str:
+    """Return c_t and h_t as the recognised cell computes them (forget bias, peepholes, activation)."""
+    act = cell.activation or "φ"
+    fb = f" + {num(cell.forget_bias)}" if cell.forget_bias is not None else ""
+    peep = cell.peepholes
+    f_in = f"f{fb}" + (" + w_f ⊙ c_(t−1)" if "f" in peep else "")
+    i_in = "i" + (" + w_i ⊙ c_(t−1)" if "i" in peep else "")
+    o_in = "o" + (" + w_o ⊙ c_t" if "o" in peep else "")
+    c_line = f"c_t = c_(t−1) ⊙ σ({f_in}) + σ({i_in}) ⊙ {act}(j)"
+    h_line = f"h_t = {act}(c_t) ⊙ σ({o_in})"
+    width = max(len(c_line), len(h_line)) + 3
+    return (f"    {c_line:<{width}}({cell.outputs.get('c')})\n"
+            f"    {h_line:<{width}}({cell.outputs.get('h')})")
+
+
 def lstm(cell: Cell) -> Section:
     n, n_in = cell.n_neurons, cell.n_inputs
     total = cell.kernel_shape[0] if cell.kernel_shape else None
     bullets = []
-    for index, gate in enumerate(cell.gates):
+    for gate in sorted(cell.gates, key=lambda g: _gate_index(cell, g)):
         info = cell.gate_nodes[gate]
         extra = ""
         if gate == "f" and cell.forget_bias is not None:
             extra = f"; the constant {num(cell.forget_bias)} is added first ({cell.forget_bias_node})"
         if gate in cell.peepholes:
-            extra += f"; peephole weights {cell.peepholes[gate]} add a multiple of c"
-        bullets.append(f"{gate} = {cols(index * n, n)} ({info['slice']}): {GATE_MEANING[gate]}, "
-                       f"then {info['activation']}{extra}")
-    fb = cell.forget_bias if cell.forget_bias is not None else 0.0
-    open_gate = 1 / (1 + math.exp(-fb))
-    peep = ""
-    if cell.peepholes:
-        peep = ("With peepholes the gates also see the cell state: i and f get w_i·c_(t−1) and "
-                "w_f·c_(t−1) added, o gets w_o·c_t, each an elementwise product with a vector "
-                f"of {n} weights ({', '.join(cell.peepholes.values())}).")
-    return Section("The LSTM cell", [
+            extra += f"; the peephole weights {cell.peepholes[gate]} add w_{gate} ⊙ c"
+        act = info["activation"] or "no activation recognised"
+        bullets.append(f"{gate} = {cols(_gate_index(cell, gate) * n, n)} ({info['slice']}): "
+                       f"{GATE_MEANING[gate]}, then {act}{extra}")
+    h = total - n_in if isinstance(total, int) and isinstance(n_in, int) else n
+    rows = (f"(n_inputs + n_neurons, 4·n_neurons) = ({n_in} + {n}, 4·{n})" if h == n else
+            f"(n_inputs + columns of h, 4·n_neurons) = ({n_in} + {h}, 4·{n})")
+    paras = [
         f"The cell {cell.scope} multiplies [X_t, h_(t−1)] (m × {total}) by one kernel of shape "
-        f"{kernel_text(cell)} = (n_inputs + n_neurons, 4·n_neurons) = ({n_in} + {n}, 4·{n}) — "
+        f"{kernel_text(cell)} = {rows} — "
         f"rows match the concatenated input, columns are four blocks of {n} units, so it is "
         f"{kernel_text(cell)}, not the transpose — and adds a bias of {dims(cell.bias_shape)}. "
         f"The m × {4 * n if n else '?'} result is split on axis 1 into four blocks:",
         bullets,
-        "Then, with σ the sigmoid:",
-        f"    c_t = c_(t−1) · σ(f + {num(fb)}) + σ(i) · {cell.activation}(j)   ({cell.outputs.get('c')})\n"
-        f"    h_t = {cell.activation}(c_t) · σ(o)                   ({cell.outputs.get('h')})",
-        f"The forget bias {num(fb)} makes σ(f + {num(fb)}) ≈ {open_gate:.2f} while f is still near "
-        "zero at the start of training, so the cell keeps its memory by default instead of "
-        f"forgetting before it has learned anything. The state is the pair (c, h), each m × {n}; "
-        "h is also the step's output." + (" " + peep if peep else "")])
+        "Then, with σ the sigmoid and ⊙ the elementwise product:",
+        lstm_equations(cell)]
+    tail = []
+    if cell.forget_bias is not None:
+        fb = cell.forget_bias
+        tail.append(f"The forget bias {num(fb)} makes σ(f + {num(fb)}) ≈ {1 / (1 + math.exp(-fb)):.2f} "
+                    "while f is still near zero at the start of training, so the cell keeps its "
+                    "memory by default instead of forgetting before it has learned anything.")
+    if h == n:
+        tail.append(f"The state is the pair (c, h), each m × {n}; h is also the step's output.")
+    else:  # h has fewer columns than the cell has units: projected inside the cell
+        tail.append(f"The state is the pair (c, h): c is m × {n}, but h_(t−1) comes back with "
+                    f"{h} columns, so h is not the product above alone: the cell maps it to {h} "
+                    "columns before handing it on (rnngraph does not show that step here).")
+    if cell.peepholes:
+        tail.append("With peepholes the gates also see the cell state: "
+                    + ", ".join(f"{g} gets w_{g} ⊙ {'c_t' if g == 'o' else 'c_(t−1)'}"
+                                for g in sorted(cell.peepholes, key="ifo".index))
+                    + f", each w a vector of {n} weights ("
+                    + ", ".join(cell.peepholes[g] for g in sorted(cell.peepholes, key="ifo".index))
+                    + ").")
+    paras.append(" ".join(tail))
+    return Section("The LSTM cell", paras)
 
 
 def gru(cell: Cell) -> Section:
@@ -84,14 +117,15 @@ def gru(cell: Cell) -> Section:
     return Section("The GRU cell", [
         f"The cell {cell.scope} has two kernels. The gates kernel {cell.kernel} of shape "
         f"{kernel_text(cell)} = (n_inputs + n_neurons, 2·n_neurons) turns [X_t, h_(t−1)] into "
-        f"m × {2 * n if n else '?'}; a sigmoid ({cell.gate_nodes['r']['activation']}) and a split "
-        f"give r = {cols(0, n)} (reset gate) and u = {cols(n, n)} (update gate).",
+        f"m × {2 * n if n else '?'}; one sigmoid ({cell.gate_nodes['r']['activation']}) computes "
+        f"both gates at once and a split after it gives r = {cols(_gate_index(cell, 'r') * n, n)} "
+        f"(reset gate) and u = {cols(_gate_index(cell, 'u') * n, n)} (update gate).",
         f"The candidate kernel {cand.get('kernel')} of shape "
         f"{tuple(ks) if ks else '(not recorded)'} is applied to [X_t, r · h_(t−1)] "
         f"({cand.get('concat')}): the reset gate decides how much of the old state the candidate "
         f"sees.",
-        f"    c   = {cell.activation}([X_t, r · h_(t−1)] · W_c + b_c)   ({cand.get('activation_node')})\n"
-        f"    h_t = u · h_(t−1) + (1 − u) · c               ({cell.outputs.get('h')})",
+        f"    c   = {cell.activation or 'φ'}([X_t, r ⊙ h_(t−1)] · W_c + b_c)   ({cand.get('activation_node')})\n"
+        f"    h_t = u ⊙ h_(t−1) + (1 − u) ⊙ c               ({cell.outputs.get('h')})",
         "There is no separate cell state: h_t is both the output and the state, and u blends "
         "the old state with the candidate."])
 
@@ -102,3 +136,27 @@ def stacked(found: Findings) -> Optional[Section]:
     return Section("Every cell in the graph", bullets=[
         f"{c.scope}: {c.kind}, kernel {kernel_text(c)} = ({c.n_inputs} inputs + {c.n_neurons} "
         f"neurons) × {c.kernel_shape[1] if c.kernel_shape else '?'}" for c in found.cells])
+
+
+def recognised_only(cell: Cell) -> Section:
+    """Return what was recognised of a cell whose form rnngraph has no lesson for."""
+    facts = [f"kernel {cell.kernel} {kernel_text(cell)}", f"bias {cell.bias or 'not recognised'}"]
+    if cell.activation_node:
+        facts.append(f"activation {cell.activation} ({cell.activation_node})")
+    if cell.gates:
+        facts.append("gates " + ", ".join(cell.gates))
+    return Section(f"The cell {cell.scope}", [
+        f"A {cell.kind} cell was recognised at {cell.scope} (MatMul {cell.matmul}): "
+        + "; ".join(facts) + "."])
+
+
+# Which lesson explains a recognised cell, keyed by (kind, form); other forms (Keras cells,
+# custom cells) add their entries here.  A form with no entry gets only what was recognised.
+SECTIONS = {("rnn", "tf1"): lambda cell: equation(cell, 0), ("lstm", "tf1"): lstm,
+            ("gru", "tf1"): gru}
+
+
+def cell_section(cell: Cell) -> Section:
+    """Return the section explaining ``cell``: its form's lesson, or only what was recognised."""
+    form = getattr(cell, "form", "tf1")
+    return SECTIONS.get((cell.kind, form), recognised_only)(cell)

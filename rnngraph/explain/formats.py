@@ -34,7 +34,8 @@ def render_text(expl: Explanation, width: int = 88) -> str:
 
 
 def _verify_lines(result: dict) -> list:
-    lines = ["Verify", "------", textwrap.fill(result["summary"], 88), ""]
+    lines = ["Verify", "------", textwrap.fill(result["summary"], 88, break_on_hyphens=False,
+                                               break_long_words=False), ""]
     lines += [f"    {row}" for row in result["rows"]]
     lines += ["", f"largest absolute difference: {result['max_abs_diff']:.3g} "
                   f"({'below' if result['ok'] else 'NOT below'} {result['tolerance']:g})"]

@@ -39,20 +39,40 @@ def static_vs_dynamic(counts: dict, spec: ModelSpec, found: Findings) -> Section
     return Section("static_rnn vs dynamic_rnn", paras)
 
 
-def loop_var_line(var) -> str:
+def loop_var_line(var, returned: Optional[tuple] = None) -> str:
+    """Return one loop variable's path; ``returned`` is (node, what) when the RNN returns its result."""
     chain = " → ".join(x for x in (var.enter, var.merge, var.switch, var.identity) if x)
     start = f"starts as {var.initial}" if var.initial else ""
     ends = ""
-    if var.exit:
-        ends = f"; leaves through {var.exit}" + (" (used after the loop)" if var.exit_used
-                                                 else " (not used after the loop)")
+    if returned:
+        node, what = returned
+        via = f"leaves through {var.exit}" if var.exit else f"its result {node}"
+        ends = f"; {via}" + (f" ({node})" if var.exit and node != var.exit else "") + \
+            f", which is {what} the RNN returns"
+    elif var.exit:
+        ends = f"; leaves through {var.exit}" + (" (read after the loop)" if var.exit_used
+                                                 else " (nothing in this graph reads it)")
     where = f" via {chain}" if chain else ""
     return f"{var.carries}: {start}{where}; next value {var.next_value}{ends}"
 
 
+def _returned(loop: WhileLoop, found: Findings) -> dict:
+    """Return {loop variable index: (node, 'the final state c of layer 2')} for this loop."""
+    names = {}
+    for rnn in found.rnns:
+        if rnn.loop != loop.name:
+            continue
+        layers = len({s.layer for s in rnn.final_state})
+        for state in rnn.final_state:
+            part = "" if state.part == "state" else f" {state.part}"
+            layer = f" of layer {state.layer + 1}" if layers > 1 else ""
+            names[state.loop_var] = (state.node, f"the final state{part}{layer}")
+    return names
+
+
 def while_v1(loop: WhileLoop) -> list:
     return [
-        f"dynamic_rnn builds one while loop, frame {loop.frame}. Each of its "
+        f"The while loop {loop.name} runs in the frame {loop.frame}. Each of its "
         f"{len(loop.loop_vars)} loop variables runs through the same chain of nodes:",
         "    Enter → Merge → Switch ─true→ Identity → body → NextIteration → Merge\n"
         "                    Switch ─false→ Exit",
@@ -103,11 +123,15 @@ def while_v2(loop: WhileLoop) -> list:
 
 def while_loop(loop: WhileLoop, found: Findings) -> Section:
     paras = while_v1(loop) if loop.control_flow == "v1" else while_v2(loop)
-    bullets = [f"loop variable {v.index}, {loop_var_line(v)}" for v in loop.loop_vars]
+    returned = _returned(loop, found)
+    bullets = [f"loop variable {v.index}, {loop_var_line(v, returned.get(v.index))}"
+               for v in loop.loop_vars]
     bullets += [f"invariant {inv['node']}: {inv['what']}" for inv in loop.invariants]
+    invariant = ("Enter with is_constant=true: the same value every iteration"
+                 if loop.control_flow == "v1" else
+                 "inputs the body returns unchanged: the same value every iteration")
     paras.append(f"The body holds {len(loop.body_nodes)} nodes besides the loop machinery. "
-                 "Loop variables and invariants (Enter with is_constant=true: the same value "
-                 "every iteration):")
+                 f"Loop variables and invariants ({invariant}):")
     section = Section(f"The while loop {loop.name}", paras, bullets)
     return section
 

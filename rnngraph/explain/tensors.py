@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from ..recognise import Findings
 from .prose import Section, dims
 
 __all__ = ['sequence_length', 'concats', 'slices']
 
 
-def sequence_length(found: Findings) -> Section:
+def sequence_length(found: Findings) -> Optional[Section]:
     if not found.sequence_length:
-        return Section("sequence_length", [
-            "This graph has no sequence_length (add --sequence-length to see it). With one, "
-            "each step compares time with every sequence's length: outputs past a sequence's "
-            "length are zeros, and its state is copied through unchanged, so the final state "
-            "is the state at each sequence's last real step."])
+        return None
     seq = found.sequence_length[0]
     return Section("sequence_length", [
         f"The graph takes sequence_length from {seq.length}. Each step compares time with it "

@@ -12,11 +12,11 @@ from typing import Callable, Optional
 from ..errors import UsageError
 from ..graphdef.walk import top_level_nodes
 from ..recognise import Findings, recognise
-from . import arrays, cells, loops, tensors
+from . import arrays, cells, loops, returns, tensors
 from .prose import Explanation, Section
 from ..model.spec import CELL_CLASSES, ModelSpec
 
-__all__ = ["TOPICS", "FORMATS", "spec_for_topic", "explain"]
+__all__ = ["TOPICS", "FORMATS", "spec_for_topic", "explain", "explain_file", "sections"]
 
 TOPICS = ("rnn", "lstm", "gru", "static", "dynamic", "while_loop", "tensor_array", "concat",
           "strided_slice")
@@ -41,17 +41,28 @@ def spec_for_topic(topic: str, spec: ModelSpec) -> ModelSpec:
     return spec
 
 
-def _overview(spec: ModelSpec, G, found: Findings) -> Section:
-    nodes = len(top_level_nodes(G))
+def _recognised(found: Findings) -> str:
     cells = ", ".join(f"{c.kind} cell {c.scope}" for c in found.cells) or "no cell recognised"
     loops = ", ".join(f"{w.name} ({w.control_flow})" for w in found.while_loops) or "none"
+    return f"Recognised: {cells}; while loops: {loops}."
+
+
+def _overview(spec: ModelSpec, G, found: Findings) -> Section:
+    nodes = len(top_level_nodes(G))
     kind = f"{spec.kind}_rnn" + (" with control flow v2" if spec.control_flow == "v2"
                                  and spec.kind == "dynamic" else "")
     return Section("The graph", [
         f"rnngraph asked TensorFlow for {kind} over a {CELL_CLASSES[spec.cell]} "
         f"({spec.activation}): {spec.steps} steps of {spec.inputs} inputs, {spec.neurons} "
         f"neurons{'' if spec.layers == 1 else f' in each of {spec.layers} layers'}. The "
-        f"GraphDef has {nodes} nodes. Recognised: {cells}; while loops: {loops}."])
+        f"GraphDef has {nodes} nodes. {_recognised(found)}"])
+
+
+def _file_overview(path: str, kind: str, G, found: Findings) -> Section:
+    nodes = len(top_level_nodes(G))
+    return Section("The graph", [
+        f"{path} ({kind}) holds a GraphDef of {nodes} nodes (function bodies not counted). "
+        f"{_recognised(found)}"])
 
 
 def _node_counts(spec: ModelSpec, build: Callable) -> dict:
@@ -62,6 +73,62 @@ def _node_counts(spec: ModelSpec, build: Callable) -> dict:
         counts[kind] = tuple(len(top_level_nodes(walk(build(spec.replace(kind=kind, steps=s)))))
                              for s in (spec.steps, spec.steps + 1))
     return counts
+
+
+def _cell_kinds(topic: str) -> tuple:
+    return {"rnn": ("rnn",), "lstm": ("lstm",), "gru": ("gru",)}.get(topic, ())
+
+
+def _cells_to_show(found: Findings, kinds: tuple) -> list:
+    """Return one cell per recognised RNN (its first layer) and every cell outside an RNN."""
+    in_rnn = {scope for r in found.rnns for scope in r.layers}
+    firsts = {r.layers[0] for r in found.rnns}
+    return [c for c in found.cells if c.kind in kinds and (c.scope in firsts or c.scope not in in_rnn)]
+
+
+def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
+             spec: Optional[ModelSpec] = None) -> list:
+    """Return the sections explaining ``topic`` from the findings of ``G`` (None ones dropped).
+
+    ``counts`` and ``spec`` (the static/dynamic node counts) exist only for graphs
+    rnngraph built; a foreign graph gets every section its findings support.
+    """
+    loop = found.while_loops[0] if found.while_loops else None
+    out: list = []
+    add = out.append
+    if topic in _CELL_TOPICS:
+        for cell in _cells_to_show(found, _cell_kinds(topic)):
+            add(cells.cell_section(cell))
+        add(cells.stacked(found))
+        add(returns.returns(G, found))
+        add(returns.dropout(found))
+        add(tensors.sequence_length(found))
+    elif topic in ("static", "dynamic"):
+        if counts is not None and spec is not None:
+            add(loops.static_vs_dynamic(counts, spec, found))
+        first = found.cells[0] if found.cells else None
+        if first is not None and first.kind == "rnn":
+            add(cells.cell_section(first))
+        if topic == "dynamic" and loop is not None:
+            add(loops.while_loop(loop, found))
+            add(loops.why_two_counters(loop))
+            add(arrays.tensor_arrays(found))
+        add(returns.returns(G, found))
+        add(returns.dropout(found))
+        add(tensors.sequence_length(found))
+    elif topic == "while_loop":
+        for each in found.while_loops:
+            add(loops.while_loop(each, found))
+            add(loops.why_two_counters(each))
+        add(tensors.sequence_length(found))
+    elif topic == "tensor_array":
+        add(arrays.tensor_arrays(found))
+        add(returns.returns(G, found))
+    elif topic == "concat" and found.concats:
+        add(tensors.concats(found))
+    elif topic == "strided_slice" and found.strided_slices:
+        add(tensors.slices(found))
+    return [s for s in out if s is not None]
 
 
 def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
@@ -78,45 +145,43 @@ def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
     built = build(spec)
     G = walk(built)
     found = recognise(G)
-    sections = [_overview(spec, G, found)]
-    first = found.cells[0] if found.cells else None
-    loop = found.while_loops[0] if found.while_loops else None
-    add = sections.append
-    if topic in ("rnn", "lstm", "gru") and first is not None:
-        if first.kind == "rnn":
-            add(cells.equation(first, 0))
-        add({"lstm": cells.lstm, "gru": cells.gru}.get(first.kind, lambda c: None)(first))
-        add(cells.stacked(found))
-        add(arrays.outputs(G, found, spec))
-        add(tensors.sequence_length(found))
-    elif topic in ("static", "dynamic"):
-        add(loops.static_vs_dynamic(_node_counts(spec, build), spec, found))
-        if first is not None and first.kind == "rnn":
-            add(cells.equation(first, 0))
-        if topic == "dynamic" and loop is not None:
-            add(loops.while_loop(loop, found))
-            add(loops.why_two_counters(loop))
-            add(arrays.tensor_arrays(found))
-        add(arrays.outputs(G, found, spec))
-        add(tensors.sequence_length(found))
-    elif topic == "while_loop" and loop is not None:
-        add(loops.while_loop(loop, found))
-        add(loops.why_two_counters(loop))
-        add(tensors.sequence_length(found))
-    elif topic == "tensor_array":
-        add(arrays.tensor_arrays(found))
-        add(arrays.outputs(G, found, spec))
-    elif topic == "concat":
-        add(tensors.concats(found))
-    elif topic == "strided_slice":
-        add(tensors.slices(found))
+    counts = _node_counts(spec, build) if topic in ("static", "dynamic") else None
+    body = [_overview(spec, G, found)] + sections(topic, G, found, counts, spec)
     title = f"rnngraph explain {topic}: {spec.kind}_rnn, {CELL_CLASSES[spec.cell]}, " \
             f"{spec.inputs} inputs, {spec.neurons} neurons, {spec.steps} steps"
     checked = None
     if verify:
-        from .verify import verify as run_check  # noqa: PLC0415
+        from .verify import verify_built  # noqa: PLC0415
 
-        checked = run_check(built, found)
-    return Explanation(topic=topic, title=title, spec=spec.as_dict(),
-                       sections=[s for s in sections if s is not None], findings=found.as_dict(),
-                       verify=checked)
+        checked = verify_built(built, build)
+    return Explanation(topic=topic, title=title, spec=spec.as_dict(), sections=body,
+                       findings=found.as_dict(), verify=checked)
+
+
+def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
+    """Return the explanation of ``topic`` for the graph in ``path`` (any file ``inspect`` reads).
+
+    Nothing from the file runs unless ``verify``: then TensorFlow loads it (a SavedModel
+    or a frozen GraphDef, whose weights are in the file) and the recognised cells are
+    checked against NumPy.
+    """
+    if topic not in TOPICS:
+        raise UsageError(f"unknown topic {topic!r} (choose one of: {', '.join(TOPICS)})")
+    from ..graphdef.loaders import load_graph_def
+    from ..graphdef.walk import walk
+
+    graph_def, kind = load_graph_def(path)
+    G = walk(graph_def)
+    found = recognise(G)
+    body = [_file_overview(str(path), kind, G, found)] + sections(topic, G, found)
+    if len(body) == 1:
+        body.append(Section("Nothing to explain", [
+            f"No {topic.replace('_', ' ')} was recognised in this graph, so rnngraph says "
+            "nothing more about it."]))
+    checked = None
+    if verify:
+        from .verify import verify_file  # noqa: PLC0415
+
+        checked = verify_file(path, kind, graph_def, found)
+    return Explanation(topic=topic, title=f"rnngraph explain {topic}: {path}", spec={"file": str(path),
+                       "kind": kind}, sections=body, findings=found.as_dict(), verify=checked)

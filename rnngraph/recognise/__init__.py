@@ -18,24 +18,38 @@ import networkx as nx
 from .arrays import find_tensor_arrays
 from .cells import find_cells
 from .loops import find_while_loops
-from .structures import (ACTIVATIONS, GATE_MEANING, GATE_NAMES, Cell, ConcatInfo, Findings,
-                         LoopVar, SequenceLength, SliceInfo, TensorArrayInfo, WhileLoop)
+from .rnn import find_dropout, find_rnns
+from .structures import (ACTIVATIONS, GATE_MEANING, GATE_NAMES, Cell, ConcatInfo, DenseLayer,
+                         DropoutInfo, Findings, LoopVar, RnnInfo, SequenceLength, SliceInfo,
+                         StateTensor, TensorArrayInfo, WhileLoop)
 from .tensors import find_concats, find_sequence_length, find_strided_slices
 
 __all__ = ["Findings", "WhileLoop", "LoopVar", "TensorArrayInfo", "Cell", "ConcatInfo",
            "SliceInfo", "SequenceLength", "recognise", "find_cells", "find_while_loops",
            "find_tensor_arrays", "find_concats", "find_strided_slices", "find_sequence_length",
-           "ACTIVATIONS", "GATE_NAMES", "GATE_MEANING"]
+           "ACTIVATIONS", "GATE_NAMES", "GATE_MEANING", "RnnInfo", "StateTensor", "DropoutInfo",
+           "DenseLayer", "find_rnns", "find_dropout"]
 
 
 def recognise(G: nx.MultiDiGraph) -> Findings:
-    """Return every structure found in ``G`` (cells, loops, TensorArrays, concats, slices)."""
+    """Return every structure found in ``G`` (cells, loops, TensorArrays, concats, slices, RNNs)."""
     cells = find_cells(G)
+    loops = find_while_loops(G, cells)
+    arrays = find_tensor_arrays(G)
+    seq = find_sequence_length(G)
+    dropout = find_dropout(G, cells)
+    rnns = find_rnns(G, cells, loops, arrays, seq, dropout)
+    fills = {s.initial: "initial state" for r in rnns for s in r.final_state
+             if s.initial_kind == "zeros"}
+    fills.update({r.zero_output: "masked output" if r.zero_output_used else "unused"
+                  for r in rnns if r.zero_output})
     return Findings(
-        while_loops=find_while_loops(G, cells),
-        tensor_arrays=find_tensor_arrays(G),
+        while_loops=loops,
+        tensor_arrays=arrays,
         cells=cells,
-        concats=find_concats(G, cells),
+        concats=find_concats(G, cells, fills),
         strided_slices=find_strided_slices(G),
-        sequence_length=find_sequence_length(G),
+        sequence_length=seq,
+        rnns=rnns,
+        dropout=dropout,
     )

@@ -139,14 +139,20 @@ def _fill_lstm(G, cell: Cell, split: str) -> None:
     if acts.get("j"):
         cell.activation = ACTIVATIONS.get(node_op(G, acts["j"]))
         cell.activation_node = acts["j"]
+    # c_t = c·σ(f) + σ(i)·act(j) and h_t = act(c_t)·σ(o): picked by their other operands, so
+    # that the gradient ops of a training graph (which also multiply σ(f), σ(o)) are not taken.
     if acts.get("f"):
         for mul, _ in consumers(G, acts["f"], 0):
             if node_op(G, mul) in _MUL:
-                new_c = [d for d, _ in consumers(G, mul, 0) if node_op(G, d) in _ADD]
+                new_c = [d for d, _ in consumers(G, mul, 0) if node_op(G, d) in _ADD
+                         and _adds_input_gate(G, d, acts.get("i"))]
                 if new_c:
                     cell.outputs["c"] = new_c[0]
+                    break
     if acts.get("o"):
-        new_h = [d for d, _ in consumers(G, acts["o"], 0) if node_op(G, d) in _MUL]
+        new_h = [d for d, _ in consumers(G, acts["o"], 0) if node_op(G, d) in _MUL
+                 and any(node_op(G, s) in ACTIVATIONS and node_op(G, s) != "Sigmoid"
+                         for s, _ in data_inputs(G, d))]
         if new_h:
             cell.outputs["h"] = new_h[0]
             _projection(G, cell, new_h[0])
@@ -168,6 +174,14 @@ def _projection(G, cell: Cell, m: str) -> None:
         return
 
 
+def _adds_input_gate(G, add: str, sigmoid_i: Optional[str]) -> bool:
+    """True if ``add`` sums a product with the input gate σ(i) (the new c_t, not a gradient)."""
+    for src, _ in data_inputs(G, add):
+        if node_op(G, src) in _MUL and sigmoid_i in {s for s, _ in data_inputs(G, src)}:
+            return True
+    return sigmoid_i is None
+
+
 def _fill_gru(G, cell: Cell, gates: dict) -> None:
     cell.kind = "gru"
     cell.gates = list(GATE_NAMES["gru"])
@@ -181,9 +195,11 @@ def _fill_gru(G, cell: Cell, gates: dict) -> None:
         for concat, _ in consumers(G, mul, 0):
             if node_op(G, concat) not in _CONCAT:
                 continue
-            for matmul, _ in consumers(G, concat, 0):
-                if node_op(G, matmul) != "MatMul":
-                    continue
+            for matmul, index in consumers(G, concat, 0):
+                attrs = G.nodes[matmul]["attrs"]
+                if node_op(G, matmul) != "MatMul" or index != 0 or attrs.get("transpose_a") \
+                        or attrs.get("transpose_b"):
+                    continue  # not [X_t, r·h]·W_c (a gradient MatMul reads the concat transposed)
                 pre, bias, _ = _bias_after(G, matmul)
                 kernel = _variable_at_input(G, matmul, 1)
                 act = None
@@ -198,9 +214,15 @@ def _fill_gru(G, cell: Cell, gates: dict) -> None:
                     cell.activation = ACTIVATIONS.get(node_op(G, act))
                     cell.activation_node = act
                     for m2, _ in consumers(G, act, 0):
-                        new_h = [d for d, _ in consumers(G, m2, 0) if node_op(G, d) in _ADD]
+                        # h_t = u·h + (1 − u)·c: the Add whose other product reads the split (u),
+                        # not a gradient op of a training graph.
+                        new_h = [d for d, _ in consumers(G, m2, 0) if node_op(G, d) in _ADD
+                                 and any(node_op(G, m) in _MUL and split in
+                                         {x for x, _ in data_inputs(G, m)}
+                                         for m, _ in data_inputs(G, d))]
                         if node_op(G, m2) in _MUL and new_h:
                             cell.outputs["h"] = new_h[0]
+                            break
                 return
 
 

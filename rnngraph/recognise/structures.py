@@ -184,6 +184,72 @@ class SequenceLength:
 
 
 @dataclass
+class StateTensor:
+    """One tensor of the RNN's state: its layer, which part (c, h or state), where it ends and starts."""
+
+    layer: int  # 0-based, in stacking order
+    part: str  # "c" | "h" | "state"
+    node: str  # the node TensorFlow returns for it (``tensor.op.name``)
+    output: int = 0
+    initial: Optional[str] = None  # the node giving the initial value (a ZeroState Fill)
+    initial_kind: Optional[str] = None  # "zeros" | "placeholder" | "other"
+    loop_var: Optional[int] = None  # dynamic: the index of the loop variable carrying it
+
+
+@dataclass
+class DropoutInfo:
+    """A dropout keep-mask: ``uniform >= rate`` selects x / keep_prob or 0 (DropoutWrapper's ops)."""
+
+    mask: str  # GreaterEqual: the boolean keep-mask
+    select: str  # Select/SelectV2 applying it
+    random: str  # RandomUniform
+    dropped: str  # the tensor being dropped out
+    rate: str  # expression of the drop rate the uniform values are compared with
+    keep_prob: str  # the keep probability when the rate is 1 − keep_prob, else ""
+    cell: Optional[str] = None  # the scope of the cell that reads the result as X_t
+    layer: Optional[int] = None  # that cell's layer in its RNN
+    in_loop: bool = False
+
+
+@dataclass
+class DenseLayer:
+    """A MatMul + bias with its own kernel reading the RNN: per-step projection or a head."""
+
+    matmul: str
+    kernel: Optional[str]
+    kernel_shape: Optional[list]
+    bias: Optional[str]
+    output: str  # the BiasAdd/Add node
+    reads: str  # the tensor it reads
+    role: str  # "projection" (inside the step) | "head on final state" | "head on outputs" | "unknown"
+    copies: int = 1
+
+
+@dataclass
+class RnnInfo:
+    """One recurrent network as a whole: what it returns, where its state starts, its wrappers."""
+
+    kind: str  # "dynamic" (a while loop) | "static" (unrolled copies)
+    loop: Optional[str]
+    layers: list  # cell scopes in stacking order
+    cell_kind: str
+    activations: list  # per layer: the activation node actually used
+    outputs: list  # nodes TensorFlow returns as outputs (dynamic: one m × steps × n tensor)
+    outputs_time_major: Optional[str]  # dynamic: the stacked, time-major tensor before the transpose
+    output_size: Optional[int]
+    final_state: list  # [StateTensor] in TensorFlow's flattened order
+    zero_output: Optional[str] = None  # dynamic_rnn's zeros for sequence_length masking
+    zero_output_used: bool = False
+    sequence_length: Optional[str] = None  # the node the lengths come from
+    sequence_length_selects: list = field(default_factory=list)
+    dropout: list = field(default_factory=list)  # [DropoutInfo]
+    projection: Optional[DenseLayer] = None
+    heads: list = field(default_factory=list)  # [DenseLayer]
+    steps: Optional[int] = None  # static: copies; dynamic: None (set at run time)
+    reversed_by: Optional[str] = None  # a backward RNN's outputs reversed back in time by this op
+
+
+@dataclass
 class Findings:
     """Everything the recognisers found in one graph."""
 
@@ -193,6 +259,8 @@ class Findings:
     concats: list = field(default_factory=list)
     strided_slices: list = field(default_factory=list)
     sequence_length: list = field(default_factory=list)
+    rnns: list = field(default_factory=list)  # [RnnInfo]
+    dropout: list = field(default_factory=list)  # [DropoutInfo]
 
     def as_dict(self) -> dict:
         """Return the findings as JSON-serialisable dicts and lists."""

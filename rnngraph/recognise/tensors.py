@@ -12,10 +12,17 @@ from .exprs import (const_value, consumers, data_inputs, expr, input_of, node_op
 from .structures import ConcatInfo, SequenceLength, SliceInfo, _CONCAT, _SELECT
 from .cells import find_cells
 from .loops import _meaning, _natural
+from .rnn import fill_role, gradient_select, random_behind
 
 
-def find_concats(G: nx.MultiDiGraph, cells: Optional[list] = None) -> list:
-    """Return every concat with its axis, its inputs' shapes and what it assembles."""
+def find_concats(G: nx.MultiDiGraph, cells: Optional[list] = None,
+                 fills: Optional[dict] = None) -> list:
+    """Return every concat with its axis, its inputs' shapes and what it assembles.
+
+    ``fills`` (zeros node -> 'initial state' / 'masked output' / 'unused', from the
+    RNN's recognised facts) names what a zero-filled tensor is; without it the role
+    is read from the zeros' consumers.
+    """
     cells = find_cells(G) if cells is None else cells
     roles = {}
     for cell in cells:
@@ -36,12 +43,12 @@ def find_concats(G: nx.MultiDiGraph, cells: Optional[list] = None) -> list:
         value = const_value(G, node, 0)
         found.append(ConcatInfo(name=node, axis=axis if isinstance(axis, int) else None,
                                 inputs=inputs, shape=shape,
-                                meaning=_concat_meaning(G, node, roles.get(node), inputs, value),
+                                meaning=_concat_meaning(G, node, roles.get(node), inputs, value, fills or {}),
                                 value=value))
     return found
 
 
-def _concat_meaning(G, node: str, role, inputs: list, value) -> str:
+def _concat_meaning(G, node: str, role, inputs: list, value, fills: dict) -> str:
     if role:
         kind, cell = role
         x, h = inputs[0], inputs[-1]
@@ -53,8 +60,14 @@ def _concat_meaning(G, node: str, role, inputs: list, value) -> str:
                 f"?×({xn}+{hn}) = ?×{total}, the input of {cell.kind} cell {cell.scope}")
     users = [(node_op(G, d), i) for d, i in consumers(G, node)]
     parts = ", ".join(i["meaning"] or i["expr"] for i in inputs)
-    if any(op == "Fill" and i == 0 for op, i in users):
-        return f"shape [{parts}] assembled for a zero-filled tensor (the initial state)"
+    fills_of = [d for d, i in consumers(G, node) if node_op(G, d) == "Fill" and i == 0]
+    if fills_of:
+        role = fills.get(fills_of[0]) or fill_role(G, fills_of[0])
+        fill = fills_of[0]
+        what = {"initial state": f"the initial state ({fill}, zeros)",
+                "masked output": f"{fill}, the zeros selected as the output past a sequence's end",
+                "unused": f"{fill}, a zero-filled tensor nothing in this graph reads"}
+        return f"shape [{parts}] assembled for {what.get(role, f'the zero-filled tensor {fill}')}"
     if any(op == "Transpose" and i == 1 for op, i in users):
         text = f"permutation {value}" if value is not None else f"permutation [{parts}]"
         if value is not None and list(value[:2]) == [1, 0]:
@@ -93,6 +106,10 @@ def find_sequence_length(G: nx.MultiDiGraph) -> list:
         cond = trace_source(G, *cond) if cond else None
         if not cond or node_op(G, cond[0]) not in ("GreaterEqual", "LessEqual"):
             continue  # time >= sequence_length, or sequence_length <= time
+        if any(random_behind(G, *src) for src in data_inputs(G, cond[0])):
+            continue  # uniform >= rate: a dropout keep-mask, not a length
+        if gradient_select(G, node):
+            continue  # the gradient of a masking Select, in a training graph
         kept = trace_source(G, *input_of(G, node, 1))[0]
         groups.setdefault(cond[0], []).append((node, kept))
     # The zero output is one tensor shared by every step; a zero *state* is kept only at step 0.

