@@ -6,6 +6,7 @@ import math
 from typing import Optional
 
 from ..recognise import GATE_MEANING, Cell, Findings
+from . import keras
 from .prose import Section, cols, dims, kernel_text, num
 
 __all__ = ['equation', 'lstm', 'gru', 'stacked', 'cell_section', 'recognised_only', 'SECTIONS']
@@ -153,7 +154,8 @@ def recognised_only(cell: Cell) -> Section:
 # Which lesson explains a recognised cell, keyed by (kind, form); other forms (Keras cells,
 # custom cells) add their entries here.  A form with no entry gets only what was recognised.
 SECTIONS = {("rnn", "tf1"): lambda cell: equation(cell, 0), ("lstm", "tf1"): lstm,
-            ("gru", "tf1"): gru}
+            ("gru", "tf1"): gru, ("rnn", "keras"): keras.keras_cell, ("lstm", "keras"): keras.keras_cell,
+            ("gru", "keras"): keras.keras_cell, ("custom", "custom"): keras.custom_cell}
 
 
 def cell_section(cell: Cell) -> Section:

@@ -83,7 +83,7 @@ def _outputs(G, rnn: RnnInfo) -> list:
     return [text]
 
 
-def _final(G, rnn: RnnInfo) -> list:
+def _final(G, rnn: RnnInfo, layer: bool = False) -> list:
     if not rnn.final_state:
         return []
     count = len(rnn.final_state)
@@ -98,7 +98,10 @@ def _final(G, rnn: RnnInfo) -> list:
     size = (f", {next(iter(shapes.values()))}" + (" each" if count > 1 else "")) if same else ""
     text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}{size}): "
             f"{state_text(rnn, None if same or not shapes else shapes)}.")
-    if rnn.kind == "dynamic" and rnn.loop:
+    if rnn.kind == "dynamic" and rnn.loop and layer:
+        text += (f" {'They leave' if count > 1 else 'It leaves'} the while loop {rnn.loop} after "
+                 "its last iteration.")
+    elif rnn.kind == "dynamic" and rnn.loop:
         text += (f" {'They leave' if count > 1 else 'It leaves'} the while loop {rnn.loop} after "
                  f"its last iteration and {'are' if count > 1 else 'is'} returned as the state, "
                  "next to the outputs of every step.")
@@ -156,9 +159,17 @@ def returns(G, found: Findings) -> Optional[Section]:
         if not rnn.outputs and not rnn.final_state:
             paras.append("rnngraph could not tell which tensors this RNN returns, so it names none.")
             continue
-        paras.append(f"{_LEAD.get(rnn.kind, 'The RNN')} returns two things: the outputs and "
-                     "the final state.")
-        paras += _outputs(G, rnn) + _final(G, rnn) + _initial(G, rnn) + _zero_output(rnn) + _dense(rnn)
+        # A Keras layer's loop hands back every step's output and the final state; which of
+        # them the layer returns is its return_sequences / return_state, not in the loop.
+        layer = any(c.scope in rnn.layers and getattr(c, "form", "tf1") != "tf1" for c in found.cells)
+        if layer:
+            paras.append("The layer's while loop hands back two things: the outputs and the final "
+                         "state. Which of them the Keras layer itself returns is set by its "
+                         "return_sequences and return_state arguments, not by the loop.")
+        else:
+            paras.append(f"{_LEAD.get(rnn.kind, 'The RNN')} returns two things: the outputs and "
+                         "the final state.")
+        paras += _outputs(G, rnn) + _final(G, rnn, layer) + _initial(G, rnn) + _zero_output(rnn) + _dense(rnn)
     if not paras:
         return None
     return Section("What the RNN returns", paras)

@@ -242,7 +242,7 @@ def verify_session(sess, G, findings: Findings, run: Run, batch: int = 4, seed: 
         keep = 0.6
         feed[graph.get_tensor_by_name(f"{run.keep_prob}:0")] = np.float32(keep)
     fetch_out = [graph.get_tensor_by_name(f"{n}:0") for n in run.outputs]
-    fetch_state = [graph.get_tensor_by_name(f"{n}:0") for _, _, n in run.state]
+    fetch_state = [graph.get_tensor_by_name(n if ":" in n else f"{n}:0") for _, _, n in run.state]
     options, folder, masks = None, None, {}
     in_loop = any(d.in_loop for d in rnn.dropout) and masks_plan
     if masks_plan and in_loop:
@@ -386,6 +386,14 @@ def verify_file(path, kind: str, graph_def, findings: Findings, batch: int = 4, 
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.tfcompat import tf  # noqa: PLC0415
 
+    keras_cells = [c for c in findings.cells if getattr(c, "form", "tf1") == "keras"]
+    if keras_cells:
+        if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
+            raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
+                             f"with {len(keras_cells)} Keras cells")
+        from .keras import verify_frozen  # noqa: PLC0415
+
+        return verify_frozen(graph_def, keras_cells[0])
     if not findings.rnns or not findings.rnns[0].final_state or not findings.rnns[0].outputs:
         raise UsageError("--verify needs a recognised RNN whose outputs and final state are named; "
                          "none was recognised in this graph")
