@@ -26,8 +26,10 @@ def static_vs_dynamic(counts: dict, spec: ModelSpec, found: Findings) -> Section
         f"linearly with the number of steps (about {s1 - s0} nodes a step here) and every copy "
         "reads the same kernel and bias. dynamic_rnn builds the cell once inside a while loop "
         "and runs it as many times as there are steps, so its size does not depend on the "
-        "steps; the price is the loop machinery (Enter, Merge, Switch, NextIteration, Exit, "
-        "TensorArrays) around the cell."]
+        "steps; the price is the loop machinery "
+        + ("around the cell: one While op with cond and body functions, and TensorLists carried "
+           "through it." if spec.control_flow == "v2" else
+           "(Enter, Merge, Switch, NextIteration, Exit, TensorArrays) around the cell.")]
     for cell in found.cells:
         if len(cell.instances) > 1:
             paras.append(

@@ -93,7 +93,10 @@ def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
     ``counts`` and ``spec`` (the static/dynamic node counts) exist only for graphs
     rnngraph built; a foreign graph gets every section its findings support.
     """
-    loop = found.while_loops[0] if found.while_loops else None
+    # The RNN's own loop first (a training graph also has the gradient loop, named first).
+    rnn_loops = {r.loop for r in found.rnns if r.loop}
+    loop = next((w for w in found.while_loops if w.name in rnn_loops),
+                found.while_loops[0] if found.while_loops else None)
     out: list = []
     add = out.append
     if topic in _CELL_TOPICS:
@@ -117,7 +120,7 @@ def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
         add(returns.dropout(found))
         add(tensors.sequence_length(found))
     elif topic == "while_loop":
-        for each in found.while_loops:
+        for each in sorted(found.while_loops, key=lambda w: w.name not in rnn_loops):
             add(loops.while_loop(each, found))
             add(loops.why_two_counters(each))
         add(tensors.sequence_length(found))
@@ -179,7 +182,15 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             f"No {topic.replace('_', ' ')} was recognised in this graph, so rnngraph says "
             "nothing more about it."]))
     checked = None
-    if verify:
+    keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
+    if verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
+        if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
+            raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
+                             f"with {len(keras_cells)} Keras cells")
+        from .keras import verify_frozen  # noqa: PLC0415
+
+        checked = verify_frozen(graph_def, keras_cells[0])
+    elif verify:
         from .verify import verify_file  # noqa: PLC0415
 
         checked = verify_file(path, kind, graph_def, found)

@@ -386,14 +386,6 @@ def verify_file(path, kind: str, graph_def, findings: Findings, batch: int = 4, 
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.tfcompat import tf  # noqa: PLC0415
 
-    keras_cells = [c for c in findings.cells if getattr(c, "form", "tf1") == "keras"]
-    if keras_cells:
-        if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
-            raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
-                             f"with {len(keras_cells)} Keras cells")
-        from .keras import verify_frozen  # noqa: PLC0415
-
-        return verify_frozen(graph_def, keras_cells[0])
     if not findings.rnns or not findings.rnns[0].final_state or not findings.rnns[0].outputs:
         raise UsageError("--verify needs a recognised RNN whose outputs and final state are named; "
                          "none was recognised in this graph")

@@ -163,6 +163,10 @@ def _projection(G, cell: Cell, m: str) -> None:
     for dst, index in consumers(G, m, 0):
         if node_op(G, dst) != "MatMul" or index != 0:
             continue
+        # num_proj's MatMul is in the cell's own name scope; a MatMul outside it (the
+        # OutputProjectionWrapper, a dense head) reads h and is not part of the cell.
+        if dst.rpartition("/")[0] != m.rpartition("/")[0]:
+            continue
         kernel = _variable_at_input(G, dst, 1)
         if kernel is None:
             continue

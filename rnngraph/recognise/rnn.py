@@ -351,6 +351,8 @@ def _static_parts(G, cell: Cell, k: int) -> Optional[dict]:
 
 def _static_inputs(G, cell: Cell, k: int) -> Optional[dict]:
     """Return {part: (node, out)} of the state step ``k`` of ``cell`` reads."""
+    if k >= len(cell.instance_concats):  # no [X_t, h] concat: not a TF1 cell copy
+        return None
     concat = cell.instance_concats[k]
     parts = data_inputs(G, concat)
     h_in = _origin(G, *parts[-2 if node_op(G, concat) == "ConcatV2" else -1])
