@@ -77,7 +77,7 @@ class _Run:
         self._step = self._session.session.make_callable(
             [tensors["training_op"], tensors["loss"]], feed_list=feeds, accept_options=True)
         with built.graph.as_default():
-            self._variables = tf().compat.v1.trainable_variables()
+            self._variables = tf().compat.v1.global_variables()  # Adam's slots too
         self.stop.__enter__()
         self._last_save = time.monotonic()
         return self._session.session
