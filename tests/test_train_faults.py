@@ -261,6 +261,8 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_pat
     config = SeriesConfig(neurons=8, iterations=10)
     (run / "metrics.json").write_text(json.dumps({"config": config.as_dict(), "history": [],
                                                   "final": None, "status": "started"}))
+    assert main(["generate", "--from", str(run)]) == 1  # nothing trained to generate from
+    assert "no checkpoint yet" in capsys.readouterr().err
     assert main(["train", "series", "--resume", str(run)]) == 0
     assert "has no complete checkpoint yet; starting from the beginning" in capsys.readouterr().out
     assert json.loads((run / "metrics.json").read_text())["status"] == "done"

@@ -105,21 +105,26 @@ def test_static_and_jit_variants_give_the_default_losses(program, settings):
     assert runs["static+jit"]["clusters"] > 0 and runs["dynamic+jit"]["clusters"] > 0
 
 
-def test_static_and_dynamic_graphs_have_the_same_variables():
+def test_static_and_dynamic_graphs_have_the_same_variables_and_initial_values():
     from rnngraph.model.builder import build_graph
     from rnngraph.model.tfcompat import tf
 
+    v1 = tf().compat.v1
     for config in (MnistConfig(neurons=10), SeriesConfig(cell="lstm", layers=2, neurons=6)):
-        shapes = []
+        initial = []
         for kind in ("dynamic", "static"):
-            built = build_graph(config.replace(kind=kind).spec(), seed=1)
+            built = build_graph(config.replace(kind=kind).spec(), seed=config.seed)
+            ops = {op.type for op in built.graph.get_operations()}
+            assert ("Enter" in ops) == (kind == "dynamic")  # the while loop (control flow v1)
             with built.graph.as_default():
-                shapes.append({v.op.name: v.shape.as_list()
-                               for v in tf().compat.v1.global_variables()})
-            assert ("while" in {op.type.lower() for op in built.graph.get_operations()}
-                    or any(op.type == "Enter" for op in built.graph.get_operations())) \
-                == (kind == "dynamic")
-        assert shapes[0] == shapes[1] and len(shapes[0]) > 4
+                variables = v1.global_variables()
+            with v1.Session(graph=built.graph) as session:
+                session.run(built.tensors["init"])
+                initial.append({v.op.name: value
+                                for v, value in zip(variables, session.run(variables))})
+        assert sorted(initial[0]) == sorted(initial[1]) and len(initial[0]) > 4
+        for name, value in initial[0].items():
+            np.testing.assert_array_equal(initial[1][name], value, err_msg=name)
 
 
 def test_the_session_gets_the_threads_and_xla_level_of_the_config():

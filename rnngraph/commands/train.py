@@ -165,7 +165,8 @@ def _run_program(args: argparse.Namespace) -> int:
     try:
         result = program(config, out, resume=resume)
     except KeyboardInterrupt:
-        print(f"rnngraph: interrupted; the last complete checkpoint stays in {out / CHECKPOINTS} "
+        print(f"rnngraph: interrupted; the last complete checkpoint, if any, stays in "
+              f"{out / CHECKPOINTS} "
               f"(continue with: rnngraph train {args.program} --resume {out})",
               file=sys.stderr)
         return 130

@@ -62,7 +62,7 @@ class _Run:
     def start(self, built, dropout: Optional[float]):
         """Open the session on ``built`` (restoring on resume) and start catching Ctrl-C."""
         self._session = TrainingSession(built, self.folder, self.config)
-        self.state = self._session.start(self.resume)
+        self.state = self._session.start(self.resume, fresh_if_none=True)
         if self.resume and self.state is None:
             self.say(f"note: {self.folder} has no complete checkpoint yet; starting from the "
                      "beginning")

@@ -18,7 +18,7 @@ from typing import Iterable, Iterator, Optional
 from ..errors import DeviceError, RunDirError
 from ..model.tfcompat import tf
 from .checkpoints import Checkpoints
-from .files import CHECKPOINTS, METRICS
+from .files import CHECKPOINTS, STATE
 
 __all__ = ["check_devices", "enable_cpu_jit", "session_config", "compiled_clusters",
            "TrainingSession", "StopFlag", "progress_bar"]
@@ -86,15 +86,17 @@ class TrainingSession:
         self.session = tf().compat.v1.Session(graph=built.graph, config=session_config(config))
         self.checkpoints = Checkpoints(self.session, built.graph, self.folder)
 
-    def start(self, resume: bool) -> Optional[dict]:
+    def start(self, resume: bool, fresh_if_none: bool = False) -> Optional[dict]:
         """Initialise the variables, or restore the last complete checkpoint and return its state.
 
-        Resuming a run killed before its first checkpoint starts from the beginning (None).
+        With ``fresh_if_none`` (resuming a run killed before its first checkpoint),
+        no checkpoint means starting from the beginning (None); otherwise it is an error.
         """
         state = self.checkpoints.latest() if resume else None
         if state is None:
-            if resume and not (self.folder.parent / METRICS).is_file():
-                raise RunDirError(f"{self.folder.parent}: no checkpoint to resume from")
+            if resume and not fresh_if_none:
+                raise RunDirError(f"{self.folder.parent}: no checkpoint yet "
+                                  f"(expected {self.folder / STATE})")
             self.session.run(self.built.tensors["init"])
         else:
             self.checkpoints.restore(state)
