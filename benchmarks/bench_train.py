@@ -1,26 +1,33 @@
-"""Training throughput: rnngraph's MNIST program against a bare Session.run loop, Keras 3 and tf_keras.
+"""Training throughput: rnngraph's MNIST step against a bare Session.run loop, Keras 3 and tf_keras.
 
 Every contender trains the reference model (one tanh RNN layer of 150 units on
 28 steps of 28 inputs, dense 10, sparse softmax cross-entropy, Adam 0.001,
-batch 150) on the same random MNIST-shaped data.  The first epoch of each
-(graph warm-up, XLA compilation, Keras' tracing) is left out of every figure.
+batch 150) on the same random MNIST-shaped data.
 
-Contenders, each round in fresh child processes (thread pools and XLA's CPU
-switch are per process), rounds interleaved so a busy moment hits everyone:
+The machine is shared and its load changes from second to second, so each
+contender lives in its own child process (thread pools and XLA's CPU switch
+are per process), is warmed up once (graph optimisation, XLA compilation,
+Keras' tracing), and then the parent asks each in turn, in a shuffled order,
+for a burst of steps; this repeats ``--rounds`` times.  Every figure is the
+median over rounds, and every ratio is the median of the per-round ratios
+(contenders of one round ran seconds apart, under nearly the same load).
 
-- bare: ``session.run(training_op, feed_dict)`` over the default graph, TensorFlow's default
-  Session settings (the plainest loop);
-- rnngraph default: ``train mnist`` as shipped (dynamic_rnn, threads 1 per op / 2 ops);
-- rnngraph static and static+jit, and default / static+jit with TensorFlow's threads (``0/0``);
-- Keras 3 ``SimpleRNN(150)``: ``jit_compile`` on and off (``--keras-threads 0/0,1/2`` also
-  tries its thread settings); its best setting is the one rnngraph is compared with;
-- tf_keras ``SimpleRNN(150)`` (what ``tf.keras`` is under ``TF_USE_LEGACY_KERAS=1``).
+Contenders:
 
-It prints the median samples/s of each, ratios, the model's GFLOP/s (4.5 MFLOP
-per sample forward + backward, counted from the matrix products) and the
-machine's float32 matmul peak measured in the same rounds.
+- bare: ``session.run(training_op, feed_dict)`` over the default graph, TensorFlow's
+  default Session settings (the plainest loop);
+- rnngraph: the training program's own step (``_Run.train_step`` of ``train mnist``, a
+  ``make_callable``), as shipped (dynamic_rnn, threads 1 per op / 2 ops at once), and with
+  ``--kind static``, ``--jit``, and TensorFlow's threads (``0/0``);
+- Keras 3 ``SimpleRNN(150)`` through its own compiled train function (what ``fit`` calls
+  per step), ``jit_compile`` on and off, and on with ``steps_per_execution=10`` (ten steps
+  per call, so ``--steps`` must be a multiple of 10); its best is what rnngraph is compared with;
+- tf_keras ``SimpleRNN(150)`` (``tf.keras`` under ``TF_USE_LEGACY_KERAS=1``), the same way.
 
-    .venv/bin/python benchmarks/bench_train.py [--epochs 3] [--images 3000] [--repeat 3]
+The model's GFLOP/s count 4.49 MFLOP per sample (3x the forward matrix products),
+against the float32 matmul peak (1024^3 products) measured in the same rounds.
+
+    .venv/bin/python benchmarks/bench_train.py [--rounds 30] [--steps 10]
 """
 
 from __future__ import annotations
@@ -28,14 +35,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH, STEPS, INPUTS, NEURONS, CLASSES = 150, 28, 28, 150, 10
+IMAGES = 3_000
 
 
 def flops_per_sample() -> float:
@@ -44,229 +54,237 @@ def flops_per_sample() -> float:
     return 3.0 * forward
 
 
-# --- the rnngraph child: the program itself under several settings, one thread setting ----------
-
-RNNGRAPH_CHILD = r"""
-import json, sys, tempfile, time
-from pathlib import Path
+# Every child: set itself up, answer "ready", then for each line "N" run N steps and answer
+# the seconds they took (the parent times nothing itself).
+PROLOGUE = r"""
+import json, sys, time
 import numpy as np
-threads, epochs, images = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-intra, inter = (int(n) for n in threads.split("/"))
+kind, setting = sys.argv[1], sys.argv[2]
+rng = np.random.default_rng(0)
+x = rng.random((IMAGES, 28, 28), dtype=np.float32)
+y = rng.integers(0, 10, IMAGES).astype(np.int32)
+BATCH = 150
+batches = [(x[i:i + BATCH], y[i:i + BATCH]) for i in range(0, IMAGES, BATCH)]
+"""
+
+SERVE = r"""
+position = 0
+per_call = globals().get("per_call", 1)  # Keras' steps_per_execution: steps run per call
+def steps(n):
+    global position
+    for _ in range(n // per_call):
+        step(*batches[position % len(batches)])
+        position += 1
+steps(len(batches))  # warm-up: a whole pass (graph optimisation, compilation, tracing)
+print("ready", flush=True)
+for line in sys.stdin:
+    n = int(line)
+    started = time.perf_counter()
+    steps(n)
+    print(time.perf_counter() - started, flush=True)
+"""
+
+RNNGRAPH = r"""
+intra, inter = (int(n) for n in setting.replace("+jit", "").split("/"))
+jit = setting.endswith("+jit")
 from rnngraph.train.session import enable_cpu_jit
-enable_cpu_jit()  # as `train --jit` does; changes nothing for Sessions without XLA
+if jit:
+    enable_cpu_jit()
 from rnngraph.model.builder import build_graph
 from rnngraph.model.tfcompat import tf
-from rnngraph.train import MnistConfig, MnistData, train_mnist
+from rnngraph.train import MnistConfig
 v1 = tf().compat.v1
-BATCH = 150
-rng = np.random.default_rng(0)
-extra = images // 9  # validation_size holds out a tenth: all train on `images`
-x = rng.random((images + extra, 28, 28), dtype=np.float32)
-y = rng.integers(0, 10, images + extra).astype(np.int32)
-data = MnistData(x, y, x[:BATCH], y[:BATCH], name="random", origin="benchmark")
-out = {}
-
-def matmul_peak():
-    # float32 1024x1024 products with this process's thread setting: best of 5 runs of 10.
+if kind == "bare":
+    built = build_graph(MnistConfig().spec())
+    t = built.tensors
+    session = v1.Session(graph=built.graph)
+    session.run(t["init"])
+    def step(xb, yb):
+        session.run(t["training_op"], feed_dict={t["X"]: xb, t["y"]: yb})
+elif kind == "matmul":
     graph = tf().Graph()
     with graph.as_default():
         a = tf().random.normal([1024, 1024], seed=1)
         b = tf().Variable(tf().random.normal([1024, 1024], seed=2))
         product = a
-        for _ in range(10):
+        for _ in range(4):
             product = tf().matmul(product, b) * 1e-3
         total = tf().reduce_sum(product)
         init = v1.global_variables_initializer()
-    config = v1.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter)
-    with v1.Session(graph=graph, config=config) as session:
-        session.run(init); session.run(total)
-        best = min(_timed(lambda: session.run(total)) for _ in range(5))
-    return 10 * 2 * 1024 ** 3 / best / 1e9
-
-def _timed(call):
-    started = time.perf_counter(); call(); return time.perf_counter() - started
-
-def program(kind, jit):
-    config = MnistConfig(epochs=epochs, kind=kind, jit=jit, intra_threads=intra,
-                         inter_threads=inter, checkpoint_seconds=1e9)
-    with tempfile.TemporaryDirectory() as folder:
-        result = train_mnist(config, Path(folder) / "run", data=data, say=lambda line: None)
-    rows = result.metrics["history"][1:]
-    return float(np.mean([row["samples_per_second"] for row in rows])), \
-        result.metrics["runtime"]["xla_clusters"]
-
-def bare():
-    built = build_graph(MnistConfig().spec())
-    t = built.tensors
-    config = v1.ConfigProto(intra_op_parallelism_threads=intra, inter_op_parallelism_threads=inter)
-    speeds = []
-    with v1.Session(graph=built.graph, config=config) as session:
-        session.run(t["init"])
-        for epoch in range(1, epochs + 1):
-            order = np.random.default_rng([42, epoch]).permutation(images)
-            xs, ys = x[order], y[order]
-            started = time.perf_counter()
-            for i in range(images // BATCH):
-                session.run(t["training_op"], feed_dict={t["X"]: xs[i * BATCH:(i + 1) * BATCH],
-                                                         t["y"]: ys[i * BATCH:(i + 1) * BATCH]})
-            if epoch > 1:
-                speeds.append(images // BATCH * BATCH / (time.perf_counter() - started))
-    return float(np.mean(speeds))
-
-out["matmul_gflops"] = matmul_peak()
-variants = [("dynamic", False), ("static", True)]
-if threads == "0/0":
-    out["bare"] = bare()
+    session = v1.Session(graph=graph)
+    session.run(init)
+    def step(xb, yb):  # 4 products of 1024^3: 8.59 GFLOP
+        session.run(total)
 else:
-    variants.insert(1, ("static", False))
-for kind, jit in variants:
-    speed, clusters = program(kind, jit)
-    out[f"{kind}{'+jit' if jit else ''}"] = speed
-    if jit:
-        out["xla_clusters"] = clusters
-print(json.dumps(out))
+    import tempfile
+    from pathlib import Path
+    from rnngraph.train.runs import open_run
+    graph_kind = "static" if kind == "static" else "dynamic"
+    config = MnistConfig(kind=graph_kind, jit=jit, intra_threads=intra, inter_threads=inter,
+                         checkpoint_seconds=1e9)
+    folder = Path(tempfile.mkdtemp()) / "run"
+    context = open_run(config, folder, False, None, lambda line: None)
+    run = context.__enter__()
+    run.start(build_graph(config.spec(), seed=config.seed), None)
+    step = run.train_step  # the program's own step
 """
 
-KERAS_CHILD = r"""
-import json, sys, time
-import numpy as np
-flavour, threads, epochs, images = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-import tensorflow as tf
-intra, inter = (int(n) for n in threads.split("/"))
-tf.config.threading.set_intra_op_parallelism_threads(intra)
-tf.config.threading.set_inter_op_parallelism_threads(inter)
-if flavour == "tf_keras":
+KERAS = r"""
+if kind == "tf_keras":
     import tf_keras as keras
 else:
     import keras
-rng = np.random.default_rng(0)
-x = rng.random((images, 28, 28), dtype=np.float32)
-y = rng.integers(0, 10, images).astype(np.int32)
-
-class Timer(keras.callbacks.Callback):
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds = getattr(self, "seconds", []) + [time.perf_counter() - self.started]
-
-out = {"version": keras.__version__}
-for jit in ((True, False) if flavour == "keras3" else (False,)):
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((28, 28)), keras.layers.SimpleRNN(150),
-                              keras.layers.Dense(10)])
-    model.compile(optimizer=keras.optimizers.Adam(0.001), jit_compile=jit,
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    timer = Timer()
-    model.fit(x, y, batch_size=150, epochs=epochs, shuffle=True, verbose=0, callbacks=[timer])
-    out[f"jit {'on' if jit else 'off'}"] = float(np.mean([images / s for s in timer.seconds[1:]]))
-print(json.dumps(out))
+import tensorflow as tf
+keras.utils.set_random_seed(1)
+model = keras.Sequential([keras.Input((28, 28)), keras.layers.SimpleRNN(150),
+                          keras.layers.Dense(10)])
+per_call = int(setting.split("x")[1]) if "x" in setting else 1
+model.compile(optimizer=keras.optimizers.Adam(0.001), jit_compile=setting.startswith("jit"),
+              loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              steps_per_execution=per_call)
+iterator = iter(tf.data.Dataset.from_tensor_slices((x, y)).batch(BATCH).repeat())
+model.make_train_function()
+train = model.train_function  # what fit() calls once per step
+def step(xb, yb):
+    train(iterator)
+sys.stderr.write(f"version {keras.__version__}\n")
 """
 
+CONTENDERS = {  # name -> (code, kind, setting, legacy keras)
+    "bare loop (TF default threads)": (RNNGRAPH, "bare", "0/0", False),
+    "rnngraph default (dynamic, 1/2)": (RNNGRAPH, "dynamic", "1/2", False),
+    "rnngraph dynamic, TF threads": (RNNGRAPH, "dynamic", "0/0", False),
+    "rnngraph --kind static, 1/2": (RNNGRAPH, "static", "1/2", False),
+    "rnngraph --kind static --jit, 1/2": (RNNGRAPH, "static", "1/2+jit", False),
+    "rnngraph --kind static --jit, TF threads": (RNNGRAPH, "static", "0/0+jit", False),
+    "Keras 3 SimpleRNN, jit_compile on": (KERAS, "keras3", "jit", False),
+    "Keras 3 SimpleRNN, jit_compile off": (KERAS, "keras3", "nojit", False),
+    "Keras 3 SimpleRNN, jit on, 10 steps/call": (KERAS, "keras3", "jitx10", False),
+    "tf_keras SimpleRNN": (KERAS, "tf_keras", "nojit", True),
+}
+DEFAULT = "rnngraph default (dynamic, 1/2)"
+BARE = "bare loop (TF default threads)"
 
-def _child(code: str, *argv: str, legacy: bool = False) -> dict:
-    """Return the JSON a child process prints last (its measurements)."""
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    env.pop("TF_USE_LEGACY_KERAS", None)
-    if legacy:
-        env["TF_USE_LEGACY_KERAS"] = "1"
-    done = subprocess.run([sys.executable, "-c", code, *argv], capture_output=True, text=True,
-                          env=env, timeout=1800)
-    if done.returncode != 0:
-        raise SystemExit(f"benchmark child failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+
+class Child:
+    """A contender in its own process, stepping when asked."""
+
+    def __init__(self, code: str, kind: str, setting: str, legacy: bool):
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+        env.pop("TF_USE_LEGACY_KERAS", None)
+        if legacy:
+            env["TF_USE_LEGACY_KERAS"] = "1"
+        source = PROLOGUE.replace("IMAGES", str(IMAGES)) + code + SERVE
+        self.process = subprocess.Popen([sys.executable, "-c", source, kind, setting],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env)
+
+    def wait_ready(self) -> None:
+        line = self.process.stdout.readline()
+        if line.strip() != "ready":
+            raise SystemExit(f"benchmark child failed:\n{line}{self.process.stderr.read()[-3000:]}")
+
+    def burst(self, steps: int) -> float:
+        self.process.stdin.write(f"{steps}\n")
+        self.process.stdin.flush()
+        return float(self.process.stdout.readline())
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # TensorFlow's threads can hold up the exit
+            self.process.kill()
+            self.process.wait()
 
 
-def one_round(epochs: int, images: int, keras_threads: list) -> dict:
-    """Return {contender: samples/s} (and the matmul peak) of one round, every child once."""
-    speeds: dict = {}
-    e, n = str(epochs), str(images)
-    for threads in ("1/2", "0/0"):
-        got = _child(RNNGRAPH_CHILD, threads, e, n)
-        speeds[f"matmul {threads}"] = got.pop("matmul_gflops")
-        speeds["xla_clusters"] = got.pop("xla_clusters")
-        if "bare" in got:
-            speeds["bare"] = got.pop("bare")
-        for name, value in got.items():
-            speeds[f"rnngraph {name} {threads}"] = value
-    versions = {}
-    for threads in keras_threads:
-        got = _child(KERAS_CHILD, "keras3", threads, e, n)
-        versions["keras3"] = got.pop("version")
-        for name, value in got.items():
-            speeds[f"keras3 {name} {threads}"] = value
-    got = _child(KERAS_CHILD, "tf_keras", "0/0", e, n, legacy=True)
-    versions["tf_keras"] = got.pop("version")
-    speeds["tf_keras jit off 0/0"] = got["jit off"]
-    speeds["versions"] = versions
+def measure(names: list, rounds: int, steps: int, seed: int) -> dict:
+    """Return {name: [samples/s of each round]} (and "matmul": [GFLOP/s])."""
+    children = {name: Child(*CONTENDERS[name]) for name in names}
+    children["matmul"] = Child(RNNGRAPH, "matmul", "0/0", False)
+    order = list(children)
+    shuffle = random.Random(seed)
+    speeds: dict = {name: [] for name in children}
+    try:
+        for child in children.values():  # started together, warmed up one after another
+            child.wait_ready()
+        for _ in range(rounds):
+            shuffle.shuffle(order)
+            for name in order:
+                seconds = children[name].burst(steps)
+                speeds[name].append(steps * (8 * 1024 ** 3 if name == "matmul" else BATCH)
+                                    / seconds)
+    finally:
+        for child in children.values():
+            child.close()
+    speeds["matmul"] = [v / 1e9 for v in speeds["matmul"]]
     return speeds
 
 
-def report(rounds: list, args, loads: tuple) -> str:
-    """Return the table of medians, ratios and GFLOP/s over ``rounds``."""
-    names = [k for k in rounds[0] if k not in ("versions", "xla_clusters")
-             and not k.startswith("matmul")]
-    median = {k: float(np.median([r[k] for r in rounds])) for k in names}
-    peak = float(np.median([max(r["matmul 0/0"], r["matmul 1/2"]) for r in rounds]))
-    keras_names = [k for k in names if k.startswith("keras3")]
-    keras_best = max(keras_names, key=median.get)
-    ours = [k for k in names if k.startswith("rnngraph")]
+def report(speeds: dict, args, loads: tuple) -> str:
+    """Return the table: median samples/s, GFLOP/s, and median per-round ratios."""
+    names = [n for n in speeds if n != "matmul"]
+    median = {n: float(np.median(speeds[n])) for n in names}
+    keras = [n for n in names if n.startswith("Keras 3")]
+    keras_best = max(keras, key=median.get)
+    ours = [n for n in names if n.startswith("rnngraph")]
     fastest = max(ours, key=median.get)
-    default = "rnngraph dynamic 1/2"
-    versions = rounds[0]["versions"]
+    peak = float(np.max(speeds["matmul"]))
+
+    def ratio(a: str, b: str) -> float:
+        return float(np.median(np.array(speeds[a]) / np.array(speeds[b])))
+
     flop = flops_per_sample()
-    lines = [
-        f"MNIST training step, batch {BATCH}, {args.images:,} images x {args.epochs - 1} timed "
-        f"epoch(s), {len(rounds)} interleaved round(s), {os.cpu_count()} CPUs, load average "
-        f"(1 min) {loads[0]:.2f} at the start, {loads[1]:.2f} at the end",
-        f"float32 matmul peak (1024^3, same rounds): {peak:.1f} GFLOP/s; the model: "
-        f"{flop / 1e6:.2f} MFLOP per sample; XLA clusters with --jit: "
-        f"{rounds[-1]['xla_clusters']}",
-        "",
-        f"  {'contender (threads intra/inter)':<36} {'samples/s':>10} {'GFLOP/s':>8} "
-        f"{'% peak':>7} {'vs Keras 3':>10} {'vs bare':>8}   rounds",
-    ]
+    lines = [f"MNIST reference model, batch {BATCH}; {args.rounds} rounds x {args.steps} steps "
+             f"per contender, interleaved; {os.cpu_count()} CPUs; load average (1 min) "
+             f"{loads[0]:.2f} at the start, {loads[1]:.2f} at the end",
+             f"float32 matmul (1024^3): best {peak:.1f} GFLOP/s, median "
+             f"{np.median(speeds['matmul']):.1f}; the model: {flop / 1e6:.2f} MFLOP per sample",
+             "",
+             f"  {'contender':<42} {'samples/s':>9} {'GFLOP/s':>8} {'of peak':>7} "
+             f"{'/Keras 3':>8} {'/bare':>6}"]
     for name in sorted(names, key=median.get, reverse=True):
-        label = name.replace("keras3", f"Keras {versions['keras3']}").replace(
-            "tf_keras", f"tf_keras {versions['tf_keras']}")
-        marks = (" <- default" if name == default else "") + \
-            (" <- fastest" if name == fastest else "") + \
-            (" <- Keras 3 best" if name == keras_best else "")
         gflops = median[name] * flop / 1e9
-        each = ", ".join(f"{r[name]:,.0f}" for r in rounds)
-        lines.append(f"  {label:<36} {median[name]:>10,.0f} {gflops:>8.1f} "
-                     f"{100 * gflops / peak:>6.1f}% {median[name] / median[keras_best]:>9.2f}x "
-                     f"{median[name] / median['bare']:>7.2f}x   {each}{marks}")
+        mark = " <- Keras 3 best" if name == keras_best else ""
+        lines.append(f"  {name:<42} {median[name]:>9,.0f} {gflops:>8.1f} "
+                     f"{100 * gflops / peak:>6.0f}% {ratio(name, keras_best):>7.2f}x "
+                     f"{ratio(name, BARE):>5.2f}x{mark}")
     lines += ["",
-              f"rnngraph fastest ({fastest}) / Keras 3 best ({keras_best}) = "
-              f"{median[fastest] / median[keras_best]:.2f}x",
-              f"rnngraph default ({default}) / Keras 3 best = "
-              f"{median[default] / median[keras_best]:.2f}x; / bare loop = "
-              f"{median[default] / median['bare']:.2f}x"]
+              f"fastest rnngraph setting ({fastest}) / Keras 3 best: "
+              f"{ratio(fastest, keras_best):.2f}x",
+              f"rnngraph default / Keras 3 best: {ratio(DEFAULT, keras_best):.2f}x; "
+              f"/ bare loop: {ratio(DEFAULT, BARE):.2f}x",
+              "(ratios: median over rounds of the ratio within a round)"]
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3, help="epochs each (the first is warm-up)")
-    parser.add_argument("--images", type=int, default=3_000, help="training images per epoch")
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="rounds, interleaved; medians are printed (default: 3)")
-    parser.add_argument("--keras-threads", default="0/0", metavar="LIST",
-                        help="Keras 3 thread settings to try, intra/inter, e.g. 0/0,1/2 "
-                             "(default: 0/0, TensorFlow's choice)")
+    parser.add_argument("--rounds", type=int, default=30, help="rounds (default: 30)")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="steps of 150 images per contender per round, a multiple of 10 "
+                             "(default: 10)")
+    parser.add_argument("--only", metavar="NAMES",
+                        help="comma-separated substrings: measure only matching contenders "
+                             "(the default, the bare loop and Keras 3 always)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the order shuffle")
     parser.add_argument("--json", metavar="FILE", help="also write every round's figures here")
     args = parser.parse_args()
-    if args.epochs < 2:
-        parser.error("--epochs must be at least 2 (the first is warm-up)")
-    if args.images < BATCH:
-        parser.error(f"--images must be at least one batch ({BATCH})")
+    if args.rounds < 1 or args.steps < 10 or args.steps % 10:
+        parser.error("--rounds must be positive and --steps a positive multiple of 10")
+    names = list(CONTENDERS)
+    if args.only:
+        wanted = [w.strip() for w in args.only.split(",") if w.strip()]
+        names = [n for n in names if n in (DEFAULT, BARE) or n.startswith("Keras 3")
+                 or any(w in n for w in wanted)]
     start_load = os.getloadavg()[0]
-    keras_threads = [t.strip() for t in args.keras_threads.split(",") if t.strip()]
-    rounds = [one_round(args.epochs, args.images, keras_threads) for _ in range(args.repeat)]
-    text = report(rounds, args, (start_load, os.getloadavg()[0]))
+    started = time.perf_counter()
+    speeds = measure(names, args.rounds, args.steps, args.seed)
+    text = report(speeds, args, (start_load, os.getloadavg()[0]))
+    text += f"\n(measured in {time.perf_counter() - started:.0f} s)"
     print(text)
     if args.json:
-        Path(args.json).write_text(json.dumps({"rounds": rounds, "report": text}, indent=2))
+        Path(args.json).write_text(json.dumps({"speeds": speeds, "report": text}, indent=2))
 
 
 if __name__ == "__main__":
