@@ -17,8 +17,8 @@ Contenders:
 - bare: ``session.run(training_op, feed_dict)`` over the default graph, TensorFlow's
   default Session settings (the plainest loop);
 - rnngraph: the training program's own step (``_Run.train_step`` of ``train mnist``, a
-  ``make_callable``), as shipped (dynamic_rnn, threads 1 per op / 2 ops at once), and with
-  ``--kind static``, ``--jit``, and TensorFlow's threads (``0/0``);
+  ``make_callable``), as shipped (dynamic_rnn, TensorFlow's threads), with 1 thread per op
+  and 2 ops at once (``1/2``), and with ``--kind static`` and ``--jit``;
 - Keras 3 ``SimpleRNN(150)`` through its own compiled train function (what ``fit`` calls
   per step), ``jit_compile`` on and off, and on with ``steps_per_execution=10`` (ten steps
   per call, so ``--steps`` must be a multiple of 10); its best is what rnngraph is compared with;
@@ -152,8 +152,8 @@ sys.stderr.write(f"version {keras.__version__}\n")
 
 CONTENDERS = {  # name -> (code, kind, setting, legacy keras)
     "bare loop (TF default threads)": (RNNGRAPH, "bare", "0/0", False),
-    "rnngraph default (dynamic, 1/2)": (RNNGRAPH, "dynamic", "1/2", False),
-    "rnngraph dynamic, TF threads": (RNNGRAPH, "dynamic", "0/0", False),
+    "rnngraph default (dynamic, TF threads)": (RNNGRAPH, "dynamic", "0/0", False),
+    "rnngraph dynamic, 1/2": (RNNGRAPH, "dynamic", "1/2", False),
     "rnngraph --kind static, 1/2": (RNNGRAPH, "static", "1/2", False),
     "rnngraph --kind static --jit, 1/2": (RNNGRAPH, "static", "1/2+jit", False),
     "rnngraph --kind static --jit, TF threads": (RNNGRAPH, "static", "0/0+jit", False),
@@ -162,7 +162,7 @@ CONTENDERS = {  # name -> (code, kind, setting, legacy keras)
     "Keras 3 SimpleRNN, jit on, 10 steps/call": (KERAS, "keras3", "jitx10", False),
     "tf_keras SimpleRNN": (KERAS, "tf_keras", "nojit", True),
 }
-DEFAULT = "rnngraph default (dynamic, 1/2)"
+DEFAULT = "rnngraph default (dynamic, TF threads)"
 BARE = "bare loop (TF default threads)"
 
 

@@ -136,7 +136,7 @@ def test_the_session_gets_the_threads_and_xla_level_of_the_config():
     assert (proto.intra_op_parallelism_threads, proto.inter_op_parallelism_threads) == (3, 0)
     assert proto.graph_options.optimizer_options.global_jit_level == on
     plain = session_config(SeriesConfig())
-    assert (plain.intra_op_parallelism_threads, plain.inter_op_parallelism_threads) == (1, 2)
+    assert (plain.intra_op_parallelism_threads, plain.inter_op_parallelism_threads) == (0, 0)
     assert plain.graph_options.optimizer_options.global_jit_level != on
 
 
@@ -158,7 +158,8 @@ def test_a_jit_run_reports_its_compiled_clusters_in_metrics(tmp_path):
     from rnngraph.train import train_series
 
     lines = []
-    result = train_series(SeriesConfig(neurons=8, iterations=3, kind="static", jit=True),
+    result = train_series(SeriesConfig(neurons=8, iterations=3, kind="static", jit=True,
+                                       intra_threads=1, inter_threads=2),
                           tmp_path / "run", say=lines.append)
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert saved["config"]["kind"] == "static" and saved["config"]["jit"] is True

@@ -59,7 +59,7 @@ def _add_model_options(parser: argparse.ArgumentParser, cls) -> None:
                             "on --kind static and does nothing for the while loop")
     speed.add_argument("--intra-threads", type=int, metavar="N",
                        help=f"threads inside one op, 0 = TensorFlow's choice "
-                            f"(default: {d('intra_threads')}, measured fastest here)")
+                            f"(default: {d('intra_threads')})")
     speed.add_argument("--inter-threads", type=int, metavar="N",
                        help=f"ops run at once, 0 = TensorFlow's choice "
                             f"(default: {d('inter_threads')})")

@@ -17,11 +17,12 @@ __all__ = ["MnistConfig", "SeriesConfig", "config_from_dict", "RESUME_OVERRIDABL
 RESUME_OVERRIDABLE = ("epochs", "iterations", "device", "devices", "data", "download", "jit",
                       "intra_threads", "inter_threads", "checkpoint_seconds")
 
-# Threads for the Session, chosen by measurement (benchmarks/bench_train.py on the 2-core
-# development machine, README "Training speed"): one thread per op and two ops at a time beat
-# TensorFlow's defaults (0 = one per core for both) on these small per-step matrix products.
-DEFAULT_INTRA_THREADS = 1
-DEFAULT_INTER_THREADS = 2
+# Threads for the Session (0 = TensorFlow's choice, one per core).  Measured on the 2-core
+# development machine (benchmarks/bench_train.py, README "Training speed"), 1 per op / 2 ops at
+# once was 11% faster in one run and 8% slower in the next: no reliable difference, so the
+# default leaves the choice to TensorFlow, which also scales to bigger models and machines.
+DEFAULT_INTRA_THREADS = 0
+DEFAULT_INTER_THREADS = 0
 
 
 def _positive(name: str, value: object) -> None:

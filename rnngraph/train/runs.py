@@ -35,11 +35,12 @@ class RunResult:
 
 def describe_speed_settings(config) -> str:
     """Return the line that says how a run executes (graph kind, XLA, threads)."""
-    def threads(n: int) -> str:
+    def count(n: int) -> str:
         return "TensorFlow's choice" if n == 0 else str(n)
 
-    return (f"{config.kind}_rnn graph, XLA {'on' if config.jit else 'off'}, threads: "
-            f"{threads(config.intra_threads)} per op, {threads(config.inter_threads)} ops at once")
+    threads = ("TensorFlow's choice" if config.intra_threads == config.inter_threads == 0 else
+               f"{count(config.intra_threads)} per op, {count(config.inter_threads)} ops at once")
+    return f"{config.kind}_rnn graph, XLA {'on' if config.jit else 'off'}, threads: {threads}"
 
 
 class _Run:
