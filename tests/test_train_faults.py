@@ -347,3 +347,24 @@ def test_write_json_never_writes_nan(tmp_path):
 
     write_json(tmp_path / "m.json", {"a": float("nan"), "b": [1.0, float("-inf")], "c": 2.5})
     assert _strict_json(tmp_path / "m.json") == {"a": None, "b": [1.0, None], "c": 2.5}
+
+
+def test_a_new_run_clears_what_an_older_killed_run_left_in_its_folder(tmp_path, monkeypatch):
+    from rnngraph.train import runs, train_series
+
+    leftover = tmp_path / "run" / "checkpoints"
+    leftover.mkdir(parents=True)  # no metrics.json: not a run, only its debris
+    (leftover / "state.json").write_text(json.dumps({"checkpoint": "ckpt-99", "iteration": 100}))
+    (leftover / "ckpt-99.index").write_bytes(b"old")
+    started, seen = runs._Run.start, []
+
+    def start(self, *args):  # what a kill right after the start would leave
+        session = started(self, *args)
+        seen.append(sorted(p.name for p in leftover.iterdir()))
+        return session
+
+    monkeypatch.setattr(runs._Run, "start", start)
+    train_series(SeriesConfig(neurons=8, iterations=3, report_every=100), tmp_path / "run",
+                 say=_quiet)
+    assert seen == [[]]
+    assert json.loads((leftover / "state.json").read_text())["checkpoint"] == "ckpt-3"

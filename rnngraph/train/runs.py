@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import TrainingDiverged
 from ..model.tfcompat import tf
-from .files import CHECKPOINTS, METRICS, default_run_dir, prepare_run_dir, write_json
+from .files import CHECKPOINTS, METRICS, STATE, default_run_dir, prepare_run_dir, write_json
 from .session import (StopFlag, TrainingSession, check_devices, compiled_clusters,
                       enable_cpu_jit)
 
@@ -68,6 +68,9 @@ class _Run:
             self.say(f"note: {self.folder} has no complete checkpoint yet; starting from the "
                      "beginning")
         self.checkpoint_name = (self.state or {}).get("checkpoint")
+        if not self.resume:  # a fresh run in a folder an older, killed run left behind
+            with contextlib.suppress(FileNotFoundError):
+                (self.folder / CHECKPOINTS / STATE).unlink()
         self._session.checkpoints.remove_others(keep=self.checkpoint_name or "-")
         tensors = built.tensors
         feeds = [tensors["X"], tensors["y"]]
