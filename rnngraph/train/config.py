@@ -19,7 +19,7 @@ RESUME_OVERRIDABLE = ("epochs", "iterations", "device", "devices", "data", "down
 
 # Threads for the Session (0 = TensorFlow's choice, one per core).  Measured on the 2-core
 # development machine (benchmarks/bench_train.py, README "Training speed"), 1 per op / 2 ops at
-# once was 11% faster in one run and 8% slower in the next: no reliable difference, so the
+# once was 11% faster, 7% slower and 1% faster in three runs: no reliable difference, so the
 # default leaves the choice to TensorFlow, which also scales to bigger models and machines.
 DEFAULT_INTRA_THREADS = 0
 DEFAULT_INTER_THREADS = 0
