@@ -16,6 +16,7 @@ __all__ = [
     "DataError",
     "RunDirError",
     "DeviceError",
+    "TrainingDiverged",
 ]
 
 
@@ -65,3 +66,7 @@ class DeviceError(RnnGraphError, RuntimeError):
 
 class VerificationError(RnnGraphError, ArithmeticError):
     """``explain --verify``: TensorFlow and the NumPy equations disagree beyond the tolerance."""
+
+
+class TrainingDiverged(RnnGraphError, ArithmeticError):
+    """The training loss (or a variable) became NaN or infinite; the run stopped."""

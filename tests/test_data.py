@@ -210,3 +210,54 @@ def test_idx_folder_missing_a_file(tmp_path):
 def test_missing_data_path(tmp_path):
     with pytest.raises(DataError, match=r"no such file or folder"):
         load_mnist(str(tmp_path / "nowhere.npz"))
+
+
+def test_idx_header_with_a_huge_shape_reports_the_true_byte_count(tmp_path):
+    # 3 x 4,294,967,295: a product that overflows int64 (it printed a negative count before).
+    folder = _idx_folder(tmp_path / "idx", _arrays())
+    images = folder / IDX_FILES["x_train"]
+    images.write_bytes(struct.pack(">4I", 0x803, 2**32 - 1, 2**32 - 1, 2**32 - 1) + b"\0" * 100)
+    with pytest.raises(DataError) as info:
+        load_idx_folder(folder)
+    message = _one_line(info, images)
+    assert f"({(2**32 - 1) ** 3:,} bytes) but 100 bytes follow" in message, message
+
+
+def test_gzipped_idx_is_read_no_further_than_its_header_declares(tmp_path):
+    # 64 MB of zeros after a header declaring 30 labels: refused without inflating it all.
+    folder = _idx_folder(tmp_path / "idx", _arrays())
+    labels = folder / IDX_FILES["y_train"]
+    labels.unlink()
+    bomb = struct.pack(">2I", 0x801, 30) + bytes(30) + bytes(64 << 20)
+    (folder / (IDX_FILES["y_train"] + ".gz")).write_bytes(gzip.compress(bomb, compresslevel=1))
+    with pytest.raises(DataError, match=r"header says shape \(30,\) \(30 bytes\) but more bytes "
+                                        r"follow"):
+        load_idx_folder(folder)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda x: np.where(np.arange(x.size).reshape(x.shape) % 97 == 0, np.nan, x),
+     r"x_train holds 243 non-finite values \(NaN or infinite\) among 23,520"),
+    (lambda x: np.where(np.arange(x.size).reshape(x.shape) < 3, np.inf, x),
+     r"x_train holds 3 non-finite values"),
+    (lambda x: x.astype(np.complex64) + 1j,
+     r"x_train holds complex values \(complex64\); expected real pixel values"),
+    (lambda x: x.astype(bool), r"x_train has dtype bool; expected real pixel values"),
+])
+def test_non_finite_or_non_real_images_are_refused_with_the_count(tmp_path, make, expected):
+    arrays = _arrays()
+    arrays["x_train"] = make(arrays["x_train"].astype(np.float32) / 255)
+    bad = _npz(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataError, match=expected) as info:
+        load_npz(bad)
+    _one_line(info, bad)
+
+
+def test_check_images_accepts_what_the_loaders_return():
+    from rnngraph.train.data import check_images
+
+    x = np.random.default_rng(0).random((5, 28, 28), dtype=np.float32)
+    check_images(x, "x_train", "here")  # no error
+    x[1, 2, 3] = np.nan
+    with pytest.raises(DataError, match=r"here: x_train holds 1 non-finite value \(NaN"):
+        check_images(x, "x_train", "here")

@@ -56,8 +56,12 @@ def test_mnist_loss_falls_and_the_run_folder_is_complete(tmp_path, digits):
     assert saved["status"] == "done" and saved["config"]["program"] == "mnist"
     assert saved["history"] == history
     assert (tmp_path / "run" / "learning-curve.png").read_bytes()[:8] == PNG
-    assert [line.split()[:2] for line in lines[:2]] == [["epoch", "1/2"], ["epoch", "2/2"]]
-    assert "validation accuracy" in lines[0] and lines[-1].startswith("test accuracy ")
+    assert lines[0] == "running: dynamic_rnn graph, XLA off, threads: TensorFlow's choice"
+    assert [line.split()[:2] for line in lines[1:3]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert "validation accuracy" in lines[1] and lines[-1].startswith("test accuracy ")
+    assert saved["config"]["kind"] == "dynamic" and saved["config"]["jit"] is False
+    assert (saved["config"]["intra_threads"], saved["config"]["inter_threads"]) == (0, 0)
+    assert saved["runtime"] == {"settings": lines[0][len("running: "):], "xla_clusters": None}
 
 
 @pytest.mark.parametrize("stop_after", [7, 18], ids=["mid-epoch", "epoch-boundary"])

@@ -112,6 +112,7 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
          "--iterations", "1000000", "--out", str(run)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
+        assert child.stdout.readline().startswith("running: dynamic_rnn graph, XLA off")
         first = child.stdout.readline()  # the line of iteration 1: the loop is running
         assert first.startswith("iteration     1/1000000"), first + child.stderr.read()
         child.send_signal(signal.SIGINT)
@@ -121,9 +122,12 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path):
             child.kill()
     assert child.returncode == 130, err
     assert err.strip().splitlines() == [
+        "rnngraph: stopping after this step to save a checkpoint (Ctrl-C again stops at once, "
+        "keeping the last complete checkpoint)",
         f"rnngraph: interrupted; checkpoint saved in {run / 'checkpoints'} "
         f"(continue with: rnngraph train series --resume {run})"]
     state = json.loads((run / "checkpoints" / "state.json").read_text())
     assert state["iteration"] > 1
     assert json.loads((run / "metrics.json").read_text())["status"] == "interrupted"
-    assert np.isfinite(state["seconds"]) and Path(run / "checkpoints" / "checkpoint").is_file()
+    assert np.isfinite(state["seconds"])
+    assert Path(run / "checkpoints" / f"{state['checkpoint']}.index").is_file()

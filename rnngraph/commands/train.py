@@ -12,17 +12,18 @@ import sys
 from pathlib import Path
 
 from ..errors import UsageError
-from ..model.spec import ACTIVATIONS, CELLS, parse_devices
+from ..model.spec import ACTIVATIONS, CELLS, KINDS, parse_devices
 from ..train.config import RESUME_OVERRIDABLE, MnistConfig, SeriesConfig, config_from_dict
-from ..train.files import CHECKPOINTS, METRICS, read_json
+from ..train.files import CHECKPOINTS, METRICS, default_run_dir, read_json
 
 __all__ = ["register"]
 
 _COMMON = ("cell", "activation", "layers", "neurons", "dropout", "batch_size", "learning_rate",
-           "seed", "device", "devices")
+           "seed", "device", "devices", "kind", "jit", "intra_threads", "inter_threads",
+           "checkpoint_seconds")
 _PROGRAMS = {"mnist": (MnistConfig, _COMMON + ("epochs", "data", "download")),
              "series": (SeriesConfig, _COMMON + ("iterations", "steps"))}
-_FLAGS = {"learning_rate": "--lr", "download": "--offline"}
+_FLAGS = {"learning_rate": "--lr", "download": "--offline", "checkpoint_seconds": "--checkpoint-every"}
 
 
 def _default(cls, name: str):
@@ -41,6 +42,9 @@ def _add_model_options(parser: argparse.ArgumentParser, cls) -> None:
     model.add_argument("--dropout", type=float, metavar="KEEP",
                        help="input keep probability while training; evaluation runs without "
                             "dropout (default: off)")
+    model.add_argument("--kind", choices=KINDS,
+                       help="dynamic_rnn (a while loop, the default) or static_rnn (unrolled "
+                            "over the steps): the same math and variables, a different graph")
     training = parser.add_argument_group("training")
     training.add_argument("--batch-size", type=int, metavar="N", help=f"default: {d('batch_size')}")
     training.add_argument("--lr", dest="learning_rate", type=float, metavar="RATE",
@@ -49,11 +53,27 @@ def _add_model_options(parser: argparse.ArgumentParser, cls) -> None:
     training.add_argument("--device", metavar="DEVICE", help="place the whole model, e.g. /cpu:0 or /gpu:0")
     training.add_argument("--devices", metavar="LIST",
                           help="one device per layer, e.g. /gpu:0,/gpu:1,/gpu:2")
+    speed = parser.add_argument_group("speed (the math is unchanged)")
+    speed.add_argument("--jit", action="store_const", const=True,
+                       help="let XLA compile the step (auto-clustering on the Session); it pays "
+                            "on --kind static and does nothing for the while loop")
+    speed.add_argument("--intra-threads", type=int, metavar="N",
+                       help=f"threads inside one op, 0 = TensorFlow's choice "
+                            f"(default: {d('intra_threads')})")
+    speed.add_argument("--inter-threads", type=int, metavar="N",
+                       help=f"ops run at once, 0 = TensorFlow's choice "
+                            f"(default: {d('inter_threads')}; the defaults were measured: "
+                            "README, Training speed)")
     run = parser.add_argument_group("run folder")
     run.add_argument("--out", metavar="DIR",
                      help=f"run folder (default: runs/{cls.program}-<cell>-<timestamp>)")
     run.add_argument("--resume", metavar="DIR",
-                     help="continue the run in DIR from its last checkpoint, with its saved settings")
+                     help="continue the run in DIR from its last complete checkpoint, with its "
+                          "saved settings")
+    run.add_argument("--checkpoint-every", dest="checkpoint_seconds", type=float,
+                     metavar="SECONDS",
+                     help=f"also checkpoint after this long (default: {d('checkpoint_seconds'):g}; "
+                          "besides every epoch / every report)")
 
 
 def register(subparsers) -> None:
@@ -140,9 +160,17 @@ def _run_program(args: argparse.Namespace) -> int:
         out, resume = Path(args.resume), True
     else:
         config = cls(**given)
-        out, resume = (Path(args.out) if args.out else None), False
+        out = Path(args.out) if args.out else default_run_dir(config.program, config.cell)
+        resume = False
     program = train.train_mnist if args.program == "mnist" else train.train_series
-    result = program(config, out, resume=resume)
+    try:
+        result = program(config, out, resume=resume)
+    except KeyboardInterrupt:
+        print(f"rnngraph: interrupted; the last complete checkpoint, if any, stays in "
+              f"{out / CHECKPOINTS} "
+              f"(continue with: rnngraph train {args.program} --resume {out})",
+              file=sys.stderr)
+        return 130
     if result.interrupted:
         print(f"rnngraph: interrupted; checkpoint saved in {result.folder / CHECKPOINTS} "
               f"(continue with: rnngraph train {args.program} --resume {result.folder})",

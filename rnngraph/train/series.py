@@ -59,9 +59,17 @@ def train_series(config: SeriesConfig, out: Optional[Path] = None, *, resume: bo
         session = run.start(built, config.dropout)
         state = run.state or _fresh_state()
         tensors = built.tensors
-        metrics = {"config": config.as_dict(), "history": state["history"], "final": None}
+        metrics = {"config": config.as_dict(), "runtime": run.runtime(),
+                   "history": state["history"], "final": None}
+        started: Optional[float] = None  # while the loop runs: when its timing restarted
 
         def checkpoint(status: str) -> None:
+            nonlocal started
+            if started is not None:  # the training time so far goes into the saved state
+                now = time.perf_counter()
+                state["seconds"] += now - started
+                started = now
+            metrics["runtime"] = run.runtime()
             run.checkpoint(state["iteration"] - 1, state, metrics, status)
 
         batch = config.batch_size
@@ -71,19 +79,24 @@ def train_series(config: SeriesConfig, out: Optional[Path] = None, *, resume: bo
         for iteration in range(state["iteration"], config.iterations + 1):
             inputs, targets = series_batch(np.random.default_rng([config.seed, iteration]),
                                            batch, config.steps)
-            mse = run.train_step(inputs, targets)
+            mse = float(run.train_step(inputs, targets))
+            run.check_loss(mse, f"iteration {iteration}", metrics)
             state["iteration"] = iteration + 1
             state["samples"] += batch
             bar.update(batch)
-            if iteration == 1 or iteration % config.report_every == 0 \
-                    or iteration == config.iterations:
-                state["history"].append({"iteration": iteration, "mse": float(mse)})
+            reported = iteration == 1 or iteration % config.report_every == 0 \
+                or iteration == config.iterations
+            if reported:
+                state["history"].append({"iteration": iteration, "mse": mse})
                 bar.clear()
-                say(f"iteration {iteration:>5}/{config.iterations}  MSE {float(mse):.4f}")
+                say(f"iteration {iteration:>5}/{config.iterations}  MSE {mse:.4f}")
                 bar.refresh()
             if run.stop.tick() and iteration < config.iterations:
                 break
+            if iteration < config.iterations and (reported or run.due()):
+                checkpoint("running")  # at every report, and at least every checkpoint_seconds
         state["seconds"] += time.perf_counter() - started
+        started = None  # evaluation and saving are not training time
         bar.close()
         if state["iteration"] <= config.iterations:
             checkpoint("interrupted")
