@@ -240,7 +240,7 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0) -> str:
         "3-D box (a collapsed scope) to open it where it stands, a scope's frame to close it. "
         "Drag to pan, wheel to zoom; / searches, Enter opens, Esc goes back.</p></aside></main>\n"
         f"{templates}\n"
-        f'<script type="application/json" id="rg-data" class="rg-data">{_json_for_script(data)}</script>\n'
+        f'<script type="application/json" id="rg-data">{_json_for_script(data)}</script>\n'
         f"{engine}<script>\n{_asset('viewer.js')}</script>\n</body>\n</html>\n")
 
 

@@ -159,7 +159,7 @@
 
     // ---- putting an SVG in the view
     function install(svgText) {
-      var start = svgText.indexOf("<svg");
+      var start = svgText.indexOf("\u003csvg");
       view.querySelectorAll("svg.rg-graph").forEach(function (s) { s.remove(); });
       var holder = document.createElement("div");
       holder.innerHTML = svgText.slice(start);
