@@ -1,0 +1,95 @@
+"""Built GraphDefs cached on disk, so drawing a model built before needs no TensorFlow.
+
+A build is deterministic (same spec and versions, same GraphDef bytes), so
+the serialized GraphDef is stored under a key made of the spec and the
+versions of TensorFlow, tf-keras, Keras and rnngraph, in
+``$XDG_CACHE_HOME/rnngraph`` (``~/.cache/rnngraph`` by default).  A cache
+that cannot be read or written is a miss, never an error.  Importing this
+module does not import TensorFlow; only a miss does (through ``builder``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from importlib import metadata
+from pathlib import Path
+from typing import Optional
+
+from .. import __version__
+from ..files import write_atomic
+from .spec import ModelSpec
+
+__all__ = ["cache_dir", "cache_key", "cache_path", "load_cached", "graph_def_for", "VERSIONED"]
+
+VERSIONED = ("tensorflow", "tf-keras", "keras", "protobuf")  # packages whose version keys a build
+
+
+def cache_dir() -> Path:
+    """Return the folder of rnngraph's cached builds (``$XDG_CACHE_HOME/rnngraph/graphs``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rnngraph" / "graphs"
+
+
+def _versions() -> dict:
+    found = {"rnngraph": __version__}
+    for package in VERSIONED:
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = None
+    return found
+
+
+def cache_key(spec: ModelSpec) -> str:
+    """Return the hex key of ``spec`` built by the installed versions."""
+    text = json.dumps({"spec": spec.as_dict(), "versions": _versions()}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def cache_path(spec: ModelSpec) -> Path:
+    """Return the file that holds (or will hold) the GraphDef of ``spec``."""
+    return cache_dir() / f"{spec.slug()}-{cache_key(spec)}.pb"
+
+
+def load_cached(spec: ModelSpec):
+    """Return the cached GraphDef message of ``spec``, or None when there is none readable."""
+    from google.protobuf.message import DecodeError  # noqa: PLC0415
+
+    from ..graphdef import protos  # noqa: PLC0415 (protobuf only)
+
+    path = cache_path(spec)
+    try:
+        if not path.is_file():
+            return None
+        data = path.read_bytes()
+        return protos.GraphDef.FromString(data) if data else None
+    except (OSError, DecodeError):  # unreadable or corrupt: build again
+        return None
+
+
+def graph_def_for(spec: ModelSpec, use_cache: bool = True) -> tuple:
+    """Return ``(GraphDef message, built)`` for ``spec``: from the cache, else built and stored.
+
+    ``built`` is the BuiltGraph when TensorFlow built it in this call, None
+    when it came from the cache.
+    """
+    from ..graphdef import protos  # noqa: PLC0415
+
+    if use_cache:
+        cached = load_cached(spec)
+        if cached is not None:
+            return cached, None
+    from .builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
+
+    built = build_graph(spec)
+    data = built.graph_def().SerializeToString(deterministic=True)
+    if use_cache:
+        path = cache_path(spec)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError:  # a read-only or full disk only costs the next run a build
+            pass
+    return protos.GraphDef.FromString(data), built
