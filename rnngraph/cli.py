@@ -27,6 +27,7 @@ COMMAND_MODULES = (
     "rnngraph.commands.gallery",
     "rnngraph.commands.explain",
     "rnngraph.commands.inspect",
+    "rnngraph.commands.compare",
 )
 
 

@@ -28,7 +28,7 @@ from ..errors import UsageError
 from ..graphdef.opdocs import describe
 from .dot import RenderOptions, format_shape, format_value
 
-__all__ = ["render_html", "page_text", "page_data", "structures", "svg_titles"]
+__all__ = ["render_html", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
 
 _NODE_TITLE = re.compile(r'<g id="[^"]*" class="node">\s*<title>(.*?)</title>', re.S)
 _BACK_OPS = ("NextIteration", "RefNextIteration")
@@ -303,3 +303,68 @@ def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
     levels = [("every node", None, svg)]
     data = page_data(graph, levels, structures(graph), every)
     return page_text(options.title or "rnngraph", levels, data, 0)
+
+
+def _side_data(graph: nx.MultiDiGraph, options: RenderOptions, found) -> dict:
+    """Return one side's page data, laid out in the page and opened readable."""
+    from .scene import initial_open, scene_data  # noqa: PLC0415
+
+    scene = scene_data(graph, options, sorted(graph.nodes))
+    data = page_data(graph, [], structures(graph, found), options)
+    data["scene"] = scene
+    data["open"] = initial_open(scene, _wanted_scopes(graph, found))
+    return data
+
+
+def _pane(side: str, title: str) -> str:
+    return (f'<section class="rg-pane" id="rg-pane-{side}">\n<div class="rg-bar">'
+            f'<span class="rg-side" title="{html.escape(title)}">{side.upper()}: '
+            f"{html.escape(title.split(chr(10))[0])}</span>"
+            '<input class="rg-search" type="search" placeholder="search (/)" autocomplete="off" '
+            'spellcheck="false"><span class="rg-crumbs"></span>'
+            '<button type="button" class="rg-trace" disabled>trace inputs</button>'
+            '<button type="button" class="rg-clear">clear</button>'
+            '<button type="button" class="rg-fit">fit</button>'
+            '<span class="rg-status" role="status"></span></div>\n'
+            '<div class="rg-view" tabindex="0"></div>\n'
+            '<div class="rg-panel"><p class="rg-hint">Click a box for its details; a recognised part '
+            "(cell, kernel, input split, loop) highlights its partner in the other graph.</p></div>\n"
+            "</section>\n")
+
+
+def render_compare(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, title_a: str, title_b: str,
+                   options_a: Optional[RenderOptions] = None,
+                   options_b: Optional[RenderOptions] = None) -> tuple:
+    """Return ``(page, links)``: both graphs side by side, recognised parts linked.
+
+    ``links`` are :func:`rnngraph.draw.pair.links` (node names); the page
+    holds them as node indices of each side.
+    """
+    from ..recognise import recognise  # noqa: PLC0415
+    from .pair import links as find_links  # noqa: PLC0415
+
+    found_a, found_b = recognise(graph_a), recognise(graph_b)
+    linked = find_links(graph_a, found_a, graph_b, found_b)
+    index_a = {n: i for i, n in enumerate(sorted(graph_a.nodes))}
+    index_b = {n: i for i, n in enumerate(sorted(graph_b.nodes))}
+    page_links = [{"t": link["title"], "a": [index_a[n] for n in link["a"]],
+                   "b": [index_b[n] for n in link["b"]]} for link in linked]
+    data_a = _side_data(graph_a, options_a or RenderOptions(), found_a)
+    data_b = _side_data(graph_b, options_b or RenderOptions(), found_b)
+    heading = html.escape(f"{title_a.split(chr(10))[0]}  vs  {title_b.split(chr(10))[0]}")
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:\">\n"
+        f"<title>{heading} — rnngraph compare</title>\n<style>\n{_asset('viewer.css')}</style>\n"
+        '</head>\n<body class="rg-compare">\n<header id="rg-bar">\n'
+        f'<span id="rg-title">{heading}</span>\n'
+        f'<span class="rg-hint">{len(linked)} linked part{"s" if len(linked) != 1 else ""}</span>\n'
+        "</header>\n<main>\n" + _pane("a", title_a) + _pane("b", title_b) + "</main>\n"
+        f'<script type="application/json" id="rg-data-a">{_json_for_script(data_a)}</script>\n'
+        f'<script type="application/json" id="rg-data-b">{_json_for_script(data_b)}</script>\n'
+        f'<script type="application/json" id="rg-links">{_json_for_script(page_links)}</script>\n'
+        f"<script>\n{_engine_script()}</script>\n<script>\n{_asset('viewer.js')}</script>\n"
+        f"<script>\n{_asset('compare.js')}</script>\n</body>\n</html>\n")
+    return page, linked

@@ -1,8 +1,9 @@
 """Built GraphDefs cached on disk, so drawing a model built before needs no TensorFlow.
 
 A build is deterministic (same spec and versions, same GraphDef bytes), so
-the serialized GraphDef is stored under a key made of the spec and the
-versions of TensorFlow, tf-keras, Keras and rnngraph, in
+the serialized GraphDef is stored under a key made of the spec, the
+versions of TensorFlow, tf-keras, Keras, protobuf and rnngraph, and a digest
+of the model stage's own source (so an edited builder never reads old builds), in
 ``$XDG_CACHE_HOME/rnngraph`` (``~/.cache/rnngraph`` by default).  A cache
 that cannot be read or written is a miss, never an error.  Importing this
 module does not import TensorFlow; only a miss does (through ``builder``).
@@ -32,8 +33,16 @@ def cache_dir() -> Path:
     return Path(base) / "rnngraph" / "graphs"
 
 
+def _builder_digest() -> str:
+    """Return a digest of the model stage's source: a changed builder never reads old builds."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(path.name.encode("utf-8") + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _versions() -> dict:
-    found = {"rnngraph": __version__}
+    found = {"rnngraph": __version__, "builder": _builder_digest()}
     for package in VERSIONED:
         try:
             found[package] = metadata.version(package)

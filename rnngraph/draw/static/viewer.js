@@ -446,12 +446,26 @@
       if (!st.svg) { return; }
       mark("rg-hit", st.hits);
       mark("rg-sel", st.selected >= 0 ? [st.selected] : []);
+      mark("rg-partner", st.partner || []);
       var traced = mark("rg-trace", st.trace || []);
       st.edges.forEach(function (e) { e.g.classList.toggle("rg-trace", !!(traced[e.a] && traced[e.b])); });
       view.classList.toggle("rg-tracing", !!st.trace);
       if (options.onMarks) { options.onMarks(self); }
     }
     self.applyMarks = applyMarks;
+    self.setPartner = function (indices) {
+      st.partner = indices;
+      applyMarks();
+      var first = view.querySelector("svg.rg-graph g.node.rg-partner");
+      if (first) { centerOn(first); }
+    };
+    function centerOn(element) {
+      // bring a box into the middle of the view, at the same zoom
+      var r = svgRect(element);
+      setViewBox([(r[0] + r[2]) / 2 - st.vb[2] / 2, (r[1] + r[3]) / 2 - st.vb[3] / 2, st.vb[2], st.vb[3]]);
+    }
+    self.panel = panel;
+    self.nodeLink = function (i) { return nodeLink(i); };
 
     // ---- search
     function runSearch() {
