@@ -34,6 +34,7 @@ def test_importing_the_cache_does_not_import_tensorflow():
 @pytest.mark.tf
 def test_a_cached_build_is_read_back_and_a_corrupt_one_rebuilt(monkeypatch, tmp_path):
     from rnngraph.draw.html import render_html
+    from rnngraph.graphdef.protos import GraphDef
     from rnngraph.graphdef.walk import walk
     from rnngraph.model.cache import cache_path, graph_def_for, load_cached
     from rnngraph.model.spec import ModelSpec
@@ -44,12 +45,14 @@ def test_a_cached_build_is_read_back_and_a_corrupt_one_rebuilt(monkeypatch, tmp_
     assert built is not None and cache_path(spec).is_file()
     cached, again = graph_def_for(spec)
     assert again is None  # read back, not built
-    assert (cached.SerializeToString(deterministic=True)
-            == built.graph_def().SerializeToString(deterministic=True))
-    assert render_html(walk(built)) == render_html(walk(cached))
+    assert cached == fresh == built.graph_def().SerializeToString(deterministic=True)
+    assert render_html(walk(built)) == render_html(walk(GraphDef.FromString(cached)))
     assert graph_def_for(spec, use_cache=False)[1] is not None  # --no-cache builds
 
-    cache_path(spec).write_bytes(b"\xff not a graph")  # corrupt: a miss, built and replaced
+    good = cache_path(spec).read_bytes()
+    cache_path(spec).write_bytes(good[:-1] + bytes([good[-1] ^ 1]))  # one bit flipped: a miss
+    assert load_cached(spec) is None
+    cache_path(spec).write_bytes(b"\xff not a graph")  # not ours: a miss, built and replaced
     assert load_cached(spec) is None
     assert graph_def_for(spec)[1] is not None and load_cached(spec) is not None
 

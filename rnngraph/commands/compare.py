@@ -86,10 +86,11 @@ def _load(side: tuple, use_cache: bool) -> tuple:
 
         graph = walk(load_graph_def(value)[0])
         return graph, f"{value.name} — {graph.number_of_nodes()} nodes", value.stem
+    from ..graphdef.protos import GraphDef  # noqa: PLC0415
     from ..model.cache import graph_def_for  # noqa: PLC0415
     from .render import title_of  # noqa: PLC0415
 
-    graph = walk(graph_def_for(value, use_cache=use_cache)[0])
+    graph = walk(GraphDef.FromString(graph_def_for(value, use_cache=use_cache)[0]))
     return graph, title_of(value, graph), value.slug()
 
 

@@ -151,8 +151,10 @@ def run(args) -> int:
     from ..model.cache import graph_def_for  # noqa: PLC0415 (TensorFlow only on a cache miss)
     from ..graphdef.walk import walk  # noqa: PLC0415
 
-    graph_def, built = graph_def_for(spec, use_cache=not (args.no_cache or args.tensorboard))
-    graph = walk(graph_def)
+    from ..graphdef.protos import GraphDef  # noqa: PLC0415
+
+    data, built = graph_def_for(spec, use_cache=not (args.no_cache or args.tensorboard))
+    graph = walk(GraphDef.FromString(data))
     if args.tensorboard:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 

@@ -62,30 +62,30 @@ def cache_path(spec: ModelSpec) -> Path:
     return cache_dir() / f"{spec.slug()}-{cache_key(spec)}.pb"
 
 
-def load_cached(spec: ModelSpec):
-    """Return the cached GraphDef message of ``spec``, or None when there is none readable."""
-    from google.protobuf.message import DecodeError  # noqa: PLC0415
+_MAGIC = b"rnngraph-build-1\n"  # then the payload's sha256 (32 bytes), then the GraphDef
 
-    from ..graphdef import protos  # noqa: PLC0415 (protobuf only)
 
+def load_cached(spec: ModelSpec) -> Optional[bytes]:
+    """Return the serialized GraphDef cached for ``spec``, or None when none is intact."""
     path = cache_path(spec)
     try:
         if not path.is_file():
             return None
         data = path.read_bytes()
-        return protos.GraphDef.FromString(data) if data else None
-    except (OSError, DecodeError):  # unreadable or corrupt: build again
+    except OSError:
         return None
+    head, digest, payload = data[:len(_MAGIC)], data[len(_MAGIC):len(_MAGIC) + 32], data[len(_MAGIC) + 32:]
+    if head != _MAGIC or hashlib.sha256(payload).digest() != digest:
+        return None  # not ours, truncated or damaged: build again
+    return payload
 
 
 def graph_def_for(spec: ModelSpec, use_cache: bool = True) -> tuple:
-    """Return ``(GraphDef message, built)`` for ``spec``: from the cache, else built and stored.
+    """Return ``(serialized GraphDef, built)`` for ``spec``: from the cache, else built and stored.
 
     ``built`` is the BuiltGraph when TensorFlow built it in this call, None
-    when it came from the cache.
+    when it came from the cache.  (Parse the bytes with ``graphdef.protos``.)
     """
-    from ..graphdef import protos  # noqa: PLC0415
-
     if use_cache:
         cached = load_cached(spec)
         if cached is not None:
@@ -98,7 +98,7 @@ def graph_def_for(spec: ModelSpec, use_cache: bool = True) -> tuple:
         path = cache_path(spec)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, data)
+            write_atomic(path, _MAGIC + hashlib.sha256(data).digest() + data)
         except OSError:  # a read-only or full disk only costs the next run a build
             pass
-    return protos.GraphDef.FromString(data), built
+    return data, built

@@ -736,6 +736,9 @@
       if (byName.hasOwnProperty(box)) { select(byName[box], false); return; }
       listMembers(box, box.replace(/^[a-z]+::/, ""), "grouped into this box");
     });
+    view.addEventListener("mouseover", function (e) {
+      st.hover = e.target.closest ? e.target.closest("g.node") : null;
+    });
     panel.addEventListener("click", function (e) {
       var t = e.target;
       if (t.hasAttribute && t.hasAttribute("data-node")) { select(Number(t.getAttribute("data-node")), true); }
@@ -761,9 +764,14 @@
       if (typing) { return; }
       if (e.key === "Escape") {
         if (st.trace || st.hits.length || st.selected >= 0) { clearAll(); } else if (st.roots.length) { leaveFunction(st.roots.length - 1); }
-      } else if (e.key === "Enter" && st.selected >= 0 && scene) {
-        var fns = scene.functions[nodes[st.selected].n];
-        if (fns) { enterFunction(fns[0][1]); }
+      } else if (e.key === "Enter" && scene && !st.busy) {
+        // the collapsed scope under the pointer opens; else the selected call's first function body
+        var fns = st.selected >= 0 ? scene.functions[nodes[st.selected].n] : null;
+        if (st.hover && st.hover.getAttribute("data-box").indexOf("scope::") === 0 && view.contains(st.hover)) {
+          openScope(st.hover.getAttribute("data-box").slice(7), st.hover);
+        } else if (fns) {
+          enterFunction(fns[0][1]);
+        }
       }
     };
 
