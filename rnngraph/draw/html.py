@@ -10,7 +10,11 @@ minimap, the view in the URL and SVG/PNG export work offline.  ``--full``
 pages hold one drawing pre-rendered by Graphviz instead.  Nothing is
 fetched: no CDN, no fonts, no images.
 
-:func:`page_text` only assembles text; :func:`render_html` runs Graphviz.
+Hooks for other features: box fill colours come from ``statements.box_statement``
+(so an overlay colouring boxes there shows in the page unchanged), legend rows
+from ``data["scene"]["legend"]``; ``viewer.js`` documents its JavaScript hooks
+(``window.rgViewers``, the ``rg-layout`` event, ``window.rgPanelHooks``).
+:func:`page_text` only assembles text; only ``--full`` pages run Graphviz here.
 """
 
 from __future__ import annotations

@@ -3,6 +3,10 @@
 // their own graph; pan and zoom, minimap, search, node panel, input tracing, the view in the URL,
 // keyboard, SVG/PNG export.  `--full` pages hold one pre-rendered SVG in a <template> instead.
 // Everything is in the page: nothing is fetched.
+// Hooks for other scripts of the page: window.rgViewers (the viewers), the "rg-layout" event on a
+// viewer's root after every layout (detail.viewer), window.rgPanelHooks (called when a node's
+// panel is shown).  Box fill colours come from Python (scene.py: box_statement), so an overlay
+// that colours boxes there shows here unchanged; data.scene.legend rows are [text, colour].
 (function () {
   "use strict";
   var MIN_SCALE = 1.1;  // screen px per point at the initial zoom: 10 pt node labels >= 11 px
@@ -626,6 +630,8 @@
         n.a.forEach(function (a) { ul.appendChild(el("li", a)); });
         panel.appendChild(ul);
       }
+      // Hook for other scripts of the page (overlays, step-through): fn(viewer, node index, panel)
+      (window.rgPanelHooks || []).forEach(function (fn) { fn(self, i, panel); });
     }
     function listMembers(box, title, why) {
       var members = [];
