@@ -162,12 +162,15 @@
     self.assemble = assemble;
 
     // ---- putting an SVG in the view
-    function install(svgText) {
-      var start = svgText.indexOf("\u003csvg");
+    function install(source) {
+      // source: Graphviz's SVG text, or an <svg> element (a pre-rendered level)
       view.querySelectorAll("svg.rg-graph").forEach(function (s) { s.remove(); });
-      var holder = document.createElement("div");
-      holder.innerHTML = svgText.slice(start);
-      var svg = holder.querySelector("svg");
+      var svg = source;
+      if (typeof source === "string") {
+        var holder = document.createElement("div");
+        holder.innerHTML = source.slice(source.indexOf("\u003csvg"));
+        svg = holder.querySelector("svg");
+      }
       svg.classList.add("rg-graph");
       view.insertBefore(svg, view.firstChild);
       var vb = svg.viewBox.baseVal;
@@ -202,9 +205,7 @@
 
     function showLevel(k) {
       var tpl = document.getElementById("rg-level-" + k);
-      var holder = document.createElement("div");
-      holder.appendChild(document.importNode(tpl.content, true));
-      install(holder.innerHTML);
+      install(document.importNode(tpl.content, true).querySelector("svg"));
       st.level = k;
       root.setAttribute("data-level", String(k));
       setViewBox(st.home.slice());
