@@ -221,9 +221,11 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0) -> str:
     wasm = " 'wasm-unsafe-eval'" if in_page else ""
     engine = f"<script>\n{_engine_script()}</script>\n" if in_page else ""
     tools = ('<span id="rg-crumbs" class="rg-crumbs"></span>\n'
-             '<button type="button" id="rg-collapse" class="rg-collapse" title="close every scope">collapse all</button>\n'
+             '<button type="button" id="rg-collapse" class="rg-collapse" title="close every scope">'
+             'collapse all</button>\n'
              '<button type="button" id="rg-export-svg" class="rg-export-svg">SVG</button>\n'
-             '<button type="button" id="rg-export-png" class="rg-export-png">PNG</button>\n') if in_page else ""
+             '<button type="button" id="rg-export-png" class="rg-export-png">PNG</button>\n'
+             ) if in_page else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
@@ -232,15 +234,18 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0) -> str:
         f"<title>{heading} — rnngraph</title>\n<style>\n{_asset('viewer.css')}</style>\n</head>\n"
         f'<body data-initial="{initial}">\n<header id="rg-bar" class="rg-bar">\n'
         f'<span id="rg-title" class="rg-title" title="{html.escape(title)}">{heading}</span>\n'
-        '<input id="rg-search" class="rg-search" type="search" placeholder="search name or op (/ or Enter)" '
+        '<input id="rg-search" class="rg-search" type="search" '
+        'placeholder="search name or op (/ or Enter)" '
         'autocomplete="off" spellcheck="false">\n'
         f"{tools}"
         '<button type="button" id="rg-trace" class="rg-trace" disabled>trace inputs</button>\n'
         '<button type="button" id="rg-clear" class="rg-clear">clear</button>\n'
         '<button type="button" id="rg-fit" class="rg-fit">fit</button>\n'
-        '<span id="rg-status" class="rg-status" role="status"></span>\n</header>\n'
+        '<span id="rg-status" class="rg-status" role="status"></span>\n'
+        "</header>\n"
         '<main><div id="rg-view" class="rg-view" tabindex="0"></div>\n'
-        '<aside id="rg-panel" class="rg-panel"><p class="rg-hint">Click a box to see its details; click a grey '
+        '<aside id="rg-panel" class="rg-panel"><p class="rg-hint">'
+        "Click a box to see its details; click a grey "
         "3-D box (a collapsed scope) to open it where it stands, a scope's frame to close it. "
         "Drag to pan, wheel to zoom; / searches, Enter opens, Esc goes back.</p></aside></main>\n"
         f"{templates}\n"

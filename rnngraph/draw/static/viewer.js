@@ -163,7 +163,7 @@
 
     // ---- putting an SVG in the view
     function install(source) {
-      // source: Graphviz's SVG text, or an <svg> element (a pre-rendered level)
+      // source: Graphviz's SVG text, or an svg element (a pre-rendered level)
       view.querySelectorAll("svg.rg-graph").forEach(function (s) { s.remove(); });
       var svg = source;
       if (typeof source === "string") {
@@ -322,7 +322,7 @@
       st.busy = true;
       root.classList.add("rg-busy");
       return getEngine().then(function (gv) {
-        var svg = gv.layout(drawn.dot, "svg", "dot");
+        var svg = layoutOf(gv, drawn.dot);
         var t1 = performance.now();
         install(svg);
         var placed = false;
@@ -353,6 +353,7 @@
         renderCrumbs();
         saveState();
         root.dispatchEvent(new CustomEvent("rg-layout", { detail: { viewer: self, ms: t1 - t0 } }));
+        prefetch();
       }, function (err) {
         st.busy = false;
         root.classList.remove("rg-busy");
@@ -360,6 +361,38 @@
       });
     }
     self.relayout = relayout;
+
+    // Layouts already made, by DOT text; while the page is idle, the scopes one click away are
+    // laid out ahead (smallest first), so opening one usually costs no layout at all.
+    var made = {}, madeOrder = [], prefetchTimer = null;
+    function layoutOf(gv, dot) {
+      if (made.hasOwnProperty(dot)) { return made[dot]; }
+      var svg = gv.layout(dot, "svg", "dot");
+      made[dot] = svg;
+      madeOrder.push(dot);
+      if (madeOrder.length > 24) { delete made[madeOrder.shift()]; }
+      return svg;
+    }
+    function prefetch() {
+      clearTimeout(prefetchTimer);
+      var next = Object.keys(st.boxEls).filter(function (b) { return b.indexOf("scope::") === 0; })
+        .map(function (b) { return b.slice(7); })
+        .sort(function (a, b) { return scene.scopes[a][2] - scene.scopes[b][2]; }).slice(0, 6);
+      function step() {
+        if (!next.length) { return; }
+        if (st.busy || st.drag) { prefetchTimer = setTimeout(step, 200); return; }
+        var scope = next.shift(), saved = st.open;
+        st.open = Object.assign({}, saved);
+        chain(scope).forEach(function (s) { st.open[s] = true; });
+        var drawn = assemble();
+        st.open = saved;
+        if (drawn.boxes <= MAX_BOXES && !made.hasOwnProperty(drawn.dot)) {
+          getEngine().then(function (gv) { layoutOf(gv, drawn.dot); });
+        }
+        prefetchTimer = setTimeout(step, 60);
+      }
+      prefetchTimer = setTimeout(step, 120);
+    }
 
     function openScope(scope, anchorEl) {
       var before = Object.assign({}, st.open);
