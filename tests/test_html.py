@@ -91,6 +91,21 @@ def test_open_scope_and_unknown_scope(walked):
         render_html(walked(**SPEC), open_scopes=("nope",))
 
 
+def test_focus_opens_every_scope_it_shows(walked):
+    from rnngraph.draw import focus
+    from rnngraph.draw.dot import RenderOptions
+    from rnngraph.draw.html import render_html
+
+    graph = walked(**SPEC)
+    view = focus.focus_view(graph, "while_loop")
+    data = _data(render_html(graph, RenderOptions(focus_nodes=frozenset(view.nodes),
+                                                  annotations=view.annotations)))
+    assert data["open"] == sorted(data["scene"]["scopes"]) and "rnn/while" in data["open"]
+    shown = {b[0] for b in data["scene"]["boxes"]}
+    assert shown <= set(view.nodes) and "rnn/while/LoopCond" in shown
+    assert any(b[3].startswith('"note::') for b in data["scene"]["boxes"])  # the notes travel too
+
+
 def test_function_bodies_are_listed_under_their_caller(walked):
     from rnngraph.draw.html import render_html
 
@@ -249,6 +264,11 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     assert "rnn/while/basic_rnn_cell/MatMul" not in traced
     (tmp_path / "opened.png").write_bytes(browser.get_screenshot_as_png())
     assert len(first) > 20_000
+
+    # Export: the drawing as it is now, as a standalone SVG document.
+    exported = browser.execute_script("return rgViewers[0].svgText();")
+    assert exported.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in exported
+    assert "<title>rnn/while/LoopCond</title>" in exported and "rg-sel" not in exported
 
     # The URL holds the view: a fresh page at that URL reopens it.
     url = browser.current_url

@@ -254,7 +254,7 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0) -> str:
 
 
 def _wanted_scopes(graph: nx.MultiDiGraph, found) -> list:
-    """Return the scopes to open first: the loops' surroundings, then the cells' (outer first)."""
+    """Return the scopes to open first: what holds the loops and cells, then they themselves."""
     from .scene import scope_chain  # noqa: PLC0415
 
     wanted = []
@@ -262,6 +262,9 @@ def _wanted_scopes(graph: nx.MultiDiGraph, found) -> list:
         wanted.extend(scope_chain(name.rpartition("/")[0]))
     for cell in found.cells:
         wanted.extend(scope_chain(cell.scope.rpartition("/")[0]))
+    # then the loops and cells themselves, where they fit, before any other scope
+    wanted.extend(loop.name for loop in found.while_loops)
+    wanted.extend(cell.scope for cell in found.cells)
     return list(dict.fromkeys(wanted))
 
 
