@@ -130,6 +130,8 @@ def main() -> int:
 
     cases = [("dynamic --steps 2", ["dynamic", "--steps", "2"], False),
              ("dynamic --cell lstm --steps 2", ["dynamic", "--cell", "lstm", "--steps", "2"], False),
+             ("dynamic --cell lstm --steps 2 --layers 2",
+              ["dynamic", "--cell", "lstm", "--steps", "2", "--layers", "2"], False),
              ("dynamic --cell lstm --steps 2 --control-flow v2",
               ["dynamic", "--cell", "lstm", "--steps", "2", "--control-flow", "v2"], False),
              ("static --cell lstm --steps 100", ["static", "--cell", "lstm", "--steps", "100"], False)]
