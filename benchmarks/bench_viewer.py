@@ -119,6 +119,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 1,000-step (17,054-node) rows")
     parser.add_argument("--old-ref", default=OLD_REF, help="commit of the old page (default: %(default)s)")
+    parser.add_argument("--keep", action="store_true", help="keep the pages (the folder is printed)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-viewer-"))
     old = work / "old"
@@ -178,7 +179,10 @@ def main() -> int:
     print(f"\nrender dynamic --steps 2 --format html: warm cache {warm:.2f} s (target <= 1.5 s), "
           f"--no-cache {cold:.2f} s (target <= build + 1.5 s = {build + 1.5:.2f} s), "
           f"old command {old_e2e:.2f} s; TensorFlow import + build alone {build:.2f} s")
-    shutil.rmtree(work, ignore_errors=True)
+    if args.keep:
+        print(f"pages kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

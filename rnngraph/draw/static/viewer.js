@@ -165,6 +165,7 @@
     function install(source) {
       // source: Graphviz's SVG text, or an svg element (a pre-rendered level)
       view.querySelectorAll("svg.rg-graph").forEach(function (s) { s.remove(); });
+      if (!st.size) { measure(); }
       var svg = source;
       if (typeof source === "string") {
         var holder = document.createElement("div");
@@ -213,7 +214,11 @@
     }
 
     // ---- pan and zoom (on the SVG's viewBox)
-    function viewSize() { var r = view.getBoundingClientRect(); return [Math.max(r.width, 1), Math.max(r.height, 1)]; }
+    // The view's size, measured while it holds no drawing (the drawing is sized to it, so this
+    // never forces the browser to lay out a large SVG before the page is ready); again on resize.
+    function measure() { var r = view.getBoundingClientRect(); st.size = [Math.max(r.width, 1), Math.max(r.height, 1)]; }
+    function viewSize() { if (!st.size) { measure(); } return st.size; }
+    window.addEventListener("resize", function () { st.size = null; });
     function setViewBox(v) {
       var size = viewSize();
       // keep the viewBox's aspect the view's, so one unit is as wide as it is high on screen
