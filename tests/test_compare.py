@@ -111,3 +111,19 @@ def test_compare_page_highlights_the_partner(tmp_path, capsys, monkeypatch):
         (tmp_path / "compare.png").write_bytes(browser.get_screenshot_as_png())
     finally:
         browser.quit()
+
+
+def test_compare_two_graph_files_without_tensorflow(tmp_path, capsys):
+    from tests.conftest import FIXTURES
+
+    out = tmp_path / "files.html"
+    assert main(["compare", str(FIXTURES / "walk_while_v1.pbtxt"), str(FIXTURES / "walk_while_v2.pbtxt"),
+                 "-o", str(out)]) == 0
+    summary = capsys.readouterr().out
+    assert "while loop: v1 loop frame loop/while_context ↔ While op while" in summary
+    page = out.read_text(encoding="utf-8")
+    links = json.loads(re.search(r'id="rg-links">(.*?)</script>', page, re.S).group(1))
+    data_b = json.loads(re.search(r'id="rg-data-b">(.*?)</script>', page, re.S).group(1))
+    names_b = [n["n"] for n in data_b["nodes"]]
+    assert [names_b[i] for i in links[0]["b"]] == ["while"]
+    assert "'wasm-unsafe-eval'" in page and page.count('class="rg-pane"') == 2
