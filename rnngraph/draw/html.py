@@ -300,7 +300,20 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     data = page_data(graph, [], structures(graph, found), options)
     data["scene"] = scene
     data["open"] = opened
+    data["start"] = _start_node(graph, found)
     return page_text(options.title or "rnngraph", [], data)
+
+
+def _start_node(graph: nx.MultiDiGraph, found) -> str:
+    """Return the node the page centres on when the drawing is larger than the window."""
+    for loop in found.while_loops:
+        for name in (loop.loop_cond, loop.name):
+            if name in graph:
+                return name
+    for cell in found.cells:
+        if cell.matmul in graph:
+            return cell.matmul
+    return ""
 
 
 def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
@@ -325,6 +338,7 @@ def _side_data(graph: nx.MultiDiGraph, options: RenderOptions, found) -> dict:
     data = page_data(graph, [], structures(graph, found), options)
     data["scene"] = scene
     data["open"] = initial_open(scene, _wanted_scopes(graph, found))
+    data["start"] = _start_node(graph, found)
     return data
 
 

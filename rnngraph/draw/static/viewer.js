@@ -258,6 +258,9 @@
       if (fit >= MIN_SCALE) { setViewBox(h.slice()); return; }
       var w = size[0] / MIN_SCALE, hh = size[1] / MIN_SCALE;
       setViewBox([h[0] + h[2] / 2 - w / 2, h[1], w, hh]);
+      // centred on the loop or the cell (data.start), when it is drawn
+      var start = data.start && byName.hasOwnProperty(data.start) ? boxOf(byName[data.start]) : null;
+      if (start !== null && st.boxEls[start]) { centerOn(st.boxEls[start]); }
     }
     view.addEventListener("wheel", function (e) {
       e.preventDefault();
