@@ -329,3 +329,15 @@ def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
     assert level["boxes"][level["box"][matmul]] == "rnn/basic_lstm_cell/MatMul_17"
     assert sum(b.startswith("tile::") for b in level["boxes"]) == 30
     assert all(i >= 0 for i in level["box"])  # every node is shown by some box
+
+
+def test_render_open_from_the_command_line(tmp_path, capsys):
+    from rnngraph.cli import main
+
+    out = tmp_path / "open.html"
+    assert main(["render", "dynamic", "--open", "rnn/while/basic_rnn_cell", "-o", str(out)]) == 0
+    assert {"rnn", "rnn/while", "rnn/while/basic_rnn_cell"} <= set(_data(out.read_text("utf-8"))["open"])
+    assert main(["render", "dynamic", "--open", "rnn", "-o", str(tmp_path / "x.dot")]) == 2
+    err = capsys.readouterr().err
+    assert "--open applies to --format html" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.dot").exists()

@@ -114,7 +114,8 @@ def run(args) -> int:
         print(f"event file: {write_graph_event(args.tensorboard, graph_def)}", file=sys.stderr)
     if args.render:
         title = f"{Path(args.file).name} — {data['nodes']} nodes"
-        path = emit(G, drawing_options(args, G, title), fmt, args.render, full=args.full)
+        path = emit(G, drawing_options(args, G, title), fmt, args.render, full=args.full,
+                    open_scopes=args.open, depth=args.depth)
         if path != "-":
             print(f"drawn: {path}", file=sys.stderr)
     return 0

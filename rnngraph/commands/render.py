@@ -130,6 +130,9 @@ def emit(graph, options, fmt: str, output: str, full: bool = False, open_scopes=
     from ..files import write_atomic
     from ..draw.dot import drawing  # noqa: PLC0415
 
+    if open_scopes and (fmt != "html" or full):
+        raise UsageError(f"--open applies to --format html pages laid out in the browser, "
+                         f"not to {'--full' if full else fmt}")
     if fmt == "json":
         return write_atomic(output, graph_json(graph))
     if fmt == "html":

@@ -202,6 +202,12 @@ def _json_for_script(data: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
+_HINT = ("Click a box to see its details; click a grey 3-D box (a collapsed scope) to open it "
+         "where it stands, a scope's frame label to close it. Drag to pan, wheel to zoom; / "
+         "searches, Enter opens the scope under the pointer, Esc goes back.")
+_HINT_FULL = "Click a box to see its details. Drag to pan, wheel to zoom; / searches."
+
+
 def _engine_script() -> str:
     """Return the inline script that defines ``window.RgGraphviz`` (vendored, see vendor/)."""
     return _asset("vendor/graphviz.js")
@@ -245,9 +251,7 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0) -> str:
         "</header>\n"
         '<main><div id="rg-view" class="rg-view" tabindex="0"></div>\n'
         '<aside id="rg-panel" class="rg-panel"><p class="rg-hint">'
-        "Click a box to see its details; click a grey "
-        "3-D box (a collapsed scope) to open it where it stands, a scope's frame to close it. "
-        "Drag to pan, wheel to zoom; / searches, Enter opens, Esc goes back.</p></aside></main>\n"
+        f"{_HINT if in_page else _HINT_FULL}</p></aside></main>\n"
         f"{templates}\n"
         f'<script type="application/json" id="rg-data">{_json_for_script(data)}</script>\n'
         f"{engine}<script>\n{_asset('viewer.js')}</script>\n</body>\n</html>\n")
