@@ -270,6 +270,18 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     assert exported.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in exported
     assert "<title>rnn/while/LoopCond</title>" in exported and "rg-sel" not in exported
 
+    # The export buttons hand the browser an SVG and a PNG file of the drawing.
+    browser.execute_script(
+        "window.rgBlobs = []; var make = URL.createObjectURL;"
+        "URL.createObjectURL = function (b) { rgBlobs.push([b.type, b.size]); return make(b); };"
+        "document.getElementById('rg-export-svg').click(); document.getElementById('rg-export-png').click();")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda b: len(b.execute_script("return rgBlobs")) == 2)
+    (svg_type, svg_size), (png_type, png_size) = browser.execute_script("return rgBlobs")
+    assert (svg_type, png_type) == ("image/svg+xml", "image/png")
+    assert svg_size == len(exported.encode("utf-8")) and png_size > 20_000
+
     # The URL holds the view: a fresh page at that URL reopens it.
     url = browser.current_url
     assert "sel=rnn%2Fwhile%2FLoopCond" in url
