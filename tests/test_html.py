@@ -274,6 +274,7 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     browser.execute_script(
         "window.rgBlobs = []; var make = URL.createObjectURL;"
         "URL.createObjectURL = function (b) { rgBlobs.push([b.type, b.size]); return make(b); };"
+        "HTMLAnchorElement.prototype.click = function () {};"  # no file in ~/Downloads
         "document.getElementById('rg-export-svg').click(); document.getElementById('rg-export-png').click();")
     from selenium.webdriver.support.ui import WebDriverWait
 
