@@ -27,7 +27,7 @@ from .statements import (box_statement, devices_palette, dot_quote, group_statem
                          short_name, wrap_text)
 from .style import CATEGORIES, category_of
 
-__all__ = ["scene_data", "initial_open", "displayed_box", "scope_chain", "function_roots",
+__all__ = ["scene_data", "initial_open", "displayed_box", "count_shown", "scope_chain", "function_roots",
            "READABLE_BOXES", "GRAPH_HEAD"]
 
 READABLE_BOXES = 30  # about what fits a window with 10 px labels
@@ -125,19 +125,22 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     leaf = dataclasses.replace(options, depth=None)
     layout = Layout(graph, leaf)
     palette = devices_palette(graph, layout.box_of) if leaf.color_by == "device" else {}
-    boxes = layout.boxes()
+    folded_into = {const: consumer for consumer, items in layout.folded.items() for _, const in items}
+    # Folded constants are boxes too: drawn in their consumer's label while both are shown, as a
+    # box of their own (or inside their collapsed scope) otherwise, as dot.py draws them at a depth.
+    boxes = sorted(set(layout.boxes()) | set(folded_into))
     index = {b: i for i, b in enumerate(boxes)}
     notes = {n: text for n, text in leaf.annotations.items() if layout.box_of.get(n) == n}
-    box_rows = []
+    box_rows, folds = [], {}
     for box in boxes:
         extra = _note_statements(box, notes[box]) if box in notes else []
         box_rows.append([box, box_statement(graph, layout, box, leaf, palette),
-                         layout.cluster_of(box), "\n".join(extra)])
-    node_box = []
-    folded = {const: consumer for consumer, items in layout.folded.items() for _, const in items}
-    for name in names:
-        box = layout.box_of.get(name) or folded.get(name)
-        node_box.append(index[box] if box in index else -1)
+                         graph.nodes[box]["scope"] if box in folded_into else layout.cluster_of(box),
+                         "\n".join(extra)])
+        if layout.folded.get(box):
+            folds[str(index[box])] = _fold_statements(graph, layout, box, leaf, palette, index)
+    node_box = [index[name] if name in folded_into else
+                index.get(layout.box_of.get(name), -1) for name in names]
     members: dict = defaultdict(list)  # scope -> the visible nodes inside it, at any depth
     for name in sorted(layout.visible):
         for scope in scope_chain(graph.nodes[name]["scope"]):
@@ -150,18 +153,52 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
         box = "scope::" + scope
         statement = group_statement(graph, _Collapsed(box, members[scope]), box)
         scope_rows[scope] = [statement, _cluster_head(graph, scope), len(members[scope])]
+    merged = dict(merged_edges(graph, layout))
+    if folded_into:  # the edges of the folded constants, as drawn when they are boxes
+        unfolded = Layout(graph, dataclasses.replace(leaf, show_consts=True))
+        for key, datas in merged_edges(graph, unfolded).items():
+            if key[0] in folded_into or key[1] in folded_into:
+                merged.setdefault(key, datas)
     edges = []
-    for (a, b, control, kind, back), datas in sorted(merged_edges(graph, layout).items()):
+    for (a, b, control, kind, back), datas in sorted(merged.items()):
         shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
         edges.append([index[a], index[b], 1 if control else 0, kind, 1 if back else 0, shapes,
                       len(datas)])
     return {"head": GRAPH_HEAD, "boxes": box_rows, "scopes": scope_rows, "edges": edges,
             "node": node_box, "legend": _legend_rows(graph, layout, leaf, palette),
-            "functions": function_roots(graph)}
+            "functions": function_roots(graph), "folds": folds,
+            "folded": {str(index[c]): index[b] for c, b in sorted(folded_into.items())}}
 
 
-def _count(boxes: list, open_scopes: set) -> int:
-    return len({displayed_box(b[0], b[2], open_scopes) for b in boxes})
+_MAX_FOLDS = 4  # a statement for every subset of at most this many folded constants
+
+
+def _fold_statements(graph, layout: Layout, box: str, options: RenderOptions, palette: dict,
+                     index: dict) -> list:
+    """Return ``[[const box indices], [statement per subset]]`` of a consumer's folded constants.
+
+    Statement ``mask`` (bit j: constant j is folded now) lists just those
+    constants in its label.  Beyond ``_MAX_FOLDS`` constants there are two:
+    none folded, all folded.
+    """
+    items = sorted(layout.folded[box])
+    masks = range(1 << len(items)) if len(items) <= _MAX_FOLDS else (0, (1 << len(items)) - 1)
+    statements = []
+    for mask in masks:
+        layout.folded[box] = [item for j, item in enumerate(items) if mask >> j & 1]
+        statements.append(box_statement(graph, layout, box, options, palette))
+    layout.folded[box] = items
+    return [[index[const] for _, const in items], statements]
+
+
+def count_shown(scene: dict, open_scopes: set) -> int:
+    """Return how many boxes are drawn with ``open_scopes`` open (folded constants not counted)."""
+    boxes = scene["boxes"]
+    shown = [displayed_box(b[0], b[2], open_scopes) for b in boxes]
+    for const, consumer in scene["folded"].items():
+        if shown[int(const)] == boxes[int(const)][0] and shown[consumer] == boxes[consumer][0]:
+            shown[int(const)] = shown[consumer]
+    return len(set(shown))
 
 
 def initial_open(scene: dict, wanted: Iterable[str] = (), depth: Optional[int] = None,
@@ -170,20 +207,23 @@ def initial_open(scene: dict, wanted: Iterable[str] = (), depth: Optional[int] =
 
     With ``depth``, every scope up to that depth.  Otherwise the scopes in
     ``wanted`` (the loops' and cells' ancestors first, say) are opened in
-    order while the view stays within ``budget`` boxes, then the remaining
-    scopes breadth first; the first of ``wanted`` is always opened.
+    order while the view stays within ``budget`` boxes (or does not grow),
+    then the remaining scopes breadth first; the first of ``wanted`` is
+    always opened.
     """
     known = scene["scopes"]
     if depth is not None:
         return sorted(s for s in known if len(s.split("/")) <= depth)
-    boxes = scene["boxes"]
     opened: set = set()
     wanted = [s for s in wanted if s in known]
     rest = sorted(known, key=lambda s: (s.count("/"), s))[:400]
+    now = count_shown(scene, opened)
     for number, scope in enumerate(wanted + rest):
         trial = opened | set(scope_chain(scope))
         if trial == opened:
             continue
-        if (number == 0 and wanted) or _count(boxes, trial) <= budget:
-            opened = trial
+        count = count_shown(scene, trial)
+        # within the budget, or no bigger than before (a scope of constants that fold away)
+        if (number == 0 and wanted) or count <= max(budget, now):
+            opened, now = trial, count
     return sorted(opened)

@@ -71,7 +71,27 @@
         if (r && under(r, scopes[j])) { continue; }  // the root and what holds it stay open
         if (!st.open[scopes[j]]) { return "scope::" + scopes[j]; }
       }
+      var consumer = scene.folded[k];
+      if (consumer !== undefined && shownBox(consumer) === scene.boxes[consumer][0]) {
+        return scene.boxes[consumer][0];  // a constant folded into its consumer's label
+      }
       return b[0];
+    }
+    function statementOf(k) {
+      // box k's statement; a consumer's label lists the constants folded into it now
+      var fold = scene.folds[k];
+      if (!fold) { return scene.boxes[k][1]; }
+      var me = scene.boxes[k][0], mask = 0;
+      fold[0].forEach(function (c, j) { if (shownBox(c) === me) { mask |= 1 << j; } });
+      if (fold[1].length === 1 << fold[0].length) { return fold[1][mask]; }
+      return fold[1][mask === 0 ? 0 : 1];  // many constants: only "none" and "all" are told apart
+    }
+    function inLabel(k, s) {
+      // box k is a constant drawn in its consumer's label now: its edges are not drawn
+      return scene.folded[k] !== undefined && s !== scene.boxes[k][0] && s.indexOf("scope::") !== 0;
+    }
+    function clusterOfShown(s) {
+      return s.indexOf("scope::") === 0 ? parent(s.slice(7)) : scene.boxes[boxIndex[s]][2];
     }
     function boxOf(i) {
       if (!scene) {
@@ -93,7 +113,7 @@
         if (!shown.hasOwnProperty(s)) {
           shown[s] = k;
           order.push(s);
-          var cluster = s === b[0] ? b[2] : parent(s.slice(7));
+          var cluster = clusterOfShown(s);
           (members[cluster] = members[cluster] || []).push(s);
         }
         if (s === b[0] && b[3]) { extra[s] = b[3]; }
@@ -107,7 +127,7 @@
       if (order.length > 150) { out.push("  graph [nslimit=2, mclimit=0.3, searchsize=30];"); }
       function emit(scope, indent) {
         (members[scope] || []).forEach(function (s) {
-          out.push(indent + (s.indexOf("scope::") === 0 ? scene.scopes[s.slice(7)][0] : scene.boxes[boxIndex[s]][1]));
+          out.push(indent + (s.indexOf("scope::") === 0 ? scene.scopes[s.slice(7)][0] : statementOf(boxIndex[s])));
           if (extra[s]) { extra[s].split("\n").forEach(function (line) { out.push(indent + line); }); }
         });
         (children[scope] || []).forEach(function (c) {
@@ -121,7 +141,7 @@
       var merged = {}, keys = [];
       scene.edges.forEach(function (e) {
         var a = shownBox(e[0]), b = shownBox(e[1]);
-        if (a === null || b === null) { return; }
+        if (a === null || b === null || inLabel(e[0], a) || inLabel(e[1], b)) { return; }
         var leafA = scene.boxes[e[0]][0], leafB = scene.boxes[e[1]][0];
         if (a === b && !(leafA === leafB && a === leafA)) { return; }
         var back = e[4] && a === leafA ? 1 : 0;
