@@ -241,14 +241,7 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
 
     # At every depth the page writes the statements of the static drawing, line for line
     # (folded constants, collapsed scopes, merged edges, loop back edges, labels, colours).
-    scopes = sorted(_data(path.read_text(encoding="utf-8"))["scene"]["scopes"])
-    for depth in (0, 1, 2, None):
-        opened = [s for s in scopes if depth is None or s.count("/") < depth]
-        page_dot = browser.execute_script(
-            "var v = rgViewers[0], saved = v.st.open; v.st.open = {};"
-            "arguments[0].forEach(function (s) { v.st.open[s] = 1; });"
-            "var dot = v.assemble().dot; v.st.open = saved; return dot;", opened)
-        assert _statements(page_dot) == _statements(to_dot(graph, RenderOptions(depth=depth))), depth
+    _same_as_static_drawing(browser, path, graph, RenderOptions())
 
     # Search, then pick the result: its scope opens in place and the node is selected.
     browser.find_element(By.ID, "rg-search").send_keys("LoopCond", Keys.ENTER)
@@ -295,6 +288,32 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     _open(browser, url)
     assert browser.execute_script(state) == before
     assert _boxes(browser, ".rg-sel") == ["rnn/while/LoopCond"]
+
+    # Stacked step copies too: they stay one box, in the deepest open scope, at every depth.
+    static = walked(kind="static", cell="lstm", steps=4)
+    stacked = RenderOptions(group_steps=True)
+    path = tmp_path / "static.html"
+    path.write_text(render_html(static, stacked), encoding="utf-8")
+    _open(browser, path.as_uri())
+    assert any(b.startswith("stack::rnn/basic_lstm_cell::") for b in _boxes(browser))
+    _same_as_static_drawing(browser, path, static, stacked)
+
+
+def _same_as_static_drawing(browser, path, graph, options) -> None:
+    """Check the page's DOT against ``to_dot`` with the scopes up to each depth open."""
+    import dataclasses
+
+    from rnngraph.draw.dot import to_dot
+
+    scopes = sorted(_data(path.read_text(encoding="utf-8"))["scene"]["scopes"])
+    for depth in (0, 1, 2, None):
+        opened = [s for s in scopes if depth is None or s.count("/") < depth]
+        page_dot = browser.execute_script(
+            "var v = rgViewers[0], saved = v.st.open; v.st.open = {};"
+            "arguments[0].forEach(function (s) { v.st.open[s] = 1; });"
+            "var dot = v.assemble().dot; v.st.open = saved; return dot;", opened)
+        static = to_dot(graph, dataclasses.replace(options, depth=depth))
+        assert _statements(page_dot) == _statements(static), depth
 
 
 @pytest.mark.browser

@@ -48,7 +48,12 @@ def scope_chain(scope: str) -> list:
 
 
 def displayed_box(box: str, cluster: str, open_scopes: set) -> str:
-    """Return the box that shows ``box`` (in ``cluster``) when only ``open_scopes`` are open."""
+    """Return the box that shows ``box`` (in ``cluster``) when only ``open_scopes`` are open.
+
+    Stacked step copies stay a box of their own (in the deepest open scope), as in ``dot.py``.
+    """
+    if box.startswith("stack::"):
+        return box
     for scope in scope_chain(cluster):
         if scope not in open_scopes:
             return "scope::" + scope
@@ -142,7 +147,9 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     node_box = [index[name] if name in folded_into else
                 index.get(layout.box_of.get(name), -1) for name in names]
     members: dict = defaultdict(list)  # scope -> the visible nodes inside it, at any depth
-    for name in sorted(layout.visible):
+    stacked = {n for box, info in layout.group_info.items() if info["kind"] == "stack"
+               for n in layout.groups[box]}  # stacks are never collapsed into a scope
+    for name in sorted(layout.visible - stacked):
         for scope in scope_chain(graph.nodes[name]["scope"]):
             members[scope].append(name)
     scopes = set()

@@ -66,6 +66,7 @@
       // the box that shows scene box k now: itself, its outermost closed scope, or null (hidden)
       var b = scene.boxes[k], cluster = b[2], r = currentRoot();
       if (!under(cluster, r)) { return null; }
+      if (b[0].indexOf("stack::") === 0) { return b[0]; }  // stacked copies stay one box
       var scopes = chain(cluster);
       for (var j = 0; j < scopes.length; j++) {
         if (r && under(r, scopes[j])) { continue; }  // the root and what holds it stay open
@@ -91,7 +92,17 @@
       return scene.folded[k] !== undefined && s !== scene.boxes[k][0] && s.indexOf("scope::") !== 0;
     }
     function clusterOfShown(s) {
-      return s.indexOf("scope::") === 0 ? parent(s.slice(7)) : scene.boxes[boxIndex[s]][2];
+      if (s.indexOf("scope::") === 0) { return parent(s.slice(7)); }
+      var cluster = scene.boxes[boxIndex[s]][2];
+      if (s.indexOf("stack::") !== 0) { return cluster; }
+      var r = currentRoot(), deepest = r;  // a stack sits in the deepest open scope holding it
+      chain(cluster).every(function (c) {
+        if (r && under(r, c)) { return true; }
+        if (!st.open[c]) { return false; }
+        deepest = c;
+        return true;
+      });
+      return deepest;
     }
     function boxOf(i) {
       if (!scene) {
