@@ -31,4 +31,9 @@ const head = `/* @hpcc-js/wasm-graphviz ${version} (Apache-2.0, see LICENSE-hpcc
 fs.writeFileSync(dst, head + "(function(){\n" + text + `\nwindow.RgGraphviz=${names.Graphviz};\n}());\n`);
 JS
 cp "$PKG/LICENSE" "$OUT/LICENSE-hpcc-js-wasm.txt"
+# Graphviz itself (compiled into the wasm) is EPL-1.0; its text comes from Debian's graphviz package.
+if [ -f /usr/share/doc/graphviz/copyright ]; then
+  sed -n '/Eclipse Public License - v 1.0/,$p' /usr/share/doc/graphviz/copyright \
+    | sed 's/^ //; s/^\.$//' > "$OUT/LICENSE-graphviz-EPL-1.0.txt"
+fi
 echo "$OUT/graphviz.js: @hpcc-js/wasm-graphviz $VERSION"
