@@ -125,7 +125,10 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     box that draws it at full depth (-1: not drawn).  Boxes are
     ``[id, statement, cluster, extra statements]``; ``scopes`` maps each name
     scope to ``[collapsed box statement, cluster header, member count]``;
-    ``edges`` are ``[box a, box b, control, kind, back, [shapes], count]``.
+    ``edges`` are ``[box a, box b, control, kind, back, [shapes], count]``;
+    ``folded`` maps a single-use constant's box to its consumer's and
+    ``folds`` a consumer's box to ``[[constant boxes], [statement per subset
+    folded]]`` (see :func:`_fold_statements`).
     """
     leaf = dataclasses.replace(options, depth=None)
     layout = Layout(graph, leaf)
