@@ -32,6 +32,7 @@ def test_importing_the_cache_does_not_import_tensorflow():
 
 
 @pytest.mark.tf
+@pytest.mark.slow
 def test_a_cached_build_is_read_back_and_a_corrupt_one_rebuilt(monkeypatch, tmp_path):
     from rnngraph.draw.html import render_html
     from rnngraph.graphdef.protos import GraphDef

@@ -366,6 +366,7 @@ def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
     assert all(i >= 0 for i in level["box"])  # every node is shown by some box
 
 
+@pytest.mark.slow
 def test_render_open_from_the_command_line(tmp_path, capsys):
     from rnngraph.cli import main
 
