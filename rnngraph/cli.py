@@ -28,6 +28,7 @@ COMMAND_MODULES = (
     "rnngraph.commands.explain",
     "rnngraph.commands.inspect",
     "rnngraph.commands.run",
+    "rnngraph.commands.compare",
 )
 
 

@@ -21,7 +21,7 @@ def page(walked):
     from rnngraph.draw.html import render_html
     from rnngraph.draw.dot import RenderOptions
 
-    return render_html(walked(**SPEC), RenderOptions(depth=1, title="dynamic_rnn test"))
+    return render_html(walked(**SPEC), RenderOptions(title="dynamic_rnn test"), depth=1)
 
 
 def _data(text: str) -> dict:
@@ -30,15 +30,19 @@ def _data(text: str) -> dict:
 
 
 def test_page_fetches_nothing(page):
-    # Only the SVG/XLink namespace URIs may mention http; nothing is loaded from anywhere.
+    # Only namespace / doctype URIs (strings inside Graphviz) may mention http; nothing is loaded.
     assert not re.search(r'(src|href)\s*=\s*["\']?(https?:|//)', page, re.I)
     assert "@import" not in page and "url(" not in page
     assert set(re.findall(r"https?://[^\s\"'<>]+", page)) <= {
-        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink",
+        "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"}
     assert "default-src 'none'" in page  # the browser itself refuses any request
+    assert "'wasm-unsafe-eval'" in page and "window.RgGraphviz=" in page  # the engine is inline
 
 
-def test_page_data_maps_every_drawn_node(page, walked):
+def test_page_data_maps_every_node_to_a_box(page, walked):
+    from rnngraph.draw.scene import displayed_box
+
     data = _data(page)
     graph = walked(**SPEC)
     names = [n["n"] for n in data["nodes"]]
@@ -47,19 +51,76 @@ def test_page_data_maps_every_drawn_node(page, walked):
     node = data["nodes"][loop_cond]
     assert node["o"] == "LoopCond" and data["ops"]["LoopCond"] == describe("LoopCond")
     assert any(data["structures"][k]["title"].startswith("while loop rnn/while") for k in node["s"])
-    levels = {lv["label"]: lv for lv in data["levels"]}
-    assert levels["1"]["boxes"][levels["1"]["box"][loop_cond]] == "scope::rnn/while"
-    assert levels["all"]["boxes"][levels["all"]["box"][loop_cond]] == "rnn/while/LoopCond"
-    # Every node is shown by some box in the full view (folded constants by their consumer).
-    assert all(i >= 0 for i in levels["all"]["box"])
-    assert 'data-initial="1"' in page
+    scene = data["scene"]
+    box, _, cluster, _ = scene["boxes"][scene["node"][loop_cond]]
+    assert (box, cluster) == ("rnn/while/LoopCond", "rnn/while")
+    # Every node is shown by some box (folded constants by their consumer).
+    assert all(k >= 0 for k in scene["node"])
+    # --depth 1: the loop is one collapsed box inside the open 'rnn'.
+    assert data["open"] == ["rnn"]
+    assert displayed_box(box, cluster, set(data["open"])) == "scope::rnn/while"
+    # The cluster of the loop is labelled and styled as in the static drawing.
+    from rnngraph.draw.dot import RenderOptions, to_dot
+
+    static = [line.strip() for line in to_dot(graph, RenderOptions()).splitlines()]
+    assert scene["scopes"]["rnn/while"][1] in static
+    assert "while loop (frame" in scene["scopes"]["rnn/while"][1]
+
+
+def test_page_opens_readable_with_the_loop_as_a_box(walked):
+    from rnngraph.draw.html import render_html
+    from rnngraph.draw.scene import READABLE_BOXES, count_shown, displayed_box
+
+    for spec in (dict(kind="dynamic", steps=2), dict(kind="dynamic", steps=2, control_flow="v2"),
+                 dict(kind="static", cell="lstm", steps=10)):
+        data = _data(render_html(walked(**spec)))
+        scene, opened = data["scene"], set(data["open"])
+        shown = {displayed_box(b[0], b[2], opened) for b in scene["boxes"]}
+        assert 3 <= count_shown(scene, opened) <= READABLE_BOXES, (spec, count_shown(scene, opened))
+        if spec["kind"] == "dynamic":  # the loop is a box of its own at the start
+            assert "scope::rnn/while" in shown or "rnn/while" in shown, spec
+
+
+def test_open_scope_and_unknown_scope(walked):
+    from rnngraph.draw.html import render_html
+    from rnngraph.errors import UsageError
+
+    data = _data(render_html(walked(**SPEC), open_scopes=("rnn/while/basic_rnn_cell",)))
+    assert {"rnn", "rnn/while", "rnn/while/basic_rnn_cell"} <= set(data["open"])
+    with pytest.raises(UsageError, match="'nope' is not a name scope of this graph"):
+        render_html(walked(**SPEC), open_scopes=("nope",))
+
+
+def test_focus_opens_every_scope_it_shows(walked):
+    from rnngraph.draw import focus
+    from rnngraph.draw.dot import RenderOptions
+    from rnngraph.draw.html import render_html
+
+    graph = walked(**SPEC)
+    view = focus.focus_view(graph, "while_loop")
+    data = _data(render_html(graph, RenderOptions(focus_nodes=frozenset(view.nodes),
+                                                  annotations=view.annotations)))
+    assert data["open"] == sorted(data["scene"]["scopes"]) and "rnn/while" in data["open"]
+    shown = {b[0] for b in data["scene"]["boxes"]}
+    assert shown <= set(view.nodes) and "rnn/while/LoopCond" in shown
+    assert any(b[3].startswith('"note::') for b in data["scene"]["boxes"])  # the notes travel too
+
+
+def test_function_bodies_are_listed_under_their_caller(walked):
+    from rnngraph.draw.html import render_html
+
+    data = _data(render_html(walked(kind="dynamic", steps=2, control_flow="v2")))
+    functions = data["scene"]["functions"]
+    roles = {role: scope for role, scope, _ in functions["rnn/while"]}
+    assert roles == {"body": "rnn/while/body", "cond": "rnn/while/cond"}
+    assert {"rnn/while/body", "rnn/while/cond"} <= set(data["scene"]["scopes"])
 
 
 def test_page_is_deterministic(page, walked):
     from rnngraph.draw.html import render_html
     from rnngraph.draw.dot import RenderOptions
 
-    assert render_html(walked(**SPEC), RenderOptions(depth=1, title="dynamic_rnn test")) == page
+    assert render_html(walked(**SPEC), RenderOptions(title="dynamic_rnn test"), depth=1) == page
 
 
 def test_describe_covers_the_ops_of_these_graphs(walked):
@@ -86,69 +147,207 @@ def _chromium(monkeypatch):
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
 
 
-@pytest.mark.browser
-def test_viewer_in_headless_chromium(page, tmp_path, monkeypatch):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.common.keys import Keys
+@pytest.fixture(scope="module")
+def chromium():
+    """One headless Chromium for the module's browser tests."""
+    monkeypatch = pytest.MonkeyPatch()
+    browser = _chromium(monkeypatch)
+    yield browser
+    browser.quit()
+    monkeypatch.undo()
+
+
+def _open(browser, url: str) -> None:
     from selenium.webdriver.support.ui import WebDriverWait
 
+    browser.get(url)
+    WebDriverWait(browser, 60).until(
+        lambda b: b.execute_script("return document.body.dataset.ready") in ("1", "error"))
+    assert browser.execute_script("return document.body.dataset.ready") == "1"
+
+
+def _layouts(browser) -> int:
+    return int(browser.execute_script("return document.body.dataset.layouts || 0"))
+
+
+def _act(browser, script: str, *args) -> None:
+    """Run ``script`` (it gets ``arguments``) and wait for the page to lay out again."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    before = _layouts(browser)
+    browser.execute_script(script, *args)
+    WebDriverWait(browser, 30).until(lambda b: _layouts(b) > before)
+
+
+_CLICK = "arguments[0].dispatchEvent(new MouseEvent('click', {bubbles: true}));"
+
+
+def _boxes(browser, css: str = "") -> list:
+    return browser.execute_script(
+        "return Array.from(document.querySelectorAll('#rg-view svg.rg-graph g.node' + arguments[0]))"
+        ".map(function (g) { return g.getAttribute('data-box'); });", css)
+
+
+def _smallest_label_px(browser) -> float:
+    """Return the smallest on-screen font size (px) of the node labels drawn now."""
+    return browser.execute_script(
+        "return Math.min.apply(null, Array.from(document.querySelectorAll("
+        "'#rg-view svg.rg-graph g.node text')).map(function (t) {"
+        " return parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a; }));")
+
+
+def _statements(dot: str) -> list:
+    """Return the box, cluster and edge lines of DOT text (not the header, title or legend)."""
+    skip = ("digraph", "graph [", "node [", "edge [", '"legend::"', "}")
+    return sorted(line.strip() for line in dot.splitlines() if not line.strip().startswith(skip))
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chromium):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from rnngraph.draw.dot import RenderOptions, to_dot
+    from rnngraph.draw.html import render_html
+
+    graph = walked(**SPEC)
     path = tmp_path / "graph.html"
-    path.write_text(page, encoding="utf-8")
-    browser = _chromium(monkeypatch)
-    try:
-        browser.get(path.as_uri())
-        WebDriverWait(browser, 30).until(
-            lambda b: b.execute_script("return document.body.dataset.ready") == "1")
-        assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    path.write_text(render_html(graph, RenderOptions(title="dynamic")), encoding="utf-8")
+    browser = chromium
+    _open(browser, path.as_uri())
+    assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
-        def boxes(css: str) -> list:
-            return [g.get_attribute("data-box") for g in browser.find_elements(By.CSS_SELECTOR, css)]
+    # Opens readable: node labels at least 10 px, the loop a box of its own.
+    assert _smallest_label_px(browser) >= 10
+    assert "scope::rnn/while" in _boxes(browser)
+    first = browser.get_screenshot_as_png()
 
-        def level() -> str:
-            return browser.execute_script("return document.body.dataset.level")
+    # Open the loop where it stands: no reload, the box gives way to its members.
+    browser.execute_script("window.rgMarker = 1;")
+    _act(browser, _CLICK, browser.find_element(
+        By.CSS_SELECTOR, '#rg-view g.node[data-box="scope::rnn/while"]'))
+    assert browser.execute_script("return window.rgMarker") == 1
+    shown = _boxes(browser)
+    assert "scope::rnn/while" not in shown and "rnn/while/LoopCond" in shown
+    assert "scope::rnn/while/basic_rnn_cell" in shown
+    assert "rnn%2Fwhile" in browser.execute_script("return location.hash")
+    assert _smallest_label_px(browser) >= 10  # the zoom did not change
 
-        # Search: at depth 1 the loop is one collapsed box, and that box lights up.
-        browser.find_element(By.ID, "rg-search").send_keys("LoopCond", Keys.ENTER)
-        results = browser.find_elements(By.CSS_SELECTOR, "#rg-panel .rg-result")
-        assert [r.text for r in results] == ["rnn/while/LoopCond"]
-        assert boxes("#rg-view g.node.rg-hit") == ["scope::rnn/while"]
+    # Close it again by its frame's label.
+    _act(browser, _CLICK, browser.find_element(
+        By.CSS_SELECTOR, '#rg-view g.cluster[data-scope="rnn/while"] > text'))
+    assert "scope::rnn/while" in _boxes(browser) and "rnn/while/LoopCond" not in _boxes(browser)
 
-        # Picking the result opens the depth where LoopCond is its own box; click that box.
-        results[0].click()
-        browser.find_element(By.CSS_SELECTOR, '#rg-view g.node[data-box="rnn/while/LoopCond"]').click()
-        assert boxes("#rg-view g.node.rg-sel") == ["rnn/while/LoopCond"]
-        panel = browser.find_element(By.ID, "rg-panel").text
-        for expected in ("rnn/while/LoopCond", "LoopCond", describe("LoopCond"),
-                         "while loop rnn/while (control flow v1)", "Inputs (1)",
-                         "rnn/while/LogicalAnd", "rnn/while/Switch"):
-            assert expected in panel, expected
+    # At every depth the page writes the statements of the static drawing, line for line
+    # (folded constants, collapsed scopes, merged edges, loop back edges, labels, colours).
+    _same_as_static_drawing(browser, path, graph, RenderOptions())
 
-        # Trace inputs: the condition depends on the comparisons and, through the shape
-        # arithmetic, on the input placeholder X.
-        browser.find_element(By.ID, "rg-trace").click()
-        traced = set(boxes("#rg-view g.node.rg-trace"))
-        assert {"rnn/while/LoopCond", "rnn/while/LogicalAnd", "rnn/while/Less", "X"} <= traced
-        assert "rnn/while/basic_rnn_cell/MatMul" not in traced
-        assert "Depends on" in browser.find_element(By.ID, "rg-panel").text
+    # Search, then pick the result: its scope opens in place and the node is selected.
+    browser.find_element(By.ID, "rg-search").send_keys("LoopCond", Keys.ENTER)
+    results = browser.find_elements(By.CSS_SELECTOR, "#rg-panel .rg-result")
+    assert [r.text for r in results] == ["rnn/while/LoopCond"]
+    assert _boxes(browser, ".rg-hit") == ["scope::rnn/while"]
+    _act(browser, "arguments[0].click();", results[0])
+    assert _boxes(browser, ".rg-sel") == ["rnn/while/LoopCond"]
+    panel = browser.find_element(By.ID, "rg-panel").text
+    for expected in ("rnn/while/LoopCond", describe("LoopCond"),
+                     "while loop rnn/while (control flow v1)", "Inputs (1)", "rnn/while/LogicalAnd"):
+        assert expected in panel, expected
+    browser.find_element(By.ID, "rg-trace").click()
+    traced = set(_boxes(browser, ".rg-trace"))
+    assert {"rnn/while/LoopCond", "rnn/while/LogicalAnd", "rnn/while/Less", "X"} <= traced
+    assert "rnn/while/basic_rnn_cell/MatMul" not in traced
+    (tmp_path / "opened.png").write_bytes(browser.get_screenshot_as_png())
+    assert len(first) > 20_000
 
-        # Expand a collapsed scope: at depth 0, clicking the 'rnn' box opens it.
-        browser.find_element(By.CSS_SELECTOR, 'button.rg-level[data-level="0"]').click()
-        assert level() == "0"
-        browser.find_element(By.CSS_SELECTOR, '#rg-view g.node[data-box="scope::rnn"]').click()
-        assert level() == "1"
-        assert "scope::rnn" not in boxes("#rg-view g.node")
-        assert "scope::rnn/while" in boxes("#rg-view g.node")
+    # Export: the drawing as it is now, as a standalone SVG document.
+    exported = browser.execute_script("return rgViewers[0].svgText();")
+    assert exported.startswith("<svg") and 'xmlns="http://www.w3.org/2000/svg"' in exported
+    assert "<title>rnn/while/LoopCond</title>" in exported and "rg-sel" not in exported
 
-        # Back to LoopCond with its panel open, for the screenshot.
-        browser.find_element(By.CSS_SELECTOR, "#rg-panel").click()
-        browser.find_element(By.ID, "rg-search").send_keys(Keys.ENTER)
-        browser.find_element(By.CSS_SELECTOR, "#rg-panel .rg-result").click()
-        browser.find_element(By.ID, "rg-trace").click()
-        shot = tmp_path / "viewer.png"
-        assert browser.save_screenshot(str(shot))
-        assert shot.stat().st_size > 20_000
-    finally:
-        browser.quit()
+    # The export buttons hand the browser an SVG and a PNG file of the drawing.
+    browser.execute_script(
+        "window.rgBlobs = []; var make = URL.createObjectURL;"
+        "URL.createObjectURL = function (b) { rgBlobs.push([b.type, b.size]); return make(b); };"
+        "HTMLAnchorElement.prototype.click = function () {};"  # no file in ~/Downloads
+        "document.getElementById('rg-export-svg').click(); document.getElementById('rg-export-png').click();")
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 20).until(lambda b: len(b.execute_script("return rgBlobs")) == 2)
+    (svg_type, svg_size), (png_type, png_size) = browser.execute_script("return rgBlobs")
+    assert (svg_type, png_type) == ("image/svg+xml", "image/png")
+    assert svg_size == len(exported.encode("utf-8")) and png_size > 20_000
+
+    # The URL holds the view: a fresh page at that URL reopens it.
+    url = browser.current_url
+    assert "sel=rnn%2Fwhile%2FLoopCond" in url
+    state = "return [Object.keys(rgViewers[0].st.open).sort(), rgViewers[0].st.selected]"
+    before = browser.execute_script(state)
+    browser.get("about:blank")
+    _open(browser, url)
+    assert browser.execute_script(state) == before
+    assert _boxes(browser, ".rg-sel") == ["rnn/while/LoopCond"]
+
+    # Stacked step copies too: they stay one box, in the deepest open scope, at every depth.
+    static = walked(kind="static", cell="lstm", steps=4)
+    stacked = RenderOptions(group_steps=True)
+    path = tmp_path / "static.html"
+    path.write_text(render_html(static, stacked), encoding="utf-8")
+    _open(browser, path.as_uri())
+    assert any(b.startswith("stack::rnn/basic_lstm_cell::") for b in _boxes(browser))
+    _same_as_static_drawing(browser, path, static, stacked)
+
+
+def _same_as_static_drawing(browser, path, graph, options) -> None:
+    """Check the page's DOT against ``to_dot`` with the scopes up to each depth open."""
+    import dataclasses
+
+    from rnngraph.draw.dot import to_dot
+
+    scopes = sorted(_data(path.read_text(encoding="utf-8"))["scene"]["scopes"])
+    for depth in (0, 1, 2, None):
+        opened = [s for s in scopes if depth is None or s.count("/") < depth]
+        page_dot = browser.execute_script(
+            "var v = rgViewers[0], saved = v.st.open; v.st.open = {};"
+            "arguments[0].forEach(function (s) { v.st.open[s] = 1; });"
+            "var dot = v.assemble().dot; v.st.open = saved; return dot;", opened)
+        static = to_dot(graph, dataclasses.replace(options, depth=depth))
+        assert _statements(page_dot) == _statements(static), depth
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_viewer_enters_a_function_body_and_comes_back(walked, tmp_path, chromium):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from rnngraph.draw.html import render_html
+
+    path = tmp_path / "v2.html"
+    path.write_text(render_html(walked(kind="dynamic", steps=2, control_flow="v2")), encoding="utf-8")
+    browser = chromium
+    _open(browser, path.as_uri())
+    assert _smallest_label_px(browser) >= 10
+    assert "rnn/while" in _boxes(browser)  # the While node, whose bodies can be entered
+    browser.execute_script("rgViewers[0].select(rgViewers[0].byName['rnn/while'], false);")
+    enter = browser.find_element(By.CSS_SELECTOR, '#rg-panel button.rg-enter[data-scope="rnn/while/body"]')
+    _act(browser, "arguments[0].click();", enter)
+    assert browser.find_element(By.ID, "rg-crumbs").text == "graph › rnn/while/body"
+    shown = _boxes(browser)
+    assert shown and all(b.replace("scope::", "").startswith("rnn/while/body/") for b in shown), shown
+    assert any(b.startswith("rnn/while/body/_retval_") for b in shown), shown
+    assert "in=rnn%2Fwhile%2Fbody" in browser.current_url
+    (tmp_path / "body.png").write_bytes(browser.get_screenshot_as_png())
+    view = browser.find_element(By.ID, "rg-view")
+    view.send_keys(Keys.ESCAPE)  # clears the selection
+    before = _layouts(browser)
+    view.send_keys(Keys.ESCAPE)  # back out of the body
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(browser, 30).until(lambda b: _layouts(b) > before)
+    assert browser.find_element(By.ID, "rg-crumbs").text == ""
+    assert "rnn/while" in _boxes(browser)
 
 
 def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
@@ -165,3 +364,16 @@ def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
     assert level["boxes"][level["box"][matmul]] == "rnn/basic_lstm_cell/MatMul_17"
     assert sum(b.startswith("tile::") for b in level["boxes"]) == 30
     assert all(i >= 0 for i in level["box"])  # every node is shown by some box
+
+
+@pytest.mark.slow
+def test_render_open_from_the_command_line(tmp_path, capsys):
+    from rnngraph.cli import main
+
+    out = tmp_path / "open.html"
+    assert main(["render", "dynamic", "--open", "rnn/while/basic_rnn_cell", "-o", str(out)]) == 0
+    assert {"rnn", "rnn/while", "rnn/while/basic_rnn_cell"} <= set(_data(out.read_text("utf-8"))["open"])
+    assert main(["render", "dynamic", "--open", "rnn", "-o", str(tmp_path / "x.dot")]) == 2
+    err = capsys.readouterr().err
+    assert "--open applies to --format html" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.dot").exists()

@@ -202,7 +202,8 @@ def run(args) -> int:
     if args.render:
         title = f"{Path(args.file).name} — {data['nodes']} nodes"
         options = None if fmt in GRAPHDEF_FORMATS else drawing_options(args, G, title)
-        path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def)
+        path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def,
+                    open_scopes=args.open, depth=args.depth)
         if path != "-":
             print(f"{'written' if fmt in GRAPHDEF_FORMATS else 'drawn'}: {path}", file=sys.stderr)
     return 0

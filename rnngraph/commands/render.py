@@ -35,6 +35,9 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
                        help="add the explanatory notes to the full view")
     group.add_argument("--full", action="store_true",
                        help="draw every node, even of huge graphs (unrolled steps are tiled)")
+    group.add_argument("--open", action="append", default=None, metavar="SCOPE",
+                       help="html: open this name scope (and what holds it) when the page opens; "
+                            "repeat for more")
     group.add_argument("--expand-ends", action="store_true",
                        help="stack repeated step copies but draw the first and last in full")
     group.add_argument("--overlay", default=None, metavar="WHAT",
@@ -54,6 +57,9 @@ def register(subparsers) -> None:
     add_drawing_options(parser)
     parser.add_argument("-o", "--output", default=None, metavar="PATH",
                         help="output file ('-' for stdout); default: <kind>-<cell>-<steps>.<format>")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="build with TensorFlow even when this model was built before "
+                             "(builds are cached in $XDG_CACHE_HOME/rnngraph)")
     parser.add_argument("--tensorboard", default=None, metavar="LOGDIR",
                         help="also write the graph as an event file for `tensorboard --logdir LOGDIR`")
     parser.set_defaults(func=run)
@@ -149,16 +155,21 @@ def title_of(spec, graph) -> str:
     return " · ".join(parts) + f" — {len(top_level_nodes(graph))} nodes"
 
 
-def emit(graph, options, fmt: str, output: str, full: bool = False, graph_def=None) -> str:
+def emit(graph, options, fmt: str, output: str, full: bool = False, graph_def=None,
+         open_scopes=(), depth=None) -> str:
     """Draw ``graph`` in ``fmt`` and write it to ``output``; return the path written.
 
-    ``pb`` / ``pbtxt`` write ``graph_def`` (the GraphDef ``graph`` was walked from).
+    ``pb`` / ``pbtxt`` write ``graph_def`` (the GraphDef ``graph`` was walked from); html pages
+    open ``open_scopes``, or the scopes up to ``depth`` (else readable).
     """
     from ..draw.output import (GRAPHDEF_FORMATS, fields_text_leaves_out,  # noqa: PLC0415
                                graph_def_bytes, graph_json, run_graphviz)
     from ..files import write_atomic
     from ..draw.dot import drawing  # noqa: PLC0415
 
+    if open_scopes and (fmt != "html" or full):
+        raise UsageError(f"--open applies to --format html pages laid out in the browser, "
+                         f"not to {'--full' if full else fmt}")
     if fmt in GRAPHDEF_FORMATS:
         from ..graphdef.walk import as_graph_def  # noqa: PLC0415
 
@@ -174,7 +185,8 @@ def emit(graph, options, fmt: str, output: str, full: bool = False, graph_def=No
     if fmt == "html":
         from ..draw.html import render_html  # noqa: PLC0415
 
-        return write_atomic(output, render_html(graph, options, full=full))
+        return write_atomic(output, render_html(graph, options, full=full,
+                                                open_scopes=tuple(open_scopes or ()), depth=depth))
     drawn = drawing(graph, options, full=full)
     if fmt == "dot":
         return write_atomic(output, drawn.dot)
@@ -186,11 +198,14 @@ def run(args) -> int:
     fmt = resolve_format(args.format, args.output)
     check_graphviz(fmt)
     output = args.output or f"{spec.slug()}.{fmt}"
-    from ..model.builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
+    from ..model.cache import graph_def_for  # noqa: PLC0415 (TensorFlow only on a cache miss)
     from ..graphdef.walk import walk  # noqa: PLC0415
 
-    built = build_graph(spec)
-    graph = walk(built)
+    from ..graphdef.protos import GraphDef  # noqa: PLC0415
+
+    data, built = graph_def_for(spec, use_cache=not (args.no_cache or args.tensorboard))
+    graph_def = GraphDef.FromString(data)
+    graph = walk(graph_def)
     if args.tensorboard:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
@@ -205,7 +220,8 @@ def run(args) -> int:
 
     options = (None if fmt in GRAPHDEF_FORMATS
                else drawing_options(args, graph, title_of(spec, graph), run_once))
-    path = emit(graph, options, fmt, output, full=args.full, graph_def=built)
+    path = emit(graph, options, fmt, output, full=args.full, graph_def=graph_def,
+                open_scopes=args.open, depth=args.depth)
     if path != "-":
         print(path, file=sys.stdout)
     return 0

@@ -1,13 +1,20 @@
 """networkx graph -> one self-contained, offline HTML page to explore it.
 
-The page holds the diagram drawn by Graphviz at several scope depths
-(``--depth`` 0, 1, ... and the full view, as far as each can be laid out),
-the data of every node as JSON, and a small inline script for pan and zoom,
-search, a side panel per node, expanding a collapsed scope (switching to the
-next depth that opens it) and tracing a node's inputs.  Nothing is fetched:
-no CDN, no fonts, no images.
+The page holds what the drawing is made of (``scene.py``: one DOT statement
+per box and per collapsed scope, the edges), the data of every node as JSON,
+Graphviz compiled to WebAssembly (``static/vendor/``, inlined) and a script
+that assembles the DOT of the scopes open now and lays it out in the page:
+any scope opens or closes where it stands, function bodies can be entered as
+their own graph, and search, a side panel per node, input tracing, a
+minimap, the view in the URL and SVG/PNG export work offline.  ``--full``
+pages hold one drawing pre-rendered by Graphviz instead.  Nothing is
+fetched: no CDN, no fonts, no images.
 
-:func:`page_text` only assembles text; :func:`render_html` runs Graphviz.
+Hooks for other features: box fill colours come from ``statements.box_statement``
+(so an overlay colouring boxes there shows in the page unchanged), legend rows
+from ``data["scene"]["legend"]``; ``viewer.js`` documents its JavaScript hooks
+(``window.rgViewers``, the ``rg-layout`` event, ``window.rgPanelHooks``).
+:func:`page_text` only assembles text; only ``--full`` pages run Graphviz here.
 """
 
 from __future__ import annotations
@@ -17,35 +24,22 @@ import html
 import json
 import re
 from importlib import resources
-from typing import Callable, Optional
+from typing import Optional
 
 import networkx as nx
 
 from ..errors import UsageError
 from ..graphdef.opdocs import describe
-from .dot import RenderOptions, count_boxes, format_shape, format_value, to_dot
+from .dot import RenderOptions, format_shape, format_value
 
-__all__ = ["render_html", "page_text", "page_data", "structures", "level_depths", "svg_titles",
-           "MAX_LEVELS", "MAX_LEVEL_BOXES"]
+__all__ = ["render_html", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
 
-MAX_LEVELS = 8  # pre-rendered depths per page, the full view included
-MAX_LEVEL_BOXES = 600  # deeper levels would keep Graphviz busy for minutes
 _NODE_TITLE = re.compile(r'<g id="[^"]*" class="node">\s*<title>(.*?)</title>', re.S)
 _BACK_OPS = ("NextIteration", "RefNextIteration")
 
 
 def _asset(name: str) -> str:
     return resources.files("rnngraph.draw").joinpath("static", name).read_text(encoding="utf-8")
-
-
-def _deepest(graph: nx.MultiDiGraph) -> int:
-    return max((len(d["scope"].split("/")) for _, d in graph.nodes(data=True) if d["scope"]),
-               default=0)
-
-
-def level_depths(graph: nx.MultiDiGraph) -> list:
-    """Return the scope depths worth drawing: 0 up to the deepest scope, then None (all)."""
-    return list(range(min(_deepest(graph), MAX_LEVELS - 1))) + [None]
 
 
 def svg_titles(svg: str) -> list:
@@ -112,11 +106,14 @@ def _reach_cell_text(cell, gates: str) -> str:
             f"activation {cell.activation}.")
 
 
-def structures(graph: nx.MultiDiGraph) -> list:
-    """Return the recognised structures as ``{"title", "text", "nodes"}``, most specific first."""
+def structures(graph: nx.MultiDiGraph, found=None) -> list:
+    """Return the recognised structures as ``{"title", "text", "nodes"}``, most specific first.
+
+    ``found``: the graph's findings, when already recognised.
+    """
     from ..recognise import recognise  # noqa: PLC0415
 
-    found = recognise(graph)
+    found = found if found is not None else recognise(graph)
     out = []
     for cell in found.cells:
         gates = ", ".join(cell.gates) if cell.gates else "none"
@@ -174,8 +171,9 @@ def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None
               options: Optional[RenderOptions] = None) -> dict:
     """Return the page's JSON data: nodes (sorted), op descriptions, structures and levels.
 
-    ``levels`` is a list of ``(label, depth, svg_text)`` drawn with ``options``
-    at each depth; ``notes`` the structures (see :func:`structures`).
+    ``levels`` is a list of ``(label, depth, svg_text)`` pre-rendered with
+    ``options`` (only ``--full`` pages have one; others lay out in the page);
+    ``notes`` the structures (see :func:`structures`).
     """
     options = options or RenderOptions()
     names = sorted(graph.nodes)
@@ -220,83 +218,128 @@ def _json_for_script(data: dict) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def page_text(title: str, levels: list, data: dict, initial: int, addon: str = "") -> str:
-    """Return the HTML page: ``levels`` as ``(label, depth, svg)``, ``initial`` shown first.
+_HINT = ("Click a box to see its details; click a grey 3-D box (a collapsed scope) to open it "
+         "where it stands, a scope's frame label to close it. Drag to pan, wheel to zoom; / "
+         "searches, Enter opens the scope under the pointer, Esc goes back.")
+_HINT_FULL = "Click a box to see its details. Drag to pan, wheel to zoom; / searches."
 
-    ``addon`` is HTML appended to the body after the viewer (the run's step-through).
+
+def _engine_script() -> str:
+    """Return the inline script that defines ``window.RgGraphviz`` (vendored, see vendor/)."""
+    return _asset("vendor/graphviz.js")
+
+
+def page_text(title: str, levels: list, data: dict, initial: int = 0, addon: str = "") -> str:
+    """Return the HTML page.
+
+    Pages with ``data["scene"]`` lay the graph out in the browser (the
+    vendored Graphviz WebAssembly is inlined); others show ``levels``
+    (``(label, depth, svg)``, pre-rendered), ``initial`` first.  ``addon`` is HTML
+    appended to the body after the viewer (the run's step-through).
     """
+    in_page = "scene" in data
     templates = "\n".join(f'<template id="rg-level-{i}">{_clean_svg(svg)}</template>'
                           for i, (_, _, svg) in enumerate(levels))
-    buttons = "".join(f'<button type="button" class="rg-level" data-level="{i}">'
-                      f"{html.escape(label)}</button>" for i, (label, _, _) in enumerate(levels))
     heading = html.escape(title.split("\n")[0])
+    wasm = " 'wasm-unsafe-eval'" if in_page else ""
+    engine = f"<script>\n{_engine_script()}</script>\n" if in_page else ""
+    tools = ('<span id="rg-crumbs" class="rg-crumbs"></span>\n'
+             '<button type="button" id="rg-collapse" class="rg-collapse" title="close every scope">'
+             'collapse all</button>\n'
+             '<button type="button" id="rg-export-svg" class="rg-export-svg">SVG</button>\n'
+             '<button type="button" id="rg-export-png" class="rg-export-png">PNG</button>\n'
+             ) if in_page else ""
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
         "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
-        "script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:\">\n"
+        f"script-src 'unsafe-inline'{wasm}; style-src 'unsafe-inline'; img-src data:\">\n"
         f"<title>{heading} — rnngraph</title>\n<style>\n{_asset('viewer.css')}</style>\n</head>\n"
-        f'<body data-initial="{initial}">\n<header id="rg-bar">\n'
-        f'<span id="rg-title" title="{html.escape(title)}">{heading}</span>\n'
-        '<input id="rg-search" type="search" placeholder="search name or op (Enter)" '
+        f'<body data-initial="{initial}">\n<header id="rg-bar" class="rg-bar">\n'
+        f'<span id="rg-title" class="rg-title" title="{html.escape(title)}">{heading}</span>\n'
+        '<input id="rg-search" class="rg-search" type="search" '
+        'placeholder="search name or op (/ or Enter)" '
         'autocomplete="off" spellcheck="false">\n'
-        f'<span id="rg-levels">depth: {buttons}</span>\n'
-        '<button type="button" id="rg-trace" disabled>trace inputs</button>\n'
-        '<button type="button" id="rg-clear">clear</button>\n'
-        '<button type="button" id="rg-fit">fit</button>\n'
-        '<span id="rg-status" role="status"></span>\n</header>\n'
-        '<main><div id="rg-view" tabindex="0"></div>\n'
-        '<aside id="rg-panel"><p class="rg-hint">Click a box to see its details; click a grey '
-        "3-D box (a collapsed scope) to open it. Drag to pan, wheel to zoom.</p></aside></main>\n"
+        f"{tools}"
+        '<button type="button" id="rg-trace" class="rg-trace" disabled>trace inputs</button>\n'
+        '<button type="button" id="rg-clear" class="rg-clear">clear</button>\n'
+        '<button type="button" id="rg-fit" class="rg-fit">fit</button>\n'
+        '<span id="rg-status" class="rg-status" role="status"></span>\n'
+        "</header>\n"
+        '<main><div id="rg-view" class="rg-view" tabindex="0"></div>\n'
+        '<aside id="rg-panel" class="rg-panel"><p class="rg-hint">'
+        f"{_HINT if in_page else _HINT_FULL}</p></aside></main>\n"
         f"{templates}\n"
         f'<script type="application/json" id="rg-data">{_json_for_script(data)}</script>\n'
-        f"<script>\n{_asset('viewer.js')}</script>\n{addon}</body>\n</html>\n")
+        f"{engine}<script>\n{_asset('viewer.js')}</script>\n{addon}</body>\n</html>\n")
+
+
+def _wanted_scopes(graph: nx.MultiDiGraph, found) -> list:
+    """Return the scopes to open first: what holds the loops and cells, then they themselves."""
+    from .scene import scope_chain  # noqa: PLC0415
+
+    wanted = []
+    for name in [loop.name for loop in found.while_loops]:
+        wanted.extend(scope_chain(name.rpartition("/")[0]))
+    for cell in found.cells:
+        wanted.extend(scope_chain(cell.scope.rpartition("/")[0]))
+    # then the loops and cells themselves, where they fit, before any other scope
+    wanted.extend(loop.name for loop in found.while_loops)
+    wanted.extend(cell.scope for cell in found.cells)
+    return list(dict.fromkeys(wanted))
 
 
 def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
-                draw: Optional[Callable[[str], str]] = None, full: bool = False,
+                full: bool = False, open_scopes: tuple = (), depth: Optional[int] = None,
                 addon: str = "") -> str:
-    """Return the interactive HTML page of ``graph`` (runs Graphviz once per depth drawn).
+    """Return the interactive HTML page of ``graph``.
 
-    Depths whose diagram has too many boxes for Graphviz are left out; the
-    page opens at ``options.depth`` (or the deepest depth drawn).  ``full``
-    draws one level with every node instead (unrolled steps tiled).
+    The page lays the graph out in the browser and opens readable: the
+    scopes around the loops and cells open as far as about
+    :data:`~rnngraph.draw.scene.READABLE_BOXES` boxes allow, or the scopes up
+    to ``depth``, plus ``open_scopes`` (and what contains them).  ``full``
+    pre-renders one drawing with every node instead (unrolled steps tiled).
     """
+    from ..recognise import recognise  # noqa: PLC0415
+    from .scene import initial_open, scene_data, scope_chain  # noqa: PLC0415
+
     options = options or RenderOptions()
     if full:
         return _full_page(graph, options)
-    if draw is None:
-        from .output import run_graphviz  # noqa: PLC0415
+    names = sorted(graph.nodes)
+    found = recognise(graph)
+    scene = scene_data(graph, options, names)
+    unknown = [s for s in open_scopes if s not in scene["scopes"]]
+    if unknown:
+        known = sorted(scene["scopes"], key=lambda s: (s.count("/"), s))
+        raise UsageError(f"--open {unknown[0]!r} is not a name scope of this graph (scopes: "
+                         f"{', '.join(known[:12])}{', …' if len(known) > 12 else ''})")
+    if options.focus_nodes is not None:
+        opened = sorted(scene["scopes"])
+    else:
+        opened = initial_open(scene, _wanted_scopes(graph, found), depth)
+    opened = sorted(set(opened).union(*(scope_chain(s) for s in open_scopes)))
+    data = page_data(graph, [], structures(graph, found), options)
+    data["scene"] = scene
+    data["open"] = opened
+    data["start"] = _start_node(graph, found)
+    return page_text(options.title or "rnngraph", [], data, addon=addon)
 
-        def draw(text: str) -> str:
-            return run_graphviz(text, "svg").decode("utf-8")
 
-    levels, seen, refused = [], set(), None
-    for depth in level_depths(graph):
-        at_depth = dataclasses.replace(options, depth=depth)
-        if levels and count_boxes(graph, at_depth) > MAX_LEVEL_BOXES:
-            break  # deeper levels only grow; the page lists what such boxes hold instead
-        try:
-            text = to_dot(graph, at_depth)
-        except UsageError as exc:  # too many boxes at this depth and every deeper one
-            refused = exc
-            break
-        if text in seen:
-            continue
-        seen.add(text)
-        levels.append(("all" if depth is None else str(depth), depth, draw(text)))
-    if not levels:
-        raise UsageError(f"nothing can be drawn: {refused}")
-    initial = len(levels) - 1
-    if options.depth is not None and options.depth < _deepest(graph):
-        initial = max((i for i, (_, d, _) in enumerate(levels) if d is not None and d <= options.depth),
-                      default=0)
-    data = page_data(graph, levels, structures(graph), options)
-    return page_text(options.title or "rnngraph", levels, data, initial, addon)
+def _start_node(graph: nx.MultiDiGraph, found) -> str:
+    """Return the node the page centres on when the drawing is larger than the window."""
+    for loop in found.while_loops:
+        for name in (loop.loop_cond, loop.name):
+            if name in graph:
+                return name
+    for cell in found.cells:
+        if cell.matmul in graph:
+            return cell.matmul
+    return ""
 
 
 def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
-    """Return the page with a single level: every node, as ``render --full`` draws it."""
+    """Return the page with a single pre-rendered level: every node, as ``render --full`` draws it."""
     from .output import run_graphviz  # noqa: PLC0415
     from .dot import drawing  # noqa: PLC0415
 
@@ -307,3 +350,69 @@ def _full_page(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
     levels = [("every node", None, svg)]
     data = page_data(graph, levels, structures(graph), every)
     return page_text(options.title or "rnngraph", levels, data, 0)
+
+
+def _side_data(graph: nx.MultiDiGraph, options: RenderOptions, found) -> dict:
+    """Return one side's page data, laid out in the page and opened readable."""
+    from .scene import initial_open, scene_data  # noqa: PLC0415
+
+    scene = scene_data(graph, options, sorted(graph.nodes))
+    data = page_data(graph, [], structures(graph, found), options)
+    data["scene"] = scene
+    data["open"] = initial_open(scene, _wanted_scopes(graph, found))
+    data["start"] = _start_node(graph, found)
+    return data
+
+
+def _pane(side: str, title: str) -> str:
+    return (f'<section class="rg-pane" id="rg-pane-{side}">\n<div class="rg-bar">'
+            f'<span class="rg-side" title="{html.escape(title)}">{side.upper()}: '
+            f"{html.escape(title.split(chr(10))[0])}</span>"
+            '<input class="rg-search" type="search" placeholder="search (/)" autocomplete="off" '
+            'spellcheck="false"><span class="rg-crumbs"></span>'
+            '<button type="button" class="rg-trace" disabled>trace inputs</button>'
+            '<button type="button" class="rg-clear">clear</button>'
+            '<button type="button" class="rg-fit">fit</button>'
+            '<span class="rg-status" role="status"></span></div>\n'
+            '<div class="rg-view" tabindex="0"></div>\n'
+            '<div class="rg-panel"><p class="rg-hint">Click a box for its details; a recognised part '
+            "(cell, kernel, input split, loop) highlights its partner in the other graph.</p></div>\n"
+            "</section>\n")
+
+
+def render_compare(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, title_a: str, title_b: str,
+                   options_a: Optional[RenderOptions] = None,
+                   options_b: Optional[RenderOptions] = None) -> tuple:
+    """Return ``(page, links)``: both graphs side by side, recognised parts linked.
+
+    ``links`` are :func:`rnngraph.draw.pair.links` (node names); the page
+    holds them as node indices of each side.
+    """
+    from ..recognise import recognise  # noqa: PLC0415
+    from .pair import links as find_links  # noqa: PLC0415
+
+    found_a, found_b = recognise(graph_a), recognise(graph_b)
+    linked = find_links(graph_a, found_a, graph_b, found_b)
+    index_a = {n: i for i, n in enumerate(sorted(graph_a.nodes))}
+    index_b = {n: i for i, n in enumerate(sorted(graph_b.nodes))}
+    page_links = [{"t": link["title"], "a": [index_a[n] for n in link["a"]],
+                   "b": [index_b[n] for n in link["b"]]} for link in linked]
+    data_a = _side_data(graph_a, options_a or RenderOptions(), found_a)
+    data_b = _side_data(graph_b, options_b or RenderOptions(), found_b)
+    heading = html.escape(f"{title_a.split(chr(10))[0]}  vs  {title_b.split(chr(10))[0]}")
+    page = (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        "script-src 'unsafe-inline' 'wasm-unsafe-eval'; style-src 'unsafe-inline'; img-src data:\">\n"
+        f"<title>{heading} — rnngraph compare</title>\n<style>\n{_asset('viewer.css')}</style>\n"
+        '</head>\n<body class="rg-compare">\n<header id="rg-bar">\n'
+        f'<span id="rg-title">{heading}</span>\n'
+        f'<span class="rg-hint">{len(linked)} linked part{"s" if len(linked) != 1 else ""}</span>\n'
+        "</header>\n<main>\n" + _pane("a", title_a) + _pane("b", title_b) + "</main>\n"
+        f'<script type="application/json" id="rg-data-a">{_json_for_script(data_a)}</script>\n'
+        f'<script type="application/json" id="rg-data-b">{_json_for_script(data_b)}</script>\n'
+        f'<script type="application/json" id="rg-links">{_json_for_script(page_links)}</script>\n'
+        f"<script>\n{_engine_script()}</script>\n<script>\n{_asset('viewer.js')}</script>\n"
+        f"<script>\n{_asset('compare.js')}</script>\n</body>\n</html>\n")
+    return page, linked
