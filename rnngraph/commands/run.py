@@ -181,7 +181,9 @@ def _page(args, stem: str, title: str, traced) -> str:
     check_graphviz("svg")
     options = RenderOptions(title=title + "\nrun: compute time per node",
                             overlay=overlay_from_trace(traced.document, "time"))
-    page = render_html(traced.graph, options, addon=stepthrough_html(traced.document))
+    # Every scope open: the slider lights up the ops that ran, so they must be boxes of their own.
+    deepest = max((name.count("/") + 1 for name in traced.graph), default=1)
+    page = render_html(traced.graph, options, depth=deepest, addon=stepthrough_html(traced.document))
     return write_atomic(args.output or f"{stem}-run.html", page)
 
 
