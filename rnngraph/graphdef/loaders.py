@@ -9,7 +9,9 @@ is a :class:`GraphFileError` with one line saying what was expected.
 
 from __future__ import annotations
 
+import stat
 import struct
+import sys
 from pathlib import Path
 from typing import Union
 
@@ -29,12 +31,26 @@ _EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a Met
 
 
 def _read(path: Path, limit: int) -> bytes:
+    """Return the bytes of a regular file (or of stdin for ``-``), at most ``limit`` of them.
+
+    Devices, FIFOs and sockets are refused: their size says nothing (``/dev/zero`` never ends,
+    a FIFO blocks), so only standard input, read with the same limit, stands for a stream.
+    """
     try:
-        size = path.stat().st_size
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+            size = len(data)
+        else:
+            mode = path.stat().st_mode
+            if not stat.S_ISREG(mode):
+                raise GraphFileError(f"{path} is not a regular file (a device, FIFO or socket); "
+                                     f"use '-' to read standard input; {_EXPECTED}")
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+            size = max(len(data), path.stat().st_size)
         if size > limit:
-            raise GraphFileError(f"{path} is {size / 2**30:.1f} GiB, larger than the "
-                                 f"{limit / 2**30:.1f} GiB rnngraph reads; {_EXPECTED}")
-        data = path.read_bytes()
+            raise GraphFileError(f"{path} is larger than the {limit / 2**30:.1f} GiB rnngraph "
+                                 f"reads ({size / 2**30:.1f} GiB or more); {_EXPECTED}")
     except OSError as exc:
         raise GraphFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not data.strip():
@@ -143,6 +159,13 @@ def _is_events(path: Path, data: bytes) -> bool:
     return "tfevents" in path.name or _header_ok(data[:12])
 
 
+def _stdin_suffix(data: bytes) -> str:
+    """Return ``.pbtxt`` when standard input holds protobuf text, else ``""`` (binary)."""
+    # Binary protobuf uses control bytes as tags and lengths almost at once; text does not.
+    head = data[:4096]
+    return "" if any(b < 0x20 and b not in b"\t\n\r" for b in head) else ".pbtxt"
+
+
 def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     """Return (GraphDef, kind) read from ``path``; kind is one of :data:`KINDS`."""
     path = Path(path)
@@ -152,10 +175,10 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
                 graph, _ = load_graph_def(path / name, limit)
                 return graph, "savedmodel"
         raise GraphFileError(f"directory {path} holds no saved_model.pb; {_EXPECTED}")
-    if not path.exists():
+    if str(path) != "-" and not path.exists():
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     if suffix in (".pbtxt", ".txt", ".prototxt"):
         text = data.decode("utf-8", "replace")
         for cls, kind, convert in ((protos.GraphDef, "graphdef-text", None),

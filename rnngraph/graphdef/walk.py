@@ -25,6 +25,8 @@ __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS"
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
 _MAX_FUNCTION_DEPTH = 8
 _SMALL_TENSOR = 16  # constants with at most this many elements keep their values
+_MAX_VALUE_RANK = 8  # deeper nesting is not kept as a value (TensorFlow allows rank 254)
+_MAX_STRING_VALUE = 1024  # bytes kept of each string element
 
 _DTYPE_SHORT = {
     "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
@@ -63,25 +65,53 @@ def _shape(shape_proto) -> Optional[list]:
     return [None if d.size < 0 else int(d.size) for d in shape_proto.dim]
 
 
-def _tensor(tensor_proto) -> dict:
-    dtype = dtype_name(tensor_proto.dtype)
-    shape = _shape(tensor_proto.tensor_shape) or []
+def _element_count(shape: list) -> Optional[int]:
+    """Return the number of elements of ``shape`` if it is at most ``_SMALL_TENSOR``, else None.
+
+    Never multiplies out a declared size: a file may declare ``[10**9, 10**9, ...]``.
+    """
+    if any(dim is None for dim in shape):
+        return None
+    if any(dim == 0 for dim in shape):
+        return 0
     count = 1
     for dim in shape:
-        count *= dim or 0
+        count *= dim
+        if count > _SMALL_TENSOR:
+            return None
+    return count
+
+
+def _tensor(tensor_proto) -> dict:
+    """Return {dtype, shape} of a TensorProto, plus ``value`` (nested lists) for a small one.
+
+    Decodes at most ``_SMALL_TENSOR`` values whatever the shape declares or the content
+    holds, so time and memory are bounded by the file's real size (a 30-byte Const may
+    declare 10**9 elements; a scalar may carry 200 MB of raw bytes).
+    """
+    dtype = dtype_name(tensor_proto.dtype)
+    shape = _shape(tensor_proto.tensor_shape) or []
     decoded: dict[str, Any] = {"dtype": dtype, "shape": shape}
-    if count > _SMALL_TENSOR:
+    count = _element_count(shape)
+    if count is None or len(shape) > _MAX_VALUE_RANK:
+        return decoded
+    if count == 0:
+        # An empty tensor: nest only when the empty lists are few ([2, 0] -> [[], []]).
+        if _element_count(shape[:shape.index(0)]) is not None:
+            decoded["value"] = _nest([], shape)
         return decoded
     values: list = []
     if tensor_proto.tensor_content and dtype in _NUMPY_DTYPE:
         import numpy as np  # noqa: PLC0415 (only for constants stored as raw bytes)
 
-        array = np.frombuffer(tensor_proto.tensor_content, dtype=_NUMPY_DTYPE[dtype])
-        values = array.tolist()
+        item = np.dtype(_NUMPY_DTYPE[dtype])
+        content = tensor_proto.tensor_content
+        if len(content) >= count * item.itemsize:
+            values = np.frombuffer(content, dtype=item, count=count).tolist()
     elif dtype in _VAL_FIELD:
-        values = list(getattr(tensor_proto, _VAL_FIELD[dtype]))
+        values = list(getattr(tensor_proto, _VAL_FIELD[dtype])[:count])
         if dtype == "string":
-            values = [v.decode("utf-8", "replace") for v in values]
+            values = [v[:_MAX_STRING_VALUE].decode("utf-8", "replace") for v in values]
         if dtype == "float16":
             values = []
     if values and len(values) < count:  # TensorFlow stores a fill as one value
@@ -92,6 +122,7 @@ def _tensor(tensor_proto) -> dict:
 
 
 def _nest(flat: list, shape: list) -> list:
+    """Return ``flat`` as nested lists of ``shape`` (few elements: see ``_tensor``)."""
     if len(shape) <= 1:
         return list(flat)
     step = len(flat) // shape[0] if shape[0] else 0
