@@ -134,5 +134,5 @@ def test_standard_input_is_read_with_the_size_limit(tmp_path, monkeypatch):
     loaded, kind = load_graph_def("-")
     assert kind == "graphdef-text" and loaded.node[0].op == "Abs"
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\x0a" * 5000)))
-    with pytest.raises(GraphFileError, match="larger than"):
+    with pytest.raises(GraphFileError, match="larger than the"):
         load_graph_def("-", limit=4096)

@@ -41,16 +41,18 @@ def _read(path: Path, limit: int) -> bytes:
             data = sys.stdin.buffer.read(limit + 1)
             size = len(data)
         else:
-            mode = path.stat().st_mode
-            if not stat.S_ISREG(mode):
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
                 raise GraphFileError(f"{path} is not a regular file (a device, FIFO or socket); "
                                      f"use '-' to read standard input; {_EXPECTED}")
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-            size = max(len(data), path.stat().st_size)
+            size = info.st_size
+            if size <= limit:
+                with open(path, "rb") as handle:
+                    data = handle.read(limit + 1)  # the file may grow after stat
+                size = len(data)
         if size > limit:
-            raise GraphFileError(f"{path} is larger than the {limit / 2**30:.1f} GiB rnngraph "
-                                 f"reads ({size / 2**30:.1f} GiB or more); {_EXPECTED}")
+            raise GraphFileError(f"{path} is {size / 2**30:.1f} GiB, larger than the "
+                                 f"{limit / 2**30:.1f} GiB rnngraph reads; {_EXPECTED}")
     except OSError as exc:
         raise GraphFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not data.strip():
