@@ -45,15 +45,18 @@
     st.svg = svg;
     st.level = k;
     st.boxEls = {};
+    // Graphviz keeps "\\" and "&amp;" of a name as written: alias maps such titles back.
+    var alias = levels[k].alias || {};
+    function boxId(title) { return alias.hasOwnProperty(title) ? alias[title] : title; }
     svg.querySelectorAll("g.node").forEach(function (g) {
       var t = g.querySelector("title");
-      if (t) { st.boxEls[t.textContent] = g; g.setAttribute("data-box", t.textContent); }
+      if (t) { var id = boxId(t.textContent); st.boxEls[id] = g; g.setAttribute("data-box", id); }
     });
     st.edges = [];
     svg.querySelectorAll("g.edge").forEach(function (g) {
       var t = g.querySelector("title");
       var parts = t ? t.textContent.split("->") : [];
-      if (parts.length === 2) { st.edges.push({ g: g, a: parts[0], b: parts[1] }); }
+      if (parts.length === 2) { st.edges.push({ g: g, a: boxId(parts[0]), b: boxId(parts[1]) }); }
     });
     document.querySelectorAll("button.rg-level").forEach(function (b) {
       b.classList.toggle("rg-on", Number(b.getAttribute("data-level")) === k);
