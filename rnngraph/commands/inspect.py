@@ -95,12 +95,14 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
 def run(args) -> int:
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
-    from .render import check_graphviz, drawing_options, emit, resolve_format  # noqa: PLC0415
+    from .render import (check_graphviz, check_output, drawing_options, emit,  # noqa: PLC0415
+                         resolve_format)
 
     fmt = None
     if args.render:
         fmt = resolve_format(args.format, args.render)
         check_graphviz(fmt)
+        check_output(args.render)
     graph_def, kind = load_graph_def(args.file)
     G = walk(graph_def)
     data, found = summary(G)

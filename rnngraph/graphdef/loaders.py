@@ -183,15 +183,23 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     if suffix in (".pbtxt", ".txt", ".prototxt"):
         text = data.decode("utf-8", "replace")
+        errors = []
         for cls, kind, convert in ((protos.GraphDef, "graphdef-text", None),
                                    (protos.MetaGraphDef, "metagraph", _from_meta),
                                    (protos.SavedModel, "savedmodel", _from_saved_model)):
             try:
                 msg = text_format.Parse(text, cls(), allow_unknown_field=True)
-            except text_format.ParseError:
+            except text_format.ParseError as exc:
+                errors.append(exc)
                 continue
-            return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
-        raise GraphFileError(f"{path} is not a GraphDef in protobuf text format; {_EXPECTED}")
+            try:
+                return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
+            except GraphFileError:
+                if not errors:
+                    raise
+                break  # it parsed only by skipping the GraphDef's fields: report why those failed
+        detail = f" ({str(errors[0])[:200]})" if errors else ""
+        raise GraphFileError(f"{path} is not a GraphDef in protobuf text format{detail}; {_EXPECTED}")
     if _is_events(path, data):
         return _from_events(data, path), "events"
     order = [(protos.GraphDef, "graphdef"), (protos.MetaGraphDef, "metagraph"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import importlib.util
+import math
 import os
 import struct
 import zipfile
@@ -38,6 +39,7 @@ IDX_FILES = {
 SUBSET_NAME = "mnist-5k-subset"
 SUBSET_SPLIT_SEED = 2017  # fixed, so every run sees the same 4,000/1,000 split
 SUBSET_TEST = 1_000
+_IDX_MAX_BYTES = 1 << 30  # MNIST's largest IDX file is 47 MB
 _IDX_MAGIC = {3: 0x00000803, 1: 0x00000801}  # unsigned bytes, 3 or 1 dimensions
 
 
@@ -119,20 +121,25 @@ def _read_idx(path: Path, dims: int) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError) as exc:
+            raw = handle.read(4 + 4 * dims)
+            if len(raw) < 4 + 4 * dims:
+                raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
+            magic = struct.unpack(">I", raw[:4])[0]
+            if magic != _IDX_MAGIC[dims]:
+                raise DataError(f"{path}: bad IDX magic number 0x{magic:08x} (expected "
+                                f"0x{_IDX_MAGIC[dims]:08x} for a {dims}-d unsigned-byte file)")
+            shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
+            expected = math.prod(shape)  # Python ints: no overflow, whatever the header says
+            if expected > _IDX_MAX_BYTES:
+                raise DataError(f"{path}: header says shape {shape} ({expected:,} bytes), more "
+                                f"than the {_IDX_MAX_BYTES:,} bytes an IDX file may hold here")
+            body = handle.read(expected + 1)  # never more than declared (a gzip bomb stops here)
+    except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from None
-    if len(raw) < 4 + 4 * dims:
-        raise DataError(f"{path}: too short for an IDX header ({len(raw)} bytes)")
-    magic = struct.unpack(">I", raw[:4])[0]
-    if magic != _IDX_MAGIC[dims]:
-        raise DataError(f"{path}: bad IDX magic number 0x{magic:08x} "
-                        f"(expected 0x{_IDX_MAGIC[dims]:08x} for a {dims}-d unsigned-byte file)")
-    shape = struct.unpack(f">{dims}I", raw[4:4 + 4 * dims])
-    body = raw[4 + 4 * dims:]
-    if len(body) != int(np.prod(shape)):
-        raise DataError(f"{path}: header says shape {shape} ({int(np.prod(shape))} bytes) "
-                        f"but {len(body)} bytes follow (truncated?)")
+    if len(body) != expected:
+        raise DataError(f"{path}: header says shape {shape} ({expected:,} bytes) "
+                        f"but {'more' if len(body) > expected else len(body)} bytes follow "
+                        f"(truncated or not an IDX file?)")
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
 
 
