@@ -69,7 +69,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
 
-    def emit_scope(scope: str, indent: str) -> None:
+    def emit_boxes(scope: str, indent: str) -> None:
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
@@ -80,17 +80,26 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
                 out.append(f"{indent}{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
                 out.append(f"{indent}{dot_quote(note_id)} -> {dot_quote(box)} "
                            '[style=dotted, arrowhead=none, color="#b8a200", constraint=false];')
-        for child in children.get(scope, []):
-            frame = _frame_label(graph, layout, child)
-            out.append(f"{indent}subgraph {dot_quote('cluster_' + child)} {{")
-            label = short_name(child) + (f"\n{frame}" if frame else "")
+
+    # Depth first without recursion: a file may nest thousands of scopes.
+    stack: list = [("", "", "open")]
+    while stack:
+        scope, indent, step = stack.pop()
+        if step == "close":
+            out.append(f"{indent}}}")
+            continue
+        inner = indent + "  "
+        if scope:
+            frame = _frame_label(graph, layout, scope)
+            out.append(f"{indent}subgraph {dot_quote('cluster_' + scope)} {{")
+            label = short_name(scope) + (f"\n{frame}" if frame else "")
             style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
                 else 'style=rounded; color="#9e9e9e"'
-            out.append(f"{indent}  label={dot_quote(label)}; {style}; fontsize=11;")
-            emit_scope(child, indent + "  ")
-            out.append(f"{indent}}}")
-
-    emit_scope("", "  ")
+            out.append(f"{inner}label={dot_quote(label)}; {style}; fontsize=11;")
+        emit_boxes(scope, inner)
+        for child in reversed(children.get(scope, [])):
+            stack.append((child, inner, "close"))
+            stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
     out.extend(_edge_statements(merged, len(boxes)))
     if options.legend:

@@ -192,6 +192,10 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
             except text_format.ParseError as exc:
                 errors.append(exc)
                 continue
+            except RecursionError:  # protobuf's text parser recurses once per nested message
+                raise GraphFileError(f"{path} nests messages deeper than the protobuf text parser "
+                                     f"can follow (the binary format allows 100 levels); "
+                                     f"{_EXPECTED}") from None
             try:
                 return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
             except GraphFileError:

@@ -178,7 +178,9 @@ def _function_nodes(G, caller: str, role: str) -> list:
 
 
 def _by_index(G, nodes: list, op: str) -> dict:
-    return {G.nodes[n]["attrs"].get("index"): n for n in nodes if node_op(G, n) == op}
+    # A node of a function body whose "index" is missing (malformed) is not an argument.
+    return {G.nodes[n]["attrs"]["index"]: n for n in nodes
+            if node_op(G, n) == op and isinstance(G.nodes[n]["attrs"].get("index"), int)}
 
 
 def _v2_loops(G, cells: list) -> list:
