@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import re
 import struct
 import sys
 
@@ -64,3 +65,77 @@ def test_idx_header_with_an_absurd_shape_says_so_without_overflow(tmp_path, gz):
     with pytest.raises(DataError, match=r"79,228,162,458,924,105,385,300,197,375 bytes") as info:
         load_idx_folder(folder)
     assert "-" not in str(info.value).split("bytes")[0].split("(")[-1]
+
+
+@pytest.mark.parametrize("text, message", [
+    ('node { name: "c" op: "Const" attr { key: "value" value { f: 1.5 } } }',
+     r"node 'c' \(Const\) is malformed: its attribute 'value' should be a tensor, but the file holds a number"),
+    ('node { name: "u" op: "Unpack" input: "u" attr { key: "num" value { s: "many" } } }',
+     r"node 'u' \(Unpack\) is malformed: its attribute 'num' should be an integer"),
+    ('node { name: "p" op: "Placeholder" attr { key: "_output_shapes" value { f: 2 } } }',
+     r"node 'p' \(Placeholder\) is malformed: its attribute '_output_shapes' should be a list of shapes"),
+    ('node { name: "x" op: "Placeholder" }\nnode { name: "s" op: "StridedSlice" input: "x" }',
+     r"node 's' \(StridedSlice\) is malformed: it has 1 data input, StridedSlice takes at least 4"),
+    ('node { name: "x" op: "Placeholder" }\nnode { name: "l" op: "Less" input: "x" input: "^x" }',
+     r"node 'l' \(Less\) is malformed: it has 1 data input, Less takes at least 2"),
+])
+def test_a_malformed_node_is_named_in_one_line(capsys, tmp_path, text, message):
+    path = tmp_path / "bad.pbtxt"
+    path.write_text(text + "\n")
+    status, _, err = _run(capsys, "inspect", str(path), "--render", str(tmp_path / "bad.dot"))
+    assert status == 1 and re.search(message, err), err
+    assert err.count("\n") == 1 and "Error:" not in err
+
+
+def test_a_while_whose_cond_returns_nothing_is_still_read(capsys, tmp_path):
+    """Found by the fuzzer: a v2 cond function whose _Retval has no input."""
+    path = tmp_path / "while.pbtxt"
+    path.write_text('''
+node { name: "i" op: "Placeholder" attr { key: "dtype" value { type: DT_INT32 } } }
+node { name: "w" op: "While" input: "i" attr { key: "cond" value { func { name: "c" } } }
+       attr { key: "body" value { func { name: "b" } } } }
+library {
+  function { signature { name: "c" input_arg { name: "x" type: DT_INT32 } output_arg { name: "y" type: DT_BOOL } }
+             ret { key: "y" value: "nowhere:z:0" } }
+  function { signature { name: "b" input_arg { name: "x" type: DT_INT32 } output_arg { name: "y" type: DT_INT32 } }
+             node_def { name: "n" op: "AddV2" input: "x" input: "x" }
+             ret { key: "y" value: "n:z:0" } }
+}
+''')
+    status, out, err = _run(capsys, "inspect", str(path), "--render", str(tmp_path / "w.dot"))
+    assert status == 0, err
+    assert "while loops (1)" in out
+
+
+def test_deeply_nested_pbtxt_is_one_line(capsys, tmp_path):
+    inner = 'func { name: "g" }'
+    for _ in range(2000):
+        inner = f'func {{ name: "f" attr {{ key: "a" value {{ {inner} }} }} }}'
+    path = tmp_path / "deep.pbtxt"
+    path.write_text(f'node {{ name: "x" op: "PartitionedCall" attr {{ key: "f" value {{ {inner} }} }} }}\n')
+    status, _, err = _run(capsys, "inspect", str(path))
+    assert status == 1 and "nests messages deeper" in err and "RecursionError" not in err
+
+
+def test_function_attrs_nested_within_the_parser_limit_are_read(capsys, tmp_path):
+    inner = 'func { name: "g" }'
+    for _ in range(30):  # 90 nested messages: within the binary format's 100
+        inner = f'func {{ name: "f" attr {{ key: "a" value {{ {inner} }} }} }}'
+    path = tmp_path / "deep.pbtxt"
+    path.write_text(f'node {{ name: "x" op: "PartitionedCall" attr {{ key: "f" value {{ {inner} }} }} }}\n')
+    status, _, err = _run(capsys, "inspect", str(path), "--render", str(tmp_path / "d.dot"))
+    assert status == 0, err
+
+
+def test_a_thousand_level_scope_draws(capsys, tmp_path):
+    """Before: RecursionError in the DOT writer (one nested cluster per scope level)."""
+    from rnngraph.draw.dot import RenderOptions, to_dot
+    from rnngraph.graphdef import protos
+    from rnngraph.graphdef.walk import walk
+
+    graph_def = protos.GraphDef()
+    deep = "/".join(f"s{i}" for i in range(1000))
+    graph_def.node.add(name="x", op="Placeholder")
+    graph_def.node.add(name=deep + "/relu", op="Relu", input=["x"])
+    text = to_dot(walk(graph_def), RenderOptions())
+    assert text.count("subgraph") == 1000 and text.rstrip().endswith("}")

@@ -120,3 +120,71 @@ def test_weird_names_are_clickable_and_findable_in_chromium(tmp_path, monkeypatc
             assert "Inputs (1)" in browser.find_element(By.ID, "rg-panel").text
     finally:
         browser.quit()
+
+
+_KERAS_SAVEDMODEL = """
+import sys
+import tensorflow as tf
+model = tf.keras.Sequential([tf.keras.Input((3, 2)), tf.keras.layers.LSTM(4), tf.keras.layers.Dense(1)])
+tf.saved_model.save(model, sys.argv[1])
+"""
+
+
+@pytest.mark.tf
+@pytest.mark.dot
+@pytest.mark.slow
+def test_a_keras_savedmodel_draws_to_svg_and_html(tmp_path, capsys):
+    """Issue 11 item 1: config_proto bytes (with NUL) broke dot ("syntax error in line 6")."""
+    import os
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    from rnngraph.cli import main
+
+    folder = tmp_path / "keras_lstm"
+    # Plain TensorFlow/Keras in a process of its own (no rnngraph switches, eager mode).
+    result = subprocess.run([sys.executable, "-c", _KERAS_SAVEDMODEL, str(folder)],
+                            capture_output=True, text=True, timeout=600,
+                            env={k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    raw = (folder / "saved_model.pb").read_bytes()
+    assert b"config_proto" in raw
+    for out in ("m.svg", "m.html"):
+        assert main(["inspect", str(folder), "--render", str(tmp_path / out)]) == 0, \
+            capsys.readouterr().err
+    svg = (tmp_path / "m.svg").read_text(encoding="utf-8")
+    ET.fromstring(svg.encode("utf-8"))
+    assert "\x00" not in svg and "config_proto" in svg
+    page = (tmp_path / "m.html").read_text(encoding="utf-8")
+    assert "\x00" not in page and 'id="rg-data"' in page
+
+
+@pytest.mark.dot
+def test_a_node_with_1500_outputs_draws():
+    """Issue 12 item 4: an unstack tooltip listed every output past Graphviz's string limit."""
+    from rnngraph.draw.dot import RenderOptions, to_dot
+    from rnngraph.draw.output import run_graphviz
+
+    graph_def = protos.GraphDef()
+    graph_def.node.add(name="x", op="Placeholder")
+    unstack = graph_def.node.add(name="unstack", op="Unpack", input=["x"])
+    unstack.attr["num"].i = 1500
+    for _ in range(1500):
+        unstack.attr["_output_shapes"].list.shape.add().dim.add(size=32)
+    graph_def.node.add(name="y", op="Relu", input=["unstack:1499"])
+    dot = to_dot(walk(graph_def), RenderOptions())
+    assert "… and 1,480 more" in dot
+    assert all(len(piece) <= 16_384 for piece in _quoted_pieces(dot))
+    assert run_graphviz(dot, "svg").startswith(b"<?xml")
+
+
+@pytest.mark.tf
+@pytest.mark.dot
+@pytest.mark.slow
+def test_render_static_1200_steps(tmp_path, capsys):
+    from rnngraph.cli import main
+
+    out = tmp_path / "s.svg"
+    assert main(["render", "static", "--steps", "1200", "-o", str(out)]) == 0, capsys.readouterr().err
+    assert out.read_bytes().startswith(b"<?xml")

@@ -216,8 +216,9 @@ def _v2_loops(G, cells: list) -> list:
                 names[cond_args[index]] = carries
         cond_ret = _by_index(G, cond, "_Retval").get(0)
         condition, comps = ("", [])
-        if cond_ret:
-            condition, comps = _condition(G, *input_of(G, cond_ret, 0), names)
+        cond_src = input_of(G, cond_ret, 0) if cond_ret else None  # None: a malformed cond
+        if cond_src:
+            condition, comps = _condition(G, *cond_src, names)
         inner = [n for n in body if node_op(G, n) not in ("_Arg", "_Retval")]
         loops.append(WhileLoop(
             name=node, control_flow="v2", frame="", loop_vars=loop_vars, invariants=invariants,
