@@ -234,6 +234,11 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines.append(f"read by {readers} ops (edges not drawn)")
     if sources:
         lines.append(f"collects from {sources} ops (edges not drawn)")
+    waits_on, waited_by = layout.control_aux.get(box, (0, 0))[::-1]
+    if waits_on:
+        lines.append(f"runs after {waits_on} ops (control edges not drawn)")
+    if waited_by:
+        lines.append(f"runs before {waited_by} ops (control edges not drawn)")
     category = category_of(op, box)
     _, fill, border = CATEGORIES[category]
     if options.color_by == "device":
@@ -248,7 +253,7 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         attrs.append("shape=diamond" if op == "LoopCond" else "shape=hexagon")
     if data.get("missing"):
         attrs.append('style="dashed"')
-    elif readers or sources:
+    elif readers or sources or waits_on or waited_by:
         attrs.append('style="rounded,filled,dashed"')
     return f"{dot_quote(box)} [{', '.join(attrs)}];"
 
@@ -264,7 +269,8 @@ def merged_edges(graph, layout: Layout) -> dict:
         if a == b and (not a.startswith("stack::")
                        or layout.step_index[src] == layout.step_index[dst]):
             continue
-        if (layout.aux.get(a, (0, 0))[0] or layout.aux.get(b, (0, 0))[1]) and not data["control"]:
+        aux = layout.control_aux if data["control"] else layout.aux
+        if aux.get(a, (0, 0))[0] or aux.get(b, (0, 0))[1]:
             continue  # drawn once beside the graph, with a count instead of a fan of edges
         back = graph.nodes[src]["op"] in BACK_OPS and a not in layout.group_info
         merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
