@@ -115,3 +115,14 @@ def test_cli_writes_to_dev_stdout_when_it_is_a_pipe(tmp_path):
                             capture_output=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     assert b"digraph rnngraph" in result.stdout
+
+
+def test_a_full_device_reports_no_space_and_stays(tmp_path):
+    device = tmp_path / "full"
+    try:  # a node of the full device (1, 7), inside tmp_path only
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 7))
+    except OSError as exc:
+        pytest.skip(f"cannot make a device node here: {exc}")
+    with pytest.raises(OutputError, match="No space left on device"):
+        write_atomic(device, "digraph {}\n")
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and sorted(os.listdir(tmp_path)) == ["full"]

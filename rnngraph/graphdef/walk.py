@@ -352,7 +352,7 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
     names = set()
     for node_def in graph_def.node:
         if node_def.name in names:
-            raise GraphFileError(f"node name {node_def.name!r} appears twice in the GraphDef")
+            raise GraphFileError(f"node name {node_def.name[:200]!r} appears twice in the GraphDef")
         names.add(node_def.name)
         _add_node(graph, node_def.name, node_def)
     for node_def in graph_def.node:
