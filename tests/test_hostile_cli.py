@@ -138,4 +138,20 @@ def test_a_thousand_level_scope_draws(capsys, tmp_path):
     graph_def.node.add(name="x", op="Placeholder")
     graph_def.node.add(name=deep + "/relu", op="Relu", input=["x"])
     text = to_dot(walk(graph_def), RenderOptions())
-    assert text.count("subgraph") == 1000 and text.rstrip().endswith("}")
+    assert text.count("subgraph") == 200 and text.rstrip().endswith("}")  # MAX_CLUSTER_DEPTH
+
+
+@pytest.mark.dot
+def test_a_3000_level_scope_draws_with_graphviz():
+    """Found by the fuzzer: 3,000 nested clusters exhaust Graphviz's parser ("memory exhausted")."""
+    from rnngraph.draw.dot import RenderOptions, to_dot
+    from rnngraph.draw.output import run_graphviz
+    from rnngraph.graphdef import protos
+    from rnngraph.graphdef.walk import walk
+
+    graph_def = protos.GraphDef()
+    graph_def.node.add(name="x", op="Placeholder")
+    graph_def.node.add(name="/".join(["d"] * 3000) + "/relu", op="Relu", input=["x"])
+    text = to_dot(walk(graph_def), RenderOptions())
+    assert len(text) < 1_000_000
+    assert run_graphviz(text, "svg").startswith(b"<?xml")

@@ -29,6 +29,7 @@ __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote
 
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
 MAX_LAYOUT_BOXES = 1500
+MAX_CLUSTER_DEPTH = 200  # nested name scopes drawn as nested clusters, at most
 _LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
 
 
@@ -58,7 +59,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     # Nested clusters, one per name scope that holds something to draw.
     members: dict[str, list] = defaultdict(list)
     for box in boxes:
-        members[layout.cluster_of(box)].append(box)
+        members[_clip_scope(layout.cluster_of(box))].append(box)
     notes = {n: text for n, text in options.annotations.items() if layout.box_of.get(n) == n}
     scopes = set()
     for scope in members:
@@ -106,6 +107,14 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _clip_scope(scope: str) -> str:
+    """Return ``scope`` cut to ``MAX_CLUSTER_DEPTH`` levels (Graphviz's parser runs out of
+    stack near 3,000 nested clusters; deeper boxes are drawn in their deepest allowed cluster)."""
+    if scope.count("/") < MAX_CLUSTER_DEPTH:
+        return scope
+    return "/".join(scope.split("/")[:MAX_CLUSTER_DEPTH])
 
 
 def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
