@@ -5,6 +5,7 @@
 Cases come from tests/fuzzing.py (seeded: the same seed gives the same files).  A crash is any
 exception other than rnngraph's own errors; each distinct place is printed with the first case
 that reached it (rerun that case with ``--only N`` and ``--save FILE`` to keep the file).
+Graphviz refusing the DOT rnngraph wrote (a RenderError) counts as a crash too.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fuzzing import cases, exercise  # noqa: E402
-from rnngraph.errors import RnnGraphError  # noqa: E402
+from rnngraph.errors import RenderError, RnnGraphError  # noqa: E402
 
 
 def main() -> int:
@@ -47,6 +48,10 @@ def main() -> int:
             try:
                 exercise(path, run_dot=bool(args.dot_every) and number % args.dot_every == 0)
                 expected["drawn"] += 1
+            except RenderError as exc:  # Graphviz refused the DOT rnngraph wrote: a bug too
+                key = ("RenderError", "dot", 0)
+                crashes[key] += 1
+                first.setdefault(key, f"{label}: {str(exc)[:200]}")
             except RnnGraphError as exc:
                 expected[type(exc).__name__] += 1
             except Exception as exc:  # noqa: BLE001 - what the fuzzer looks for
