@@ -42,6 +42,10 @@ def output_kind(target: Union[str, Path]) -> tuple[str, Path]:
     except OSError as exc:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from None
     if stat.S_ISREG(mode):
+        if link and str(os.path.abspath(target)).startswith(("/dev/", "/proc/")):
+            # /dev/stdout, /dev/fd/N redirected to a file (`> out.svg`): write into the
+            # file the shell opened, as `cat > /dev/stdout` would, not a new file behind it.
+            return "stream", Path(target)
         return "replace", Path(os.path.realpath(target)) if link else Path(target)
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
         return "stream", Path(target)
@@ -49,6 +53,17 @@ def output_kind(target: Union[str, Path]) -> tuple[str, Path]:
             else "a block device" if stat.S_ISBLK(mode) else "not a regular file")
     raise OutputError(f"cannot write {target}: it is {what} (write to a regular file, "
                       f"a character device such as /dev/stdout, or a FIFO)")
+
+
+def _is_our_stdout(path) -> bool:
+    """True for ``/dev/stdout`` (or ``/proc/self/fd/1``...) naming this process's own stdout."""
+    if not str(os.path.abspath(path)).startswith(("/dev/", "/proc/")):
+        return False
+    try:
+        mine, there = os.fstat(sys.stdout.fileno()), os.stat(path)
+    except (OSError, ValueError, AttributeError):  # no real stdout (pytest capture, closed)
+        return False
+    return (mine.st_dev, mine.st_ino) == (there.st_dev, there.st_ino)
 
 
 @contextlib.contextmanager
@@ -103,10 +118,11 @@ def write_atomic(path: Union[str, Path], data: Union[bytes, str]) -> str:
     """Write ``data`` to ``path`` (see :func:`output_kind`); ``-`` is stdout; return the path."""
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if str(path) == "-":
+    if str(path) == "-" or _is_our_stdout(path):
+        sys.stdout.flush()  # text already printed comes first
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
-        return "-"
+        return str(path)
     how, target = output_kind(path)
     if how == "stream":
         try:

@@ -126,3 +126,17 @@ def test_a_full_device_reports_no_space_and_stays(tmp_path):
     with pytest.raises(OutputError, match="No space left on device"):
         write_atomic(device, "digraph {}\n")
     assert stat.S_ISCHR(os.lstat(device).st_mode) and sorted(os.listdir(tmp_path)) == ["full"]
+
+
+def test_cli_writes_to_dev_stdout_redirected_to_a_file(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    graph = tmp_path / "g.pbtxt"
+    graph.write_text('node { name: "x" op: "Placeholder" }\n')
+    out = tmp_path / "out.txt"
+    with open(out, "wb") as handle:
+        result = subprocess.run([sys.executable, "-m", "rnngraph", "inspect", str(graph), "--render",
+                                 "/dev/stdout", "--format", "dot"],
+                                stdout=handle, stderr=subprocess.PIPE, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    text = out.read_text()
+    assert "digraph rnngraph" in text and "1 nodes" in text  # the summary and the drawing
