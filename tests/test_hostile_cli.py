@@ -74,6 +74,8 @@ def test_idx_header_with_an_absurd_shape_says_so_without_overflow(tmp_path, gz):
      r"node 'u' \(Unpack\) is malformed: its attribute 'num' should be an integer"),
     ('node { name: "p" op: "Placeholder" attr { key: "_output_shapes" value { f: 2 } } }',
      r"node 'p' \(Placeholder\) is malformed: its attribute '_output_shapes' should be a list of shapes"),
+    ('node { name: "v" op: "VarHandleOp" attr { key: "value" value { func { name: "f" } } } }',
+     r"node 'v' \(VarHandleOp\) is malformed: its attribute 'value' should be a tensor, but the file holds a function"),
     ('node { name: "x" op: "Placeholder" }\nnode { name: "s" op: "StridedSlice" input: "x" }',
      r"node 's' \(StridedSlice\) is malformed: it has 1 data input, StridedSlice takes at least 4"),
     ('node { name: "x" op: "Placeholder" }\nnode { name: "l" op: "Less" input: "x" input: "^x" }',

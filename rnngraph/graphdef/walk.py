@@ -269,6 +269,10 @@ _ATTR_KINDS = {
 }
 
 
+# Ops read as constants or variables: a "value" attribute on them must be a tensor.
+_VALUE_OPS = frozenset({"Const", "HostConst", "VarHandleOp", "VariableV2", "Variable"})
+
+
 def _describe(value) -> str:
     if isinstance(value, dict):
         return "a tensor" if "dtype" in value else "a function" if "function" in value else "a mapping"
@@ -282,7 +286,7 @@ def _describe(value) -> str:
 
 def _check_attr(node_def, key: str, value) -> None:
     kind = _ATTR_KINDS.get(key)
-    if key == "value" and node_def.op == "Const":
+    if key == "value" and node_def.op in _VALUE_OPS:
         kind = ("a tensor", lambda v: isinstance(v, dict) and "dtype" in v)
     if kind is not None and not kind[1](value):
         raise GraphFileError(f"node {node_def.name[:200]!r} ({node_def.op[:100]}) is malformed: its "
