@@ -31,7 +31,8 @@ def main() -> int:
     parser.add_argument("--dot-every", type=int, default=0, metavar="N",
                         help="also run Graphviz dot on every Nth case (default: never)")
     parser.add_argument("--only", type=int, default=None, metavar="N", help="run case N only")
-    parser.add_argument("--save", default=None, metavar="FILE", help="with --only: keep the file")
+    parser.add_argument("--save", default=None, metavar="FILE",
+                        help="with --only: keep the file (its suffix becomes the case's .pb or .pbtxt)")
     args = parser.parse_args()
     crashes: collections.Counter = collections.Counter()
     first: dict = {}
@@ -42,7 +43,7 @@ def main() -> int:
         for number, (label, data, suffix) in enumerate(cases(args.seed, args.cases)):
             if args.only is not None and number != args.only:
                 continue
-            path = Path(args.save) if args.save else Path(folder) / f"case{suffix}"
+            path = Path(args.save).with_suffix(suffix) if args.save else Path(folder) / f"case{suffix}"
             path.write_bytes(data)
             run += 1
             try:

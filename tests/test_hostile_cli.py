@@ -157,3 +157,24 @@ def test_a_3000_level_scope_draws_with_graphviz():
     text = to_dot(walk(graph_def), RenderOptions())
     assert len(text) < 1_000_000
     assert run_graphviz(text, "svg").startswith(b"<?xml")
+
+
+def test_a_slice_of_a_shape_with_a_string_begin_is_read(capsys, tmp_path):
+    """Found by the long fuzz: begin = ["a"] compared with an axis number (TypeError)."""
+    def const(name, field, value, dtype):
+        return (f'node {{ name: "{name}" op: "Const" attr {{ key: "dtype" value {{ type: {dtype} }} }} '
+                f'attr {{ key: "value" value {{ tensor {{ dtype: {dtype} tensor_shape {{ dim {{ size: 1 }} }} '
+                f'{field}: {value} }} }} }} }}\n')
+
+    path = tmp_path / "slice.pbtxt"
+    path.write_text(
+        'node { name: "x" op: "Placeholder" attr { key: "dtype" value { type: DT_FLOAT } } '
+        'attr { key: "shape" value { shape { dim { size: -1 } dim { size: 6 } dim { size: 3 } } } } }\n'
+        'node { name: "shape" op: "Shape" input: "x" }\n'
+        + const("begin", "string_val", '"a"', "DT_STRING") + const("end", "int_val", 1, "DT_INT32")
+        + const("strides", "int_val", 1, "DT_INT32")
+        + 'node { name: "s" op: "StridedSlice" input: "shape" input: "begin" input: "end" '
+          'input: "strides" attr { key: "shrink_axis_mask" value { i: 1 } } }\n')
+    status, out, err = _run(capsys, "inspect", str(path))
+    assert status == 0, err
+    assert "strided slices (1)" in out

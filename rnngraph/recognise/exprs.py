@@ -261,7 +261,7 @@ def meaning(G: nx.MultiDiGraph, node: str, out: int = 0) -> str:
     tensor = trace_source(G, *tensor)
     layout = _layout(G, *tensor)
     index = begin[0]
-    if layout is None or not -len(layout) <= index < len(layout):
+    if layout is None or not isinstance(index, int) or not -len(layout) <= index < len(layout):
         return ""
     text = layout[index]
     dims = out_shape(G, *tensor)
