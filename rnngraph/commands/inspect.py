@@ -178,13 +178,15 @@ def _load(path: str):
 def run(args) -> int:
     from ..graphdef.library import function_attrs  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
-    from .render import check_graphviz, drawing_options, emit, resolve_format  # noqa: PLC0415
+    from .render import (check_graphviz, check_output, drawing_options, emit,  # noqa: PLC0415
+                         resolve_format)
     from ..draw.output import GRAPHDEF_FORMATS  # noqa: PLC0415
 
     fmt = None
     if args.render:
         fmt = resolve_format(args.format, args.render)
         check_graphviz(fmt)
+        check_output(args.render)
     graph_def, kind = _load(args.file)
     G = walk(graph_def)
     G.graph["function_attrs"] = function_attrs(graph_def)

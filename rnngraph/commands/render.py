@@ -16,6 +16,25 @@ __all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format"]
 FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates", "cell")
 
 
+def depth_value(text: str) -> int:
+    """Return ``--depth``'s value, refused by argparse (before anything is built) unless >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0, got {value}")
+    return value
+
+
+def check_output(output) -> None:
+    """Refuse, before anything is built, an output path that cannot be written."""
+    if output and output != "-":
+        from ..files import output_kind  # noqa: PLC0415
+
+        output_kind(output)
+
+
 def add_drawing_options(parser: argparse.ArgumentParser) -> None:
     """Add the options that say how to draw (shared with ``inspect --render``)."""
     group = parser.add_argument_group("drawing")
@@ -23,7 +42,7 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
                        help="svg (default), png, pdf, dot, json, html (interactive page), "
                             "or pb / pbtxt (the GraphDef itself, binary or text, for other "
                             "tools); guessed from -o's extension")
-    group.add_argument("--depth", type=int, default=None, metavar="N",
+    group.add_argument("--depth", type=depth_value, default=None, metavar="N",
                        help="collapse name scopes deeper than N into one box each")
     group.add_argument("--show-consts", action="store_true",
                        help="draw single-use constants instead of folding them into their consumer")
@@ -198,6 +217,7 @@ def run(args) -> int:
     fmt = resolve_format(args.format, args.output)
     check_graphviz(fmt)
     output = args.output or f"{spec.slug()}.{fmt}"
+    check_output(output)
     from ..model.cache import graph_def_for  # noqa: PLC0415 (TensorFlow only on a cache miss)
     from ..graphdef.walk import walk  # noqa: PLC0415
 

@@ -29,6 +29,7 @@ __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote
 
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
 MAX_LAYOUT_BOXES = 1500
+MAX_CLUSTER_DEPTH = 200  # nested name scopes drawn as nested clusters, at most
 _LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
 
 
@@ -58,7 +59,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     # Nested clusters, one per name scope that holds something to draw.
     members: dict[str, list] = defaultdict(list)
     for box in boxes:
-        members[layout.cluster_of(box)].append(box)
+        members[_clip_scope(layout.cluster_of(box))].append(box)
     notes = {n: text for n, text in options.annotations.items() if layout.box_of.get(n) == n}
     scopes = set()
     for scope in members:
@@ -69,7 +70,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
 
-    def emit_scope(scope: str, indent: str) -> None:
+    def emit_boxes(scope: str, indent: str) -> None:
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
@@ -80,23 +81,40 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
                 out.append(f"{indent}{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
                 out.append(f"{indent}{dot_quote(note_id)} -> {dot_quote(box)} "
                            '[style=dotted, arrowhead=none, color="#b8a200", constraint=false];')
-        for child in children.get(scope, []):
-            frame = _frame_label(graph, layout, child)
-            out.append(f"{indent}subgraph {dot_quote('cluster_' + child)} {{")
-            label = short_name(child) + (f"\n{frame}" if frame else "")
+
+    # Depth first without recursion: a file may nest thousands of scopes.
+    stack: list = [("", "", "open")]
+    while stack:
+        scope, indent, step = stack.pop()
+        if step == "close":
+            out.append(f"{indent}}}")
+            continue
+        inner = indent + "  "
+        if scope:
+            frame = _frame_label(graph, layout, scope)
+            out.append(f"{indent}subgraph {dot_quote('cluster_' + scope)} {{")
+            label = short_name(scope) + (f"\n{frame}" if frame else "")
             style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
                 else 'style=rounded; color="#9e9e9e"'
-            out.append(f"{indent}  label={dot_quote(label)}; {style}; fontsize=11;")
-            emit_scope(child, indent + "  ")
-            out.append(f"{indent}}}")
-
-    emit_scope("", "  ")
+            out.append(f"{inner}label={dot_quote(label)}; {style}; fontsize=11;")
+        emit_boxes(scope, inner)
+        for child in reversed(children.get(scope, [])):
+            stack.append((child, inner, "close"))
+            stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
     out.extend(_edge_statements(merged, len(boxes)))
     if options.legend:
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
     return "\n".join(out) + "\n"
+
+
+def _clip_scope(scope: str) -> str:
+    """Return ``scope`` cut to ``MAX_CLUSTER_DEPTH`` levels (Graphviz's parser runs out of
+    stack near 3,000 nested clusters; deeper boxes are drawn in their deepest allowed cluster)."""
+    if scope.count("/") < MAX_CLUSTER_DEPTH:
+        return scope
+    return "/".join(scope.split("/")[:MAX_CLUSTER_DEPTH])
 
 
 def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:

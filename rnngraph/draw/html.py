@@ -31,6 +31,7 @@ import networkx as nx
 from ..errors import UsageError
 from ..graphdef.opdocs import describe
 from .dot import RenderOptions, format_shape, format_value
+from .statements import bounded_text, graphviz_title
 
 __all__ = ["render_html", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
 
@@ -78,6 +79,20 @@ def _box_of(graph: nx.MultiDiGraph, titles: set, options: RenderOptions) -> dict
                     boxes[name] = boxes[dst]
                     break
     return boxes
+
+
+def _title_ids(graph: nx.MultiDiGraph, options: RenderOptions, depth, titles: list) -> list:
+    """Return the box id behind each SVG title (they differ for names with ``\\``, ``&``, NUL...)."""
+    from . import dot as render  # noqa: PLC0415
+
+    candidates = set(graph.nodes) | {"scope::" + d["scope"] for _, d in graph.nodes(data=True)}
+    candidates |= set(render.box_map(graph, dataclasses.replace(options, depth=depth)).values())
+    back = {}
+    for box in candidates:
+        title = graphviz_title(box)
+        if title != box:
+            back[title] = box
+    return [back.get(t, t) for t in titles]
 
 
 def _attr_text(value) -> str:
@@ -196,16 +211,18 @@ def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None
                            1 if graph.nodes[src]["op"] in _BACK_OPS else 0])
         nodes.append({
             "n": name, "o": data["op"], "d": data["device"], "f": data["frame"],
-            "a": [f"{k}: {_attr_text(v)}" for k, v in sorted(data["attrs"].items())
-                  if not k.startswith("_")],
+            "a": [bounded_text(f"{k}: {_attr_text(v)}", 1000, 20)
+                  for k, v in sorted(data["attrs"].items()) if not k.startswith("_")],
             "t": [_tensor_text(o["shape"], o["dtype"]) for o in data["outputs"]],
             "i": inputs, "s": member.get(name, [])})
     page_levels = []
     for label, depth, svg in levels:
         titles = svg_titles(svg)
-        position = {t: i for i, t in enumerate(titles)}
-        boxes = _box_of(graph, set(titles), dataclasses.replace(options, depth=depth))
-        page_levels.append({"label": label, "depth": depth, "boxes": titles,
+        box_ids = _title_ids(graph, options, depth, titles)
+        position = {t: i for i, t in enumerate(box_ids)}
+        boxes = _box_of(graph, set(box_ids), dataclasses.replace(options, depth=depth))
+        alias = {t: b for t, b in zip(titles, box_ids) if t != b}
+        page_levels.append({"label": label, "depth": depth, "boxes": box_ids, "alias": alias,
                             "box": [position.get(boxes.get(n), -1) for n in names]})
     return {"nodes": nodes, "ops": {op: describe(op) for op in sorted({d["o"] for d in nodes})},
             "structures": [{"title": s["title"], "text": s["text"]} for s in notes],

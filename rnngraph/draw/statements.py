@@ -5,7 +5,9 @@ Text only: nothing here lays out, runs Graphviz or writes files.
 
 from __future__ import annotations
 
+import html
 import re
+import zlib
 from collections import defaultdict
 from typing import Iterable
 
@@ -18,20 +20,89 @@ from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
            "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
-           "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT"]
+           "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT", "bounded_text",
+           "bounded_list", "graphviz_title", "MAX_TEXT"]
 
 BACK_OPS = ("NextIteration", "RefNextIteration")
 MAX_ATTR_TEXT = 80
 
 
+MAX_TEXT = 4000  # characters of one label or tooltip (Graphviz: 16,384 per quoted string)
+MAX_LINES = 60  # lines of one label or tooltip
+MAX_LIST = 20  # items listed in a tooltip line before "… and 1,150 more"
+_QUOTED_PIECE = 16000  # Graphviz's lexer refuses a quoted string longer than 16,384
+# C0 controls (but tab and newline), DEL and NUL cannot go into DOT or XML: show them as the
+# Unicode control pictures (U+2400...), which keeps them visible and the output valid.
+_CONTROLS = {code: chr(0x2400 + code) for code in range(32) if code not in (9, 10)}
+_CONTROLS[127] = "\u2421"
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def bounded_text(text, limit: int = MAX_TEXT, max_lines: int = MAX_LINES) -> str:
+    """Return ``text`` valid in DOT, SVG and HTML whatever bytes the file held, and short.
+
+    Control characters become visible symbols, lone surrogates U+FFFD; past ``max_lines``
+    lines or ``limit`` characters the text is cut with "… and N more lines/characters" and
+    a short checksum of the whole, so two long names cut alike stay distinct.
+    """
+    text = str(text).translate(_CONTROLS)
+    text = _SURROGATES.sub("\ufffd", text)
+    if len(text) <= limit and text.count("\n") < max_lines:
+        return text
+    checksum = f"#{zlib.crc32(text.encode('utf-8')):08x}"
+    lines = text.split("\n")
+    tail = ""
+    if len(lines) > max_lines:
+        tail = f"\n… and {len(lines) - max_lines:,} more lines ({checksum})"
+        text = "\n".join(lines[:max_lines])
+    if len(text) > limit:
+        tail = f"… and {len(text) - limit:,} more characters ({checksum})" + tail
+        text = text[:limit]
+    return text + tail
+
+
+def bounded_list(items: list, limit: int = MAX_LIST) -> list:
+    """Return the first ``limit`` items, then "… and N more" when there are more."""
+    items = list(items)
+    if len(items) <= limit:
+        return items
+    return items[:limit] + [f"… and {len(items) - limit:,} more"]
+
+
+def _dot_escaped(text: str) -> str:
+    # Graphviz reads "&name;" entities in every string, and "\\x" escapes in labels and
+    # tooltips; "&amp;" and "\\\\" keep both literal.
+    return (text.replace("\\", "\\\\").replace('"', '\\"').replace("&", "&amp;")
+            .replace("\n", "\\n"))
+
+
 def dot_quote(text: str) -> str:
-    """Return ``text`` as a quoted DOT string (newlines become ``\\n``)."""
-    escaped = str(text).replace("\\", "\\\\").replace('"', '\\"')
-    return '"' + escaped.replace("\r", "").replace("\n", "\\n") + '"'
+    """Return ``text`` as a quoted DOT string (newlines become ``\\n``), bounded and valid.
+
+    See :func:`bounded_text`; a long result is split into pieces joined by DOT's ``+``
+    (escapes are per character, so cutting the text first never cuts an escape).
+    """
+    text = bounded_text(text)
+    escaped = _dot_escaped(text)
+    if len(escaped) <= _QUOTED_PIECE:
+        return f'"{escaped}"'
+    step = _QUOTED_PIECE // 5  # "&amp;" is the longest escape
+    return " + ".join(f'"{_dot_escaped(text[i:i + step])}"' for i in range(0, len(text), step))
+
+
+def graphviz_title(text: str) -> str:
+    """Return the title Graphviz writes (HTML-unescaped) for a box named ``dot_quote(text)``.
+
+    Graphviz keeps a node name's backslashes and entities as written, except ``\\"``.
+    """
+    escaped = _dot_escaped(bounded_text(text))
+    return html.unescape(re.sub(r'\\(.)', lambda m: m.group(1) if m.group(1) == '"' else m.group(0),
+                                escaped, flags=re.S))
 
 
 def html_escape(text: str) -> str:
-    return (str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Return ``text`` (bounded, see :func:`bounded_text`) escaped for a Graphviz HTML label."""
+    return (bounded_text(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
 
 
@@ -67,7 +138,7 @@ def attr_lines(data: dict) -> list:
             if "value" in value:
                 text += f" = {format_value(value['value'], 40)}"
         elif isinstance(value, str):
-            text = value
+            text = bounded_text(value, 200, 1)  # e.g. a SavedModel's serialised config_proto
         else:
             text = format_value(value, MAX_ATTR_TEXT)
         lines.append(f"{key}: {text}")
@@ -85,7 +156,7 @@ def node_tooltip(name: str, data: dict) -> str:
     outs = [format_shape(o["shape"], o["dtype"]) + (f" {o['dtype']}" if o["dtype"] and o["dtype"] not in ("resource", "variant") else "")
             for o in data.get("outputs", [])]
     if outs:
-        lines.append("outputs: " + ", ".join(outs))
+        lines.append("outputs: " + ", ".join(bounded_list(outs)))
     lines.extend(attr_lines(data))
     return "\n".join(lines)
 
@@ -178,6 +249,11 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines.append(f"read by {readers} ops (edges not drawn)")
     if sources:
         lines.append(f"collects from {sources} ops (edges not drawn)")
+    waits_on, waited_by = layout.control_aux.get(box, (0, 0))[::-1]
+    if waits_on:
+        lines.append(f"runs after {waits_on} ops (control edges not drawn)")
+    if waited_by:
+        lines.append(f"runs before {waited_by} ops (control edges not drawn)")
     category = role.category if role is not None and role.category else category_of(op, box)
     _, fill, border = CATEGORIES[category]
     if options.color_by == "device":
@@ -203,7 +279,7 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         attrs.append("shape=diamond" if op == "LoopCond" else "shape=hexagon")
     if data.get("missing"):
         attrs.append('style="dashed"')
-    elif readers or sources:
+    elif readers or sources or waits_on or waited_by:
         attrs.append('style="rounded,filled,dashed"')
     return f"{dot_quote(box)} [{', '.join(attrs)}];"
 
@@ -219,7 +295,8 @@ def merged_edges(graph, layout: Layout) -> dict:
         if a == b and (not a.startswith("stack::")
                        or layout.step_index[src] == layout.step_index[dst]):
             continue
-        if (layout.aux.get(a, (0, 0))[0] or layout.aux.get(b, (0, 0))[1]) and not data["control"]:
+        aux = layout.control_aux if data["control"] else layout.aux
+        if aux.get(a, (0, 0))[0] or aux.get(b, (0, 0))[1]:
             continue  # drawn once beside the graph, with a count instead of a fan of edges
         if (src, dst, key) in layout.routing.skip:
             continue  # drawn below as the loop / call it stands for

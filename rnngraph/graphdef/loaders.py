@@ -9,7 +9,9 @@ is a :class:`GraphFileError` with one line saying what was expected.
 
 from __future__ import annotations
 
+import stat
 import struct
+import sys
 from pathlib import Path
 from typing import Union
 
@@ -29,12 +31,28 @@ _EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a Met
 
 
 def _read(path: Path, limit: int) -> bytes:
+    """Return the bytes of a regular file (or of stdin for ``-``), at most ``limit`` of them.
+
+    Devices, FIFOs and sockets are refused: their size says nothing (``/dev/zero`` never ends,
+    a FIFO blocks), so only standard input, read with the same limit, stands for a stream.
+    """
     try:
-        size = path.stat().st_size
+        if str(path) == "-":
+            data = sys.stdin.buffer.read(limit + 1)
+            size = len(data)
+        else:
+            info = path.stat()
+            if not stat.S_ISREG(info.st_mode):
+                raise GraphFileError(f"{path} is not a regular file (a device, FIFO or socket); "
+                                     f"use '-' to read standard input; {_EXPECTED}")
+            size = info.st_size
+            if size <= limit:
+                with open(path, "rb") as handle:
+                    data = handle.read(limit + 1)  # the file may grow after stat
+                size = len(data)
         if size > limit:
             raise GraphFileError(f"{path} is {size / 2**30:.1f} GiB, larger than the "
                                  f"{limit / 2**30:.1f} GiB rnngraph reads; {_EXPECTED}")
-        data = path.read_bytes()
     except OSError as exc:
         raise GraphFileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not data.strip():
@@ -194,6 +212,13 @@ def resolve_log_dir(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
                          f"add_graph); {_EXPECTED}")
 
 
+def _stdin_suffix(data: bytes) -> str:
+    """Return ``.pbtxt`` when standard input holds protobuf text, else ``""`` (binary)."""
+    # Binary protobuf uses control bytes as tags and lengths almost at once; text does not.
+    head = data[:4096]
+    return "" if any(b < 0x20 and b not in b"\t\n\r" for b in head) else ".pbtxt"
+
+
 def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     """Return (GraphDef, kind) read from ``path``; kind is one of :data:`KINDS`.
 
@@ -208,21 +233,33 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
                 return graph, "savedmodel"
         chosen, _ = resolve_log_dir(path, limit)
         return _from_events(_read(chosen, limit), chosen), "events"
-    if not path.exists():
+    if str(path) != "-" and not path.exists():
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
-    suffix = path.suffix.lower()
+    suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     if suffix in (".pbtxt", ".txt", ".prototxt"):
         text = data.decode("utf-8", "replace")
+        errors = []
         for cls, kind, convert in ((protos.GraphDef, "graphdef-text", None),
                                    (protos.MetaGraphDef, "metagraph", _from_meta),
                                    (protos.SavedModel, "savedmodel", _from_saved_model)):
             try:
                 msg = text_format.Parse(text, cls(), allow_unknown_field=True)
-            except text_format.ParseError:
+            except text_format.ParseError as exc:
+                errors.append(exc)
                 continue
-            return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
-        raise GraphFileError(f"{path} is not a GraphDef in protobuf text format; {_EXPECTED}")
+            except RecursionError:  # protobuf's text parser recurses once per nested message
+                raise GraphFileError(f"{path} nests messages deeper than the protobuf text parser "
+                                     f"can follow (the binary format allows 100 levels); "
+                                     f"{_EXPECTED}") from None
+            try:
+                return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
+            except GraphFileError:
+                if not errors:
+                    raise
+                break  # it parsed only by skipping the GraphDef's fields: report why those failed
+        detail = f" ({str(errors[0])[:200]})" if errors else ""
+        raise GraphFileError(f"{path} is not a GraphDef in protobuf text format{detail}; {_EXPECTED}")
     if _is_events(path, data):
         return _from_events(data, path), "events"
     order = [(protos.GraphDef, "graphdef"), (protos.MetaGraphDef, "metagraph"),

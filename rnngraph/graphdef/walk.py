@@ -25,6 +25,8 @@ __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS"
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
 _MAX_FUNCTION_DEPTH = 8
 _SMALL_TENSOR = 16  # constants with at most this many elements keep their values
+_MAX_VALUE_RANK = 8  # deeper nesting is not kept as a value (TensorFlow allows rank 254)
+_MAX_STRING_VALUE = 1024  # bytes kept of each string element
 
 _DTYPE_SHORT = {
     "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
@@ -63,25 +65,53 @@ def _shape(shape_proto) -> Optional[list]:
     return [None if d.size < 0 else int(d.size) for d in shape_proto.dim]
 
 
-def _tensor(tensor_proto) -> dict:
-    dtype = dtype_name(tensor_proto.dtype)
-    shape = _shape(tensor_proto.tensor_shape) or []
+def _element_count(shape: list) -> Optional[int]:
+    """Return the number of elements of ``shape`` if it is at most ``_SMALL_TENSOR``, else None.
+
+    Never multiplies out a declared size: a file may declare ``[10**9, 10**9, ...]``.
+    """
+    if any(dim is None for dim in shape):
+        return None
+    if any(dim == 0 for dim in shape):
+        return 0
     count = 1
     for dim in shape:
-        count *= dim or 0
+        count *= dim
+        if count > _SMALL_TENSOR:
+            return None
+    return count
+
+
+def _tensor(tensor_proto) -> dict:
+    """Return {dtype, shape} of a TensorProto, plus ``value`` (nested lists) for a small one.
+
+    Decodes at most ``_SMALL_TENSOR`` values whatever the shape declares or the content
+    holds, so time and memory are bounded by the file's real size (a 30-byte Const may
+    declare 10**9 elements; a scalar may carry 200 MB of raw bytes).
+    """
+    dtype = dtype_name(tensor_proto.dtype)
+    shape = _shape(tensor_proto.tensor_shape) or []
     decoded: dict[str, Any] = {"dtype": dtype, "shape": shape}
-    if count > _SMALL_TENSOR:
+    count = _element_count(shape)
+    if count is None or len(shape) > _MAX_VALUE_RANK:
+        return decoded
+    if count == 0:
+        # An empty tensor: nest only when the empty lists are few ([2, 0] -> [[], []]).
+        if _element_count(shape[:shape.index(0)]) is not None:
+            decoded["value"] = _nest([], shape)
         return decoded
     values: list = []
     if tensor_proto.tensor_content and dtype in _NUMPY_DTYPE:
         import numpy as np  # noqa: PLC0415 (only for constants stored as raw bytes)
 
-        array = np.frombuffer(tensor_proto.tensor_content, dtype=_NUMPY_DTYPE[dtype])
-        values = array.tolist()
+        item = np.dtype(_NUMPY_DTYPE[dtype])
+        content = tensor_proto.tensor_content
+        if len(content) >= count * item.itemsize:
+            values = np.frombuffer(content, dtype=item, count=count).tolist()
     elif dtype in _VAL_FIELD:
-        values = list(getattr(tensor_proto, _VAL_FIELD[dtype]))
+        values = list(getattr(tensor_proto, _VAL_FIELD[dtype])[:count])
         if dtype == "string":
-            values = [v.decode("utf-8", "replace") for v in values]
+            values = [v[:_MAX_STRING_VALUE].decode("utf-8", "replace") for v in values]
         if dtype == "float16":
             values = []
     if values and len(values) < count:  # TensorFlow stores a fill as one value
@@ -96,14 +126,19 @@ def _tensor(tensor_proto) -> dict:
 
 
 def _nest(flat: list, shape: list) -> list:
+    """Return ``flat`` as nested lists of ``shape`` (few elements: see ``_tensor``)."""
     if len(shape) <= 1:
         return list(flat)
     step = len(flat) // shape[0] if shape[0] else 0
     return [_nest(flat[i * step:(i + 1) * step], shape[1:]) for i in range(shape[0])]
 
 
-def decode_attr(value) -> Any:
-    """Return an AttrValue as plain Python (str, int, float, bool, dtype name, shape list, ...)."""
+def decode_attr(value, depth: int = 0) -> Any:
+    """Return an AttrValue as plain Python (str, int, float, bool, dtype name, shape list, ...).
+
+    A function's own attributes are decoded to ``_MAX_FUNCTION_DEPTH`` levels (a file may
+    nest them hundreds deep).
+    """
     which = value.WhichOneof("value")
     if which == "s":
         return value.s.decode("utf-8", "replace")
@@ -116,8 +151,10 @@ def decode_attr(value) -> Any:
     if which == "tensor":
         return _tensor(value.tensor)
     if which == "func":
+        if depth >= _MAX_FUNCTION_DEPTH:
+            return {"function": value.func.name, "attr": {}}
         return {"function": value.func.name,
-                "attr": {k: decode_attr(v) for k, v in sorted(value.func.attr.items())}}
+                "attr": {k: decode_attr(v, depth + 1) for k, v in sorted(value.func.attr.items())}}
     if which == "placeholder":
         return "$" + value.placeholder
     if which == "list":
@@ -205,14 +242,74 @@ def _output_dtypes(op: str, attrs: dict, count: int) -> list:
     return dtypes
 
 
+def _is_shape(value) -> bool:
+    return value is None or (isinstance(value, list) and all(
+        isinstance(d, int) or d is None for d in value))
+
+
+def _is_func(value) -> bool:
+    return isinstance(value, dict) and "function" in value
+
+
+# The attributes rnngraph reads, and what TensorFlow always stores in them: a file that holds
+# something else there is malformed, and is reported naming the node (never a TypeError later).
+_ATTR_KINDS = {
+    **{key: ("a dtype", lambda v: isinstance(v, str))
+       for key in ("dtype", "out_type", "DstT", "SrcT", "Tidx", "type", "element_dtype")},
+    "T": ("a dtype or list of dtypes", lambda v: isinstance(v, str) or (
+        isinstance(v, list) and all(isinstance(t, str) for t in v))),
+    **{key: ("a list of dtypes", lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v))
+       for key in ("output_types", "Tout", "out_types", "component_types", "Tin")},
+    **{key: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
+       for key in ("num", "N", "num_split", "index", "axis", "begin_mask", "end_mask",
+                   "ellipsis_mask", "new_axis_mask", "shrink_axis_mask", "parallel_iterations")},
+    **{key: ("a boolean", lambda v: isinstance(v, bool))
+       for key in ("transpose_a", "transpose_b", "is_constant", "forget_bias_is_bool")},
+    "frame_name": ("a string", lambda v: isinstance(v, str)),
+    "shape": ("a shape", _is_shape),
+    "element_shape": ("a shape", _is_shape),
+    "_output_shapes": ("a list of shapes", lambda v: isinstance(v, list) and all(
+        _is_shape(s) for s in v)),
+    **{key: ("a function", _is_func) for key in ("body", "cond", "then_branch", "else_branch", "f")},
+    "branches": ("a list of functions", lambda v: isinstance(v, list) and all(_is_func(f) for f in v)),
+}
+
+
+# Ops read as constants or variables: a "value" attribute on them must be a tensor.
+_VALUE_OPS = frozenset({"Const", "HostConst", "VarHandleOp", "VariableV2", "Variable"})
+
+
+def _describe(value) -> str:
+    if isinstance(value, dict):
+        return "a tensor" if "dtype" in value else "a function" if "function" in value else "a mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if value is None:
+        return "nothing"
+    return {"str": "a string", "int": "an integer", "float": "a number",
+            "bool": "a boolean"}.get(type(value).__name__, type(value).__name__)
+
+
+def _check_attr(node_def, key: str, value) -> None:
+    kind = _ATTR_KINDS.get(key)
+    if key == "value" and node_def.op in _VALUE_OPS:
+        kind = ("a tensor", lambda v: isinstance(v, dict) and "dtype" in v)
+    if kind is not None and not kind[1](value):
+        raise GraphFileError(f"node {node_def.name[:200]!r} ({node_def.op[:100]}) is malformed: its "
+                             f"attribute {key!r} should be {kind[0]}, but the file holds "
+                             f"{_describe(value)}")
+
+
 def _node_attrs(node_def) -> tuple[dict, Optional[list]]:
     attrs = {}
     output_shapes = None
     for key in sorted(node_def.attr):
+        value = decode_attr(node_def.attr[key])
+        _check_attr(node_def, key, value)
         if key == "_output_shapes":
-            output_shapes = decode_attr(node_def.attr[key])
+            output_shapes = value
             continue
-        attrs[key] = decode_attr(node_def.attr[key])
+        attrs[key] = value
     return attrs, output_shapes
 
 
@@ -269,7 +366,7 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
     names = set()
     for node_def in graph_def.node:
         if node_def.name in names:
-            raise GraphFileError(f"node name {node_def.name!r} appears twice in the GraphDef")
+            raise GraphFileError(f"node name {node_def.name[:200]!r} appears twice in the GraphDef")
         names.add(node_def.name)
         _add_node(graph, node_def.name, node_def)
     for node_def in graph_def.node:
@@ -286,7 +383,39 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
         library = {f.signature.name: f for f in graph_def.library.function}
         for name in [n for n, d in graph.nodes(data=True) if d["function"] is None]:
             _expand_calls(graph, name, library, depth=0, stack=())
+    _check_inputs(graph)
     return graph
+
+
+# Data inputs every op that rnngraph reads takes at least (TensorFlow's op registry): a node
+# with fewer is malformed and reported by name, never an IndexError in a recogniser.
+_MIN_INPUTS = {
+    **dict.fromkeys(("Identity", "Enter", "RefEnter", "Exit", "RefExit", "NextIteration",
+                     "RefNextIteration", "Merge", "RefMerge", "LoopCond", "Unpack", "Shape",
+                     "ReadVariableOp", "Sigmoid", "Tanh", "Relu", "TensorArrayV3",
+                     "TensorListLength", "Size", "Rank"), 1),
+    **dict.fromkeys(("ConcatV2", "Concat", "MatMul", "BiasAdd", "Add", "AddV2", "Sub", "Mul",
+                     "Less", "Greater", "LessEqual", "GreaterEqual", "Equal", "NotEqual",
+                     "LogicalAnd", "LogicalOr", "Minimum", "Maximum", "Switch", "RefSwitch",
+                     "TensorListFromTensor", "TensorListReserve", "TensorListStack",
+                     "TensorArraySizeV3", "Split", "ExpandDims", "Transpose", "Fill"), 2),
+    **dict.fromkeys(("Range", "TensorListSetItem", "TensorListGetItem", "TensorArrayReadV3",
+                     "TensorArrayGatherV3", "SplitV", "Select", "SelectV2"), 3),
+    **dict.fromkeys(("StridedSlice", "TensorArrayWriteV3", "TensorArrayScatterV3"), 4),
+}
+
+
+def _check_inputs(graph: nx.MultiDiGraph) -> None:
+    """Raise GraphFileError, naming the node, for a node with fewer data inputs than its op takes."""
+    for name, data in graph.nodes(data=True):
+        need = _MIN_INPUTS.get(data["op"])
+        if need is None:
+            continue
+        have = sum(1 for _, _, key in graph.in_edges(name, keys=True) if key >= 0)
+        if have < need:
+            raise GraphFileError(f"node {name[:200]!r} ({data['op']}) is malformed: it has {have} "
+                                 f"data input{'s' if have != 1 else ''}, {data['op']} takes "
+                                 f"at least {need}")
 
 
 def top_level_nodes(graph: nx.MultiDiGraph) -> list:

@@ -27,6 +27,7 @@ _SHIFTED_CALLERS = frozenset({"If", "StatelessIf", "Case", "StatelessCase"})
 # Ops that hold a model's weights: resource and ref variables, or constants once frozen.
 VARIABLE_OPS = frozenset({"VarHandleOp", "VariableV2", "Variable", "Const"})
 _MAX_DEPTH = 12
+_MAX_RANGE = 1 << 16  # a Range the file declares longer than this is not expanded
 
 
 def natural_key(name: str) -> tuple:
@@ -118,7 +119,8 @@ def const_value(G: nx.MultiDiGraph, node: str, out: int = 0, depth: int = 0) -> 
         return None
     try:
         if op == "Range" and len(values) == 3:
-            return list(range(*values))
+            span = range(*values)
+            return list(span) if len(span) <= _MAX_RANGE else None
         if op == "ConcatV2" and all(isinstance(v, list) for v in values[:-1]):
             return [x for v in values[:-1] for x in v]
         if op == "Pack":
@@ -259,7 +261,7 @@ def meaning(G: nx.MultiDiGraph, node: str, out: int = 0) -> str:
     tensor = trace_source(G, *tensor)
     layout = _layout(G, *tensor)
     index = begin[0]
-    if layout is None or not -len(layout) <= index < len(layout):
+    if layout is None or not isinstance(index, int) or not -len(layout) <= index < len(layout):
         return ""
     text = layout[index]
     dims = out_shape(G, *tensor)

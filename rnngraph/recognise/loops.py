@@ -183,7 +183,9 @@ def _function_nodes(G, caller: str, role: str) -> list:
 
 
 def _by_index(G, nodes: list, op: str) -> dict:
-    return {G.nodes[n]["attrs"].get("index"): n for n in nodes if node_op(G, n) == op}
+    # A node of a function body whose "index" is missing (malformed) is not an argument.
+    return {G.nodes[n]["attrs"]["index"]: n for n in nodes
+            if node_op(G, n) == op and isinstance(G.nodes[n]["attrs"].get("index"), int)}
 
 
 _IDENTITY = frozenset({"Identity", "Snapshot", "StopGradient"})
@@ -309,8 +311,9 @@ def _v2_loops(G, cells: list) -> list:
         _tell_apart(invariants)
         cond_ret = _by_index(G, cond, "_Retval").get(0)
         condition, comps = ("", [])
-        if cond_ret:
-            condition, comps = _condition(G, *input_of(G, cond_ret, 0), names)
+        cond_src = input_of(G, cond_ret, 0) if cond_ret else None  # None: a malformed cond
+        if cond_src:
+            condition, comps = _condition(G, *cond_src, names)
         inner = [n for n in body if node_op(G, n) not in ("_Arg", "_Retval")]
         loops.append(WhileLoop(
             name=node, control_flow="v2", frame="", loop_vars=loop_vars, invariants=invariants,

@@ -64,7 +64,9 @@ def _time_sources(graph: nx.MultiDiGraph) -> tuple[str, dict]:
         if data["op"] == "Unpack" and data["function"] is None:
             num = data["attrs"].get("num", 0)
             used = {e["src_output"] for _, _, e in graph.out_edges(name, data=True)}
-            if num >= _MIN_STEPS and len(used) >= _MIN_STEPS and num > len(best[1]):
+            # ``num`` is declared by the file: never more steps than the graph has nodes.
+            if (_MIN_STEPS <= num <= graph.number_of_nodes() and len(used) >= _MIN_STEPS
+                    and num > len(best[1])):
                 best = (name, {(name, i): i for i in range(num)})
     if best[1]:
         return best

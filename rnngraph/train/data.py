@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import math
 import importlib.util
+import math
 import os
 import struct
 import zipfile
