@@ -69,15 +69,6 @@ EXPECTED_CELLS = {
 CELLS_XFAIL = {"made/tf2_summary_graph_logs": "weights arrive as Placeholders without shapes in a "
                                               "tf.summary.graph trace; the Keras cell is not recognised"}
 
-# Files whose DOT breaks on raw attribute bytes (config_proto with NUL, issue 11 item 1):
-# fixed by the `hostile` branch, which bounds and sanitises every label and tooltip.
-DOT_BYTES = "config_proto bytes reach DOT unescaped (issue 11 item 1, hostile branch)"
-RENDER_XFAIL = {name: DOT_BYTES for name in (
-    "made/keras2_bidirectional_lstm_savedmodel", "made/keras2_gru_reset_after_savedmodel",
-    "made/keras2_gru_reset_before_savedmodel", "made/keras2_lstm_savedmodel",
-    "made/keras2_simplernn_savedmodel", "made/keras3_gru_export", "made/keras3_lstm_export",
-    "made/tf_function_if_case_savedmodel", "made/tf_function_nested_calls.pbtxt",
-    "made/tf2_summary_graph_logs")}
 
 
 def _param(name: str, xfails: dict, *marks):
@@ -260,7 +251,7 @@ def test_every_file_inspects(capsys, name):
 @pytest.mark.dot
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["svg", "html"])
-@pytest.mark.parametrize("name", [_param(n, RENDER_XFAIL) for n in IDS])
+@pytest.mark.parametrize("name", IDS)
 def test_every_file_draws(tmp_path, capsys, name, fmt):
     out = tmp_path / f"drawing.{fmt}"
     status = main(["inspect", str(CORPUS / name), "--render", str(out)])
