@@ -50,7 +50,7 @@ def test_dot_quote_stays_under_the_graphviz_string_limit(name):
 
 
 @pytest.mark.dot
-@pytest.mark.parametrize("fmt", ["svg", "html"])
+@pytest.mark.parametrize("fmt", ["svg", "html", "html-full"])
 def test_weird_names_and_raw_attrs_draw(fmt, tmp_path):
     """Before: "Graphviz dot failed: syntax error" (NUL in config_proto) or a string too long."""
     from rnngraph.draw.dot import RenderOptions, to_dot
@@ -65,8 +65,17 @@ def test_weird_names_and_raw_attrs_draw(fmt, tmp_path):
         ET.fromstring(svg.encode("utf-8"))  # valid XML
         assert "e&amp;lt;f" in svg  # shown as typed, not as an entity
     else:
-        page = render_html(graph, RenderOptions(title="weird"))
+        page = render_html(graph, RenderOptions(title="weird"), full=fmt == "html-full")
         data = json.loads(re.search(r'id="rg-data">(.*?)</script>', page, re.S).group(1))
+        assert bool(data["levels"]) == (fmt == "html-full") and ("scene" in data) == (fmt == "html")
+        if "scene" in data:  # laid out in the page: viewer.js writes ids and reads titles by "ids"
+            scene = data["scene"]
+            statements = {row[0]: row[1] for row in scene["boxes"]}
+            for name in WEIRD:
+                spelling, title = scene["ids"].get(name, [f'"{name}"', name])
+                assert statements[name].startswith(spelling + " ["), name  # edges meet the box
+                assert title == graphviz_title(name)
+            assert scene["ids"]["cluster_k&amp;"][0] == '"cluster_k&amp;amp;"'
         for level in data["levels"]:
             boxes = dict(zip([n["n"] for n in data["nodes"]], level["box"]))
             for name in WEIRD:
@@ -79,7 +88,8 @@ def test_weird_names_and_raw_attrs_draw(fmt, tmp_path):
 
 @pytest.mark.dot
 @pytest.mark.browser
-def test_weird_names_are_clickable_and_findable_in_chromium(tmp_path, monkeypatch):
+@pytest.mark.parametrize("full", [False, True], ids=["in-page", "full"])
+def test_weird_names_are_clickable_and_findable_in_chromium(full, tmp_path, monkeypatch):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support.ui import WebDriverWait
@@ -89,7 +99,7 @@ def test_weird_names_are_clickable_and_findable_in_chromium(tmp_path, monkeypatc
     from test_html import _chromium
 
     path = tmp_path / "weird.html"
-    path.write_text(render_html(_weird_graph(WEIRD[:7]), RenderOptions(title="weird")),
+    path.write_text(render_html(_weird_graph(WEIRD[:7]), RenderOptions(title="weird"), full=full),
                     encoding="utf-8")
     browser = _chromium(monkeypatch)
     try:

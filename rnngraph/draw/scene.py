@@ -16,6 +16,7 @@ Text only: nothing here runs Graphviz or writes files.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import defaultdict
 from typing import Iterable, Optional
 
@@ -23,12 +24,12 @@ import networkx as nx
 
 from ..graphdef.walk import format_shape
 from .layout import Layout, RenderOptions, scope_parent
-from .statements import (box_statement, devices_palette, dot_quote, group_statement, merged_edges,
-                         short_name, wrap_text)
+from .statements import (box_statement, devices_palette, dot_quote, graphviz_title, group_statement,
+                         merged_edges, short_name, wrap_text)
 from .style import CATEGORIES, category_of
 
-__all__ = ["scene_data", "initial_open", "displayed_box", "count_shown", "scope_chain", "function_roots",
-           "READABLE_BOXES", "GRAPH_HEAD"]
+__all__ = ["scene_data", "odd_ids", "initial_open", "displayed_box", "count_shown", "scope_chain",
+           "function_roots", "READABLE_BOXES", "GRAPH_HEAD"]
 
 READABLE_BOXES = 30  # about what fits a window with 10 px labels
 # The graph, node and edge defaults of dot.py's drawings (the page adds nslimit etc. for big views).
@@ -43,8 +44,20 @@ GRAPH_HEAD = [
 
 def scope_chain(scope: str) -> list:
     """Return the scopes from the outermost to ``scope`` itself ("a", "a/b", ...); [] for ""."""
-    parts = scope.split("/") if scope else []
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    return list(_chain(scope))
+
+
+@functools.lru_cache(maxsize=4096)
+def _chain(scope: str) -> tuple:
+    # Cached: initial_open asks for the same clusters' chains hundreds of times, and a hostile
+    # file may nest scopes thousands deep (the chain is then megabytes of text).
+    if not scope:
+        return ()
+    ends, at = [], scope.find("/")
+    while at >= 0:
+        ends.append(at)
+        at = scope.find("/", at + 1)
+    return tuple(scope[:end] for end in ends) + (scope,)
 
 
 def displayed_box(box: str, cluster: str, open_scopes: set) -> str:
@@ -54,7 +67,7 @@ def displayed_box(box: str, cluster: str, open_scopes: set) -> str:
     """
     if box.startswith("stack::"):
         return box
-    for scope in scope_chain(cluster):
+    for scope in _chain(cluster):
         if scope not in open_scopes:
             return "scope::" + scope
     return box
@@ -128,7 +141,8 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     ``edges`` are ``[box a, box b, control, kind, back, [shapes], count]``;
     ``folded`` maps a single-use constant's box to its consumer's and
     ``folds`` a consumer's box to ``[[constant boxes], [statement per subset
-    folded]]`` (see :func:`_fold_statements`).
+    folded]]`` (see :func:`_fold_statements`); ``ids`` is :func:`odd_ids` of
+    the boxes, collapsed scopes, clusters and notes.
     """
     leaf = dataclasses.replace(options, depth=None)
     layout = Layout(graph, leaf)
@@ -174,10 +188,29 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
         shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
         edges.append([index[a], index[b], 1 if control else 0, kind, 1 if back else 0, shapes,
                       len(datas)])
+    ids = boxes + [f"{prefix}{scope}" for scope in scope_rows for prefix in ("scope::", "cluster_")]
     return {"head": GRAPH_HEAD, "boxes": box_rows, "scopes": scope_rows, "edges": edges,
-            "node": node_box, "legend": _legend_rows(graph, layout, leaf, palette),
+            "ids": odd_ids(ids + [f"note::{box}" for box in notes]), "node": node_box,
+            "legend": _legend_rows(graph, layout, leaf, palette),
             "functions": function_roots(graph), "folds": folds,
             "folded": {str(index[c]): index[b] for c, b in sorted(folded_into.items())}}
+
+
+def odd_ids(ids: Iterable[str]) -> dict:
+    """Return ``{id: [DOT spelling, Graphviz title]}`` of the ids DOT cannot take as ``"id"``.
+
+    Names with ``\\``, ``"``, ``&``, control characters or too many characters
+    are written by :func:`dot_quote` and come back in the SVG as
+    :func:`graphviz_title` (the same functions ``dot.py`` and pre-rendered
+    pages use); ``viewer.js`` writes every other id as ``"id"`` and reads its
+    title as the id itself.
+    """
+    out = {}
+    for name in sorted(set(ids)):
+        quoted = dot_quote(name)
+        if quoted != f'"{name}"':
+            out[name] = [quoted, graphviz_title(name)]
+    return out
 
 
 _MAX_FOLDS = 4  # a statement for every subset of at most this many folded constants
@@ -219,17 +252,18 @@ def initial_open(scene: dict, wanted: Iterable[str] = (), depth: Optional[int] =
     ``wanted`` (the loops' and cells' ancestors first, say) are opened in
     order while the view stays within ``budget`` boxes (or does not grow),
     then the remaining scopes breadth first; the first of ``wanted`` is
-    always opened.
+    always opened.  At most 400 of each are tried (a hostile file may nest
+    scopes thousands deep).
     """
     known = scene["scopes"]
     if depth is not None:
         return sorted(s for s in known if len(s.split("/")) <= depth)
     opened: set = set()
-    wanted = [s for s in wanted if s in known]
+    wanted = [s for s in wanted if s in known][:400]
     rest = sorted(known, key=lambda s: (s.count("/"), s))[:400]
     now = count_shown(scene, opened)
     for number, scope in enumerate(wanted + rest):
-        trial = opened | set(scope_chain(scope))
+        trial = opened | set(_chain(scope))
         if trial == opened:
             continue
         count = count_shown(scene, trial)

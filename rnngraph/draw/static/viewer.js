@@ -48,6 +48,11 @@
     });
     var boxIndex = {};
     if (scene) { scene.boxes.forEach(function (b, k) { boxIndex[b[0]] = k; }); }
+    // Ids DOT cannot take as "id" (\\, ", &, control characters, long names): scene.ids holds their
+    // DOT spelling and the <title> Graphviz writes for them (scene.py: odd_ids); titleIds maps back.
+    var odd = (scene && scene.ids) || {}, titleIds = {};
+    Object.keys(odd).forEach(function (id) { titleIds[odd[id][1]] = id; });
+    function dotId(id) { return odd.hasOwnProperty(id) ? odd[id][0] : '"' + id + '"'; }
     var view = q("view"), panel = q("panel"), statusEl = q("status"), search = q("search");
     var traceButton = q("trace");
     var st = { level: -1, svg: null, vb: null, home: null, boxEls: {}, edges: [], clusters: {},
@@ -142,7 +147,7 @@
           if (extra[s]) { extra[s].split("\n").forEach(function (line) { out.push(indent + line); }); }
         });
         (children[scope] || []).forEach(function (c) {
-          out.push(indent + "subgraph " + quote("cluster_" + c) + " {");
+          out.push(indent + "subgraph " + dotId("cluster_" + c) + " {");
           out.push(indent + "  " + scene.scopes[c][1]);
           emit(c, indent + "  ");
           out.push(indent + "}");
@@ -182,10 +187,10 @@
         }
         if (back) {
           attrs.push("dir=back", 'color="#d94801"', "penwidth=1.6");
-          out.push("  " + quote(b) + " -> " + quote(a) + " [" + attrs.join(", ") + "];");
+          out.push("  " + dotId(b) + " -> " + dotId(a) + " [" + attrs.join(", ") + "];");
           return;
         }
-        out.push("  " + quote(a) + " -> " + quote(b) + (attrs.length ? " [" + attrs.join(", ") + "];" : ";"));
+        out.push("  " + dotId(a) + " -> " + dotId(b) + (attrs.length ? " [" + attrs.join(", ") + "];" : ";"));
       });
       out.push("}");
       return { dot: out.join("\n") + "\n", boxes: order.length };
@@ -193,8 +198,10 @@
     self.assemble = assemble;
 
     // ---- putting an SVG in the view
-    function install(source) {
-      // source: Graphviz's SVG text, or an svg element (a pre-rendered level)
+    function install(source, alias) {
+      // source: Graphviz's SVG text, or an svg element (a pre-rendered level); alias: {title: id}
+      // of the boxes and clusters whose <title> is not their id
+      function idOf(title) { return alias.hasOwnProperty(title) ? alias[title] : title; }
       view.querySelectorAll("svg.rg-graph").forEach(function (s) { s.remove(); });
       if (!st.size) { measure(); }
       var svg = source;
@@ -216,28 +223,31 @@
       st.boxEls = {};
       svg.querySelectorAll("g.node").forEach(function (g) {
         var t = g.querySelector("title");
-        if (t) { st.boxEls[t.textContent] = g; g.setAttribute("data-box", t.textContent); }
+        if (t) { var id = idOf(t.textContent); st.boxEls[id] = g; g.setAttribute("data-box", id); }
       });
       st.clusters = {};
       svg.querySelectorAll("g.cluster").forEach(function (g) {
-        var t = g.querySelector("title");
-        if (t && t.textContent.indexOf("cluster_") === 0) {
-          var scope = t.textContent.slice(8);
+        var id = idOf((g.querySelector("title") || {}).textContent || "");
+        if (id.indexOf("cluster_") === 0) {
+          var scope = id.slice(8);
           st.clusters[scope] = g;
           g.setAttribute("data-scope", scope);
         }
       });
       st.edges = [];
       svg.querySelectorAll("g.edge").forEach(function (g) {
-        var t = g.querySelector("title");
-        var parts = t ? t.textContent.split("->") : [];
-        if (parts.length === 2) { st.edges.push({ g: g, a: parts[0], b: parts[1] }); }
+        // "a->b": the split where both ends are drawn boxes (a name may hold "->" itself)
+        var text = (g.querySelector("title") || {}).textContent || "";
+        for (var p = text.indexOf("->"); p >= 0; p = text.indexOf("->", p + 1)) {
+          var a = idOf(text.slice(0, p)), b = idOf(text.slice(p + 2));
+          if (st.boxEls[a] && st.boxEls[b]) { st.edges.push({ g: g, a: a, b: b }); break; }
+        }
       });
     }
 
     function showLevel(k) {
       var tpl = document.getElementById("rg-level-" + k);
-      install(document.importNode(tpl.content, true).querySelector("svg"));
+      install(document.importNode(tpl.content, true).querySelector("svg"), levels[k].alias || {});
       st.level = k;
       root.setAttribute("data-level", String(k));
       setViewBox(st.home.slice());
@@ -363,7 +373,7 @@
       return getEngine().then(function (gv) {
         var svg = layoutOf(gv, drawn.dot);
         var t1 = performance.now();
-        install(svg);
+        install(svg, titleIds);
         var placed = false;
         if (anchor && keepScale) {
           var target = st.clusters[anchor.scope] || st.boxEls[anchor.box];
