@@ -178,3 +178,22 @@ def test_a_slice_of_a_shape_with_a_string_begin_is_read(capsys, tmp_path):
     status, out, err = _run(capsys, "inspect", str(path))
     assert status == 0, err
     assert "strided slices (1)" in out
+
+
+def test_inspect_summary_sends_no_control_character_to_the_terminal(capsys, tmp_path):
+    """Before: node names were printed raw, so a file could send escape sequences to the terminal."""
+    from rnngraph.graphdef import protos
+
+    graph_def = protos.GraphDef()
+    graph_def.node.add(name="x", op="Placeholder")
+    axis = graph_def.node.add(name="axis", op="Const")
+    axis.attr["value"].tensor.dtype = 3  # int32
+    axis.attr["value"].tensor.int_val.append(1)
+    concat = graph_def.node.add(name="c\x1b[2J\x07\x9b31m", op="ConcatV2", input=["x", "x", "axis"])
+    concat.attr["N"].i = 2
+    path = tmp_path / "escapes.pb"
+    path.write_bytes(graph_def.SerializeToString())
+    status, out, _ = _run(capsys, "inspect", str(path))
+    assert status == 0
+    assert not any(ord(ch) < 32 and ch not in "\n\t" or 0x7f <= ord(ch) < 0xa0 for ch in out)
+    assert "c\u241b[2J\u2407\ufffd31m" in out  # the name is still there, its controls made visible

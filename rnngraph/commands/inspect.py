@@ -158,7 +158,10 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
     for seq in found.sequence_length:
         lines.append(f"sequence_length: {seq.length} compared by {seq.compare}; zero outputs "
                      f"{', '.join(seq.zero_outputs)}; state copied by {', '.join(seq.copy_state)}")
-    return "\n".join(lines) + "\n"
+    # Names come from the file: no control character or escape sequence reaches the terminal.
+    from ..draw.statements import visible_controls  # noqa: PLC0415
+
+    return visible_controls("\n".join(lines)) + "\n"
 
 
 def _load(path: str):

@@ -18,7 +18,7 @@ from .layout import Layout, RenderOptions
 from .overlay import overlay_style, text_colour
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
-__all__ = ["dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
+__all__ = ["visible_controls", "dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
            "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
            "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT", "bounded_text",
            "bounded_list", "graphviz_title", "MAX_TEXT"]
@@ -36,6 +36,15 @@ _QUOTED_PIECE = 16000  # Graphviz's lexer refuses a quoted string longer than 16
 _CONTROLS = {code: chr(0x2400 + code) for code in range(32) if code not in (9, 10)}
 _CONTROLS[127] = "\u2421"
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_C1 = {code: "\ufffd" for code in range(0x80, 0xa0)}  # C1 controls (0x9b is a terminal CSI)
+
+
+def visible_controls(text) -> str:
+    """Return ``text`` with control characters as visible symbols (tab and newline kept).
+
+    Safe to print on a terminal: no escape sequence of a hostile file reaches it.
+    """
+    return _SURROGATES.sub("\ufffd", str(text).translate(_CONTROLS).translate(_C1))
 
 
 def bounded_text(text, limit: int = MAX_TEXT, max_lines: int = MAX_LINES) -> str:
@@ -45,8 +54,7 @@ def bounded_text(text, limit: int = MAX_TEXT, max_lines: int = MAX_LINES) -> str
     lines or ``limit`` characters the text is cut with "… and N more lines/characters" and
     a short checksum of the whole, so two long names cut alike stay distinct.
     """
-    text = str(text).translate(_CONTROLS)
-    text = _SURROGATES.sub("\ufffd", text)
+    text = visible_controls(text)
     if len(text) <= limit and text.count("\n") < max_lines:
         return text
     checksum = f"#{zlib.crc32(text.encode('utf-8')):08x}"

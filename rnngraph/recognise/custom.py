@@ -15,7 +15,8 @@ from typing import Optional
 
 import networkx as nx
 
-from .dataflow import body_retval, layer_name, loop_of, loop_state, reads_sequence, variable_shape, weight_of
+from .dataflow import (body_retval, layer_name, loop_of, loop_state, reads_sequence, variable_shape,
+                       weight_matmul, weight_of)
 from .exprs import consumers, data_inputs, input_of, natural_key, node_op
 from .structures import ACTIVATIONS, Cell, _ADD, _CONCAT
 
@@ -23,18 +24,6 @@ __all__ = ["find_custom_cells", "state_of_input"]
 
 _HOPS = 6
 _BIAS_HOPS = 3
-
-
-def _weight_matmul(G, node: str) -> Optional[str]:
-    if node_op(G, node) != "MatMul":
-        return None
-    attrs = G.nodes[node]["attrs"]
-    if attrs.get("transpose_a") or attrs.get("transpose_b"):
-        return None
-    src = input_of(G, node, 1)
-    weight = weight_of(G, *src) if src else None
-    shape = variable_shape(G, weight)
-    return weight if weight is not None and (shape is None or len(shape) == 2) else None
 
 
 def state_of_input(G, matmul: str) -> frozenset:
@@ -120,7 +109,7 @@ def find_custom_cells(G: nx.MultiDiGraph, taken: frozenset = frozenset()) -> lis
     matmuls = {}
     for node, data in G.nodes(data=True):
         if data["op"] == "MatMul" and node not in taken:
-            weight = _weight_matmul(G, node)
+            weight = weight_matmul(G, node)
             if weight is not None and loop_of(G, node) is not None:
                 matmuls[node] = weight
     # Group the MatMuls that read a loop state, by the loop and the states they share.

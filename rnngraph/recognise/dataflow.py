@@ -18,7 +18,7 @@ import networkx as nx
 from .exprs import PASS_THROUGH, VARIABLE_OPS, data_inputs, input_of, node_op, trace_source
 from .structures import _MERGE, _NEXT, _WHILE_V2
 
-__all__ = ["weight_of", "body_retval", "loop_of", "loop_state", "reads_sequence", "local_name", "layer_name",
+__all__ = ["weight_of", "weight_matmul", "body_retval", "loop_of", "loop_state", "reads_sequence", "local_name", "layer_name",
            "function_of"]
 
 # op -> index of the input that holds the sliced value
@@ -208,3 +208,16 @@ def layer_name(G: nx.MultiDiGraph, node: str) -> str:
         current = caller
     # Nothing but loop plumbing in the names: the outermost caller (a top-level `while`).
     return current if current != node else G.nodes[node]["scope"]
+
+
+def weight_matmul(G: nx.MultiDiGraph, node: str) -> Optional[str]:
+    """Return the 2-D weight a plain MatMul ``node`` multiplies by (None if it is not one)."""
+    if node_op(G, node) != "MatMul":
+        return None
+    attrs = G.nodes[node]["attrs"]
+    if attrs.get("transpose_a") or attrs.get("transpose_b"):
+        return None
+    src = input_of(G, node, 1)
+    weight = weight_of(G, *src) if src else None
+    shape = variable_shape(G, weight)
+    return weight if weight is not None and (shape is None or len(shape) == 2) else None

@@ -16,7 +16,7 @@ from typing import Optional
 
 import networkx as nx
 
-from .dataflow import (layer_name, loop_of, loop_state, reads_sequence, variable_shape,
+from .dataflow import (layer_name, weight_matmul, loop_of, loop_state, reads_sequence, variable_shape,
                        weight_of)
 from .exprs import const_value, consumers, data_inputs, input_of, natural_key, node_op, trace_source
 from .structures import ACTIVATIONS, KERAS_GATE_NAMES, Cell, _ADD, _MUL, _SPLIT
@@ -30,17 +30,8 @@ _HOPS = 4
 
 def _matmul(G, node: str) -> Optional[tuple]:
     """Return (MatMul, its weight) if ``node`` is a plain MatMul by a weight, else None."""
-    if node_op(G, node) != "MatMul":
-        return None
-    attrs = G.nodes[node]["attrs"]
-    if attrs.get("transpose_a") or attrs.get("transpose_b"):
-        return None
-    src = input_of(G, node, 1)
-    weight = weight_of(G, *src) if src else None
-    shape = variable_shape(G, weight)
-    if weight is None or (shape is not None and len(shape) != 2):
-        return None
-    return node, weight
+    weight = weight_matmul(G, node)
+    return (node, weight) if weight is not None else None
 
 
 def _is_bias(G, node: str, out: int) -> bool:
