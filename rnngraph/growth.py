@@ -151,17 +151,21 @@ def format_table(rows: Iterable[GrowthRow]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def rows_csv(rows: Iterable[GrowthRow]) -> str:
-    """Return the rows as CSV text with a header line (times in seconds)."""
+def csv_text(fields: Sequence[str], records: Iterable[Sequence]) -> str:
+    """Return ``records`` as CSV text under a header line of ``fields``."""
     import csv  # noqa: PLC0415
 
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(CSV_FIELDS)
-    for r in rows:
-        writer.writerow((r.kind, r.steps, r.nodes, r.edges, r.graphdef_bytes,
-                         f"{r.build_seconds:.6f}", f"{r.forward_seconds:.6f}"))
+    writer.writerow(fields)
+    writer.writerows(records)
     return buffer.getvalue()
+
+
+def rows_csv(rows: Iterable[GrowthRow]) -> str:
+    """Return the rows as CSV text with a header line (times in seconds)."""
+    return csv_text(CSV_FIELDS, ((r.kind, r.steps, r.nodes, r.edges, r.graphdef_bytes,
+                                  f"{r.build_seconds:.6f}", f"{r.forward_seconds:.6f}") for r in rows))
 
 
 def _per_step(rows: list[GrowthRow]) -> str:

@@ -75,7 +75,6 @@ def run(args) -> int:
         _check_folder(args.csv)
 
     from .. import growth  # noqa: PLC0415
-    from ..files import write_atomic  # noqa: PLC0415
 
     interactive = sys.stderr.isatty()
     if args.run:
@@ -86,22 +85,29 @@ def run(args) -> int:
         print("\r\033[K", end="", file=sys.stderr, flush=True)
     print(growth.format_table(rows), end="")
     print(growth.growth_summary(rows))
+    return _write_outputs(args, spec, "static_rnn vs dynamic_rnn", lambda: growth.rows_csv(rows),
+                          lambda title: growth.plot_growth(rows, title))
+
+
+def _write_outputs(args, spec, heading: str, csv_text, figure) -> int:
+    """Write ``--csv`` and ``--plot`` (figure: title -> matplotlib figure) and print their paths."""
+    from .. import growth  # noqa: PLC0415
+    from ..files import write_atomic  # noqa: PLC0415
+
     if args.csv:
-        path = write_atomic(args.csv, growth.rows_csv(rows))
+        path = write_atomic(args.csv, csv_text())
         if path != "-":
             print(path)
     if args.plot:
         layers = f" ×{spec.layers} layers" if spec.layers > 1 else ""
-        title = (f"static_rnn vs dynamic_rnn · {spec.cell}{layers} · {spec.inputs} inputs · "
+        title = (f"{heading} · {spec.cell}{layers} · {spec.inputs} inputs · "
                  f"{spec.neurons} neurons · batch {args.batch}\n{growth.machine_line()}")
-        print(growth.write_plot(growth.plot_growth(rows, title), args.plot))
+        print(growth.write_plot(figure(title), args.plot))
     return 0
 
 
 def _run_costs(args, spec, steps, interactive: bool) -> int:
     """``growth --run``: the cost of one training pass per variant and length."""
-    from .. import growth  # noqa: PLC0415
-    from ..files import write_atomic  # noqa: PLC0415
     from ..trace import cost  # noqa: PLC0415
 
     rows = cost.measure_costs(spec, steps, batch=args.batch, repeats=args.repeats,
@@ -114,13 +120,5 @@ def _run_costs(args, spec, steps, interactive: bool) -> int:
         first = cost.crossover(rows, field)
         print(f"{what}: static_rnn costs more than dynamic_rnn "
               + (f"from {first} steps on" if first else "at none of the measured lengths"))
-    if args.csv:
-        path = write_atomic(args.csv, cost.cost_csv(rows))
-        if path != "-":
-            print(path)
-    if args.plot:
-        layers = f" ×{spec.layers} layers" if spec.layers > 1 else ""
-        title = (f"cost of one training pass · {spec.cell}{layers} · {spec.inputs} inputs · "
-                 f"{spec.neurons} neurons · batch {args.batch}\n{growth.machine_line()}")
-        print(growth.write_plot(cost.plot_costs(rows, title), args.plot))
-    return 0
+    return _write_outputs(args, spec, "cost of one training pass", lambda: cost.cost_csv(rows),
+                          lambda title: cost.plot_costs(rows, title))

@@ -23,7 +23,7 @@ from typing import Iterable, Optional
 import networkx as nx
 
 from ..graphdef.walk import format_shape
-from .layout import Layout, RenderOptions, scope_parent
+from .layout import Layout, RenderOptions
 from .statements import (box_statement, devices_palette, dot_quote, graphviz_title, group_statement,
                          merged_edges, short_name, wrap_text)
 from .style import CATEGORIES, category_of

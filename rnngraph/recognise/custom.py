@@ -17,7 +17,7 @@ import networkx as nx
 
 from .dataflow import (body_retval, layer_name, loop_of, loop_state, reads_sequence, variable_shape,
                        weight_matmul, weight_of)
-from .exprs import consumers, data_inputs, input_of, natural_key, node_op
+from .exprs import common_prefix, consumers, data_inputs, input_of, natural_key, node_op
 from .structures import ACTIVATIONS, Cell, _ADD, _CONCAT
 
 __all__ = ["find_custom_cells", "state_of_input"]
@@ -187,7 +187,7 @@ def _custom_cell(G, group: dict, weights: dict) -> Optional[Cell]:
     parts = sorted(by_act.values(), key=lambda p: natural_key(p["node"]))
     first = min(group["members"], key=natural_key)
     scopes = [G.nodes[m]["scope"] for m in group["members"]]
-    scope = _common(scopes)
+    scope = common_prefix(scopes)
     shape = variable_shape(G, weights[first])
     cell = Cell(scope=scope or G.nodes[first]["scope"], kind="custom", matmul=first, concat="",
                 kernel=weights[first], kernel_shape=shape, bias=None, bias_shape=None,
@@ -202,14 +202,3 @@ def _custom_cell(G, group: dict, weights: dict) -> Optional[Cell]:
                                      if w["input"] in ("h", "[x, h]")), key=natural_key)
     cell.nodes = sorted(group["members"] | {p["node"] for p in parts}, key=natural_key)
     return cell
-
-
-def _common(names: list) -> str:
-    parts = [n.split("/") for n in names]
-    common = parts[0]
-    for other in parts[1:]:
-        k = 0
-        while k < min(len(common), len(other)) and common[k] == other[k]:
-            k += 1
-        common = common[:k]
-    return "/".join(common)

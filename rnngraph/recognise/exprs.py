@@ -35,6 +35,18 @@ def natural_key(name: str) -> tuple:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p)
 
 
+def common_prefix(names: list) -> str:
+    """Return the longest leading run of ``/``-separated parts that every name in ``names`` shares."""
+    parts = [n.split("/") for n in names]
+    common = parts[0]
+    for other in parts[1:]:
+        length = 0
+        while length < min(len(common), len(other)) and common[length] == other[length]:
+            length += 1
+        common = common[:length]
+    return "/".join(common)
+
+
 def node_op(G: nx.MultiDiGraph, node: Optional[str]) -> Optional[str]:
     return G.nodes[node]["op"] if node is not None and node in G else None
 

@@ -18,6 +18,8 @@ from typing import Optional
 
 import networkx as nx
 
+from .exprs import common_prefix
+
 __all__ = ["Unrolled", "StepRun", "find_unrolled", "cached_unrolled", "find_series", "Series"]
 
 _SUFFIX = re.compile(r"_\d+$")
@@ -195,14 +197,8 @@ def _same(reference: list, candidate: list, first: bool, prev_same: bool = True)
 
 
 def _common_scope(names: list) -> str:
-    parts = [n.split("/")[:-1] for n in names]
-    common = parts[0]
-    for other in parts[1:]:
-        length = 0
-        while length < min(len(common), len(other)) and common[length] == other[length]:
-            length += 1
-        common = common[:length]
-    return "/".join(common)
+    """Return the deepest scope that holds every one of ``names``."""
+    return common_prefix([n.rpartition("/")[0] for n in names])
 
 
 def find_unrolled(graph: nx.MultiDiGraph) -> Optional[Unrolled]:

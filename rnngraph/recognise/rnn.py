@@ -16,7 +16,7 @@ import networkx as nx
 from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, expr, input_of,
                     natural_key, node_op, shape_of, trace_source)
 from .structures import (ACTIVATIONS, Cell, DenseLayer, DropoutInfo, RnnInfo, StateTensor,
-                         WhileLoop, _ADD, _EXIT, _MUL, _SELECT)
+                         WhileLoop, _ADD, _MUL, _SELECT)
 
 __all__ = ["find_dropout", "find_rnns", "fill_role", "random_behind", "gradient_select"]
 

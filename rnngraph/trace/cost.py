@@ -9,7 +9,6 @@ GPU, also the allocator's own peak, ``tf.config.experimental.get_memory_info``).
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from typing import Callable, Iterable, Optional, Sequence
@@ -99,16 +98,12 @@ def cost_table(rows: Iterable[CostRow]) -> str:
 
 def cost_csv(rows: Iterable[CostRow]) -> str:
     """Return the rows as CSV text (seconds, bytes)."""
-    import csv  # noqa: PLC0415
+    from ..growth import csv_text  # noqa: PLC0415
 
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(COST_FIELDS)
-    for r in rows:
-        writer.writerow((r.variant, r.steps, r.nodes, f"{r.build_seconds:.6f}",
-                         f"{r.train_seconds:.6f}", r.peak_bytes,
-                         "" if r.device_peak_bytes is None else r.device_peak_bytes))
-    return buffer.getvalue()
+    return csv_text(COST_FIELDS, ((r.variant, r.steps, r.nodes, f"{r.build_seconds:.6f}",
+                                   f"{r.train_seconds:.6f}", r.peak_bytes,
+                                   "" if r.device_peak_bytes is None else r.device_peak_bytes)
+                                  for r in rows))
 
 
 def crossover(rows: Iterable[CostRow], field: str, low: str = "dynamic", high: str = "static"):
