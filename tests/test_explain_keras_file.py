@@ -39,3 +39,20 @@ def test_keras_savedmodel_verify_is_refused_in_one_line(capsys):
     assert main(["explain", "lstm", "--file", str(KERAS / "k2-lstm.savedmodel"), "--verify"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "frozen GraphDef" in err[0]
+
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus"
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name, topic, says", [
+    # tf2onnx's frozen LSTM reads X as (None, 784) and reshapes it to 28 steps inside the graph
+    ("others/tf2onnx_lstm_frozen.pb", "lstm", "is reshaped inside the graph"),
+    # a Dense head follows the Keras LSTM: the file's one output is not the layer's
+    ("made/keras2_lstm_frozen.pb", "lstm", "another layer follows it"),
+])
+def test_verify_refuses_what_it_cannot_map_in_one_line(capsys, name, topic, says):
+    """Before: a TensorFlow feed error / a NumPy broadcast error, shown as 'ValueError: …'."""
+    assert main(["explain", topic, "--file", str(CORPUS / name), "--verify"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0] and "ValueError" not in err[0]

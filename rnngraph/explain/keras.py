@@ -229,6 +229,10 @@ def verify_frozen(graph_def, cell: Cell, batch: int = 4, seed: int = 0,
         got = sess.run(f"{outputs[0].name}:0", {f"{inputs[0].name}:0": x})
     want, _ = keras_sequence(cell, weights, x, go_backwards=go_backwards)
     want = want if got.ndim == 3 else want[:, -1]
+    if got.shape != want.shape:  # another layer (a Dense head, say) follows the RNN
+        raise UsageError(f"--verify compares the file's one output with the Keras {cell.kind} layer "
+                         f"{cell.layer}, but {outputs[0].name} is {tuple(got.shape)}, not the layer's "
+                         f"{tuple(want.shape)}: another layer follows it, so it cannot be checked here")
     diff = float(np.max(np.abs(got - want)))
     return {"summary": f"Ran {outputs[0].name} with TensorFlow on a random batch of {batch} "
                        f"(seed {seed}) and recomputed the Keras {cell.kind} layer {cell.layer} with "

@@ -407,7 +407,14 @@ def verify_file(path, kind: str, graph_def, findings: Findings, batch: int = 4, 
                          f"{len(xs)} ({', '.join(xs) or 'none'})")
     shape = G.nodes[xs[0]]["attrs"].get("shape") or G.nodes[xs[0]]["outputs"][0].get("shape")
     cell = cells[0]
-    steps = shape[1] if isinstance(shape, list) and len(shape) == 3 and shape[1] else MIN_STEPS
+    # The check feeds X as (batch, steps, inputs); an input reshaped inside the graph (say
+    # (None, 784) into 28 × 28) cannot be mapped to the steps with certainty: say so.
+    if not (isinstance(shape, list) and len(shape) == 3 and shape[2] in (None, -1, cell.n_inputs)):
+        what = ("has no recorded shape" if shape is None else
+                f"has shape {shape} and is reshaped inside the graph")
+        raise UsageError(f"--verify feeds the input as (batch, steps, {cell.n_inputs}); {xs[0]} {what}, "
+                         f"which rnngraph cannot map to the steps")
+    steps = shape[1] if shape[1] and shape[1] > 0 else MIN_STEPS
     run = Run(x=xs, steps=steps, inputs=cell.n_inputs,
               seq_length=rnn.sequence_length if rnn.sequence_length in G else None,
               keep_prob=next((d.keep_prob for d in rnn.dropout if d.keep_prob in G), None),
