@@ -56,3 +56,37 @@ def test_verify_refuses_what_it_cannot_map_in_one_line(capsys, name, topic, says
     assert main(["explain", topic, "--file", str(CORPUS / name), "--verify"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0] and "ValueError" not in err[0]
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", ["k2-lstm.frozen.pbtxt", "k3-gru.frozen.pbtxt", "k2-simplernn.frozen.pbtxt"])
+def test_keras_final_state_named_in_the_prose_is_what_tensorflow_computes(name):
+    """The h the explanation names (a While output) is the layer's output after the last step.
+
+    Each fixture layer has return_sequences=False, so its output, the file's one output, is the
+    last h: TensorFlow computes both from one random input and they must be equal.
+    """
+    import numpy as np
+
+    from rnngraph.graphdef.loaders import load_graph_def
+    from rnngraph.graphdef.walk import walk
+    from rnngraph.model.tfcompat import tf
+    from rnngraph.recognise import recognise
+
+    graph_def, _ = load_graph_def(KERAS / name)
+    found = recognise(walk(graph_def))
+    (rnn,) = found.rnns
+    h = next(s for s in rnn.final_state if s.part in ("h", "state"))
+    used = {i.split(":")[0].lstrip("^") for n in graph_def.node for i in n.input}
+    (x,) = [n for n in graph_def.node if n.op == "Placeholder" and n.name in used]
+    (out,) = [n for n in graph_def.node if n.name not in used and n.op == "Identity"]
+    t = tf()
+    graph = t.Graph()
+    with graph.as_default():
+        t.compat.v1.import_graph_def(t.compat.v1.GraphDef.FromString(graph_def.SerializeToString()),
+                                     name="")
+    dims = [d.size for d in x.attr["shape"].shape.dim]
+    value = np.random.default_rng(0).standard_normal((4, dims[1], dims[2])).astype(np.float32)
+    with t.compat.v1.Session(graph=graph) as sess:
+        got_h, got_out = sess.run([f"{h.node}:{h.output}", f"{out.name}:0"], {f"{x.name}:0": value})
+    assert np.allclose(got_h, got_out, atol=1e-6)
