@@ -208,7 +208,7 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
-    from rnngraph.draw.dot import RenderOptions, to_dot
+    from rnngraph.draw.dot import RenderOptions
     from rnngraph.draw.html import render_html
 
     graph = walked(**SPEC)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 
 from rnngraph.cli import main
+from test_html import _chromium
 
 pytestmark = [pytest.mark.tf]
 
@@ -42,22 +42,6 @@ def test_page_carries_the_stepthrough(run_page):
     assert "compute time" in page  # the diagram is coloured by the run's timings
     raw = re.search(r'id="rg-steps-data">(.*?)</script>', page, re.S).group(1)
     assert json.loads(raw)["iterations"] == 3
-
-
-def _chromium(monkeypatch):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not browser or not driver:
-        pytest.skip("headless Chromium is not installed (apt-get install -y chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-    monkeypatch.setenv("SE_OFFLINE", "true")
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-dev-shm-usage",
-                "--window-size=1400,900"):
-        options.add_argument(arg)
-    return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
 
 
 @pytest.mark.dot

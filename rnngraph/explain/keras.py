@@ -17,13 +17,12 @@ import numpy as np
 from ..recognise import Cell
 from ..recognise.structures import KERAS_GATE_MEANING
 from .prose import Section, cols, dims
+from .verify import NUMPY_ACTIVATIONS, TOLERANCE
 
 __all__ = ["keras_cell", "custom_cell", "cell_section", "keras_step", "keras_sequence",
            "weights_from_graph_def", "verify_frozen"]
 
-_ACT = {"tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
-        "relu": lambda v: np.maximum(v, 0.0), "softsign": lambda v: v / (1.0 + np.abs(v)),
-        "elu": lambda v: np.where(v > 0, v, np.exp(np.minimum(v, 0)) - 1.0)}
+_ACT = NUMPY_ACTIVATIONS
 
 
 def _equations(cell: Cell) -> str:
@@ -203,7 +202,6 @@ def verify_frozen(graph_def, cell: Cell, batch: int = 4, seed: int = 0,
     """
     from ..errors import UsageError  # noqa: PLC0415
     from ..model.tfcompat import tf as _tf  # noqa: PLC0415
-    from .verify import TOLERANCE  # noqa: PLC0415
 
     weights = weights_from_graph_def(graph_def, cell)
     if "kernel" not in weights or "recurrent_kernel" not in weights:

@@ -25,15 +25,18 @@ from ..errors import UsageError
 from ..recognise import Cell, Findings, RnnInfo
 from ..recognise.exprs import natural_key
 
-__all__ = ["verify_built", "verify_file", "verify_session", "numpy_step", "TOLERANCE", "MIN_STEPS"]
+__all__ = ["verify_built", "verify_file", "verify_session", "numpy_step", "TOLERANCE", "MIN_STEPS",
+           "NUMPY_ACTIVATIONS"]
 
 TOLERANCE = 1e-5
 MIN_STEPS = 3
-_ACT = {"tanh": np.tanh, "relu": lambda x: np.maximum(x, 0.0), "sigmoid": lambda x: _sigmoid(x)}
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+# The activations a recognised cell may name, in NumPy (shared with the Keras check).
+NUMPY_ACTIVATIONS = {
+    "tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
+    "relu": lambda v: np.maximum(v, 0.0), "softsign": lambda v: v / (1.0 + np.abs(v)),
+    "elu": lambda v: np.where(v > 0, v, np.exp(np.minimum(v, 0)) - 1.0)}
+_ACT = NUMPY_ACTIVATIONS
+_sigmoid = NUMPY_ACTIVATIONS["sigmoid"]
 
 
 def _blocks(cell: Cell, value, count: int) -> dict:
@@ -354,8 +357,13 @@ def verify_built(built, build: Optional[Callable] = None, batch: int = 4, seed: 
     if not rnn.final_state or not rnn.outputs:
         run.notes.append("the output and final-state tensors were not recognised; TensorFlow's "
                          "returned tensors are compared, from a zero initial state")
-    with tf().compat.v1.Session(graph=built.graph) as sess:
-        sess.run(tensors["init"])
+    # A private copy of the graph: setting the weights adds assign ops, which must not
+    # change the caller's graph (a later walk of it would count them).
+    graph = tf().Graph()
+    with graph.as_default():
+        tf().compat.v1.import_graph_def(built.graph.as_graph_def(), name="")
+    with tf().compat.v1.Session(graph=graph) as sess:
+        sess.run(graph.get_operation_by_name(tensors["init"].name))
         return verify_session(sess, G, findings, run, batch=batch, seed=seed, step=step)
 
 
