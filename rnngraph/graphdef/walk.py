@@ -16,6 +16,7 @@ from typing import Any, Optional
 import networkx as nx
 
 from . import protos
+from .opattrs import OP_ATTR_TYPES
 from ..errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
@@ -253,13 +254,16 @@ def _is_func(value) -> bool:
 
 # The attributes rnngraph reads, and what TensorFlow always stores in them: a file that holds
 # something else there is malformed, and is reported naming the node (never a TypeError later).
+# A kind is (what it should be, a check of the decoded value, or the AttrValue fields it may hold).
+_A_DTYPE = ("a dtype", {"type"})
+_DTYPE_LIST = ("a list of dtypes", {"list.type", "list"})
+_A_FUNCTION = ("a function", _is_func)
+_FUNCTION_LIST = ("a list of functions", lambda v: isinstance(v, list) and all(_is_func(f) for f in v))
 _ATTR_KINDS = {
-    **{key: ("a dtype", lambda v: isinstance(v, str))
+    **{key: _A_DTYPE
        for key in ("dtype", "out_type", "DstT", "SrcT", "Tidx", "type", "element_dtype")},
-    "T": ("a dtype or list of dtypes", lambda v: isinstance(v, str) or (
-        isinstance(v, list) and all(isinstance(t, str) for t in v))),
-    **{key: ("a list of dtypes", lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v))
-       for key in ("output_types", "Tout", "out_types", "component_types", "Tin")},
+    "T": ("a dtype or list of dtypes", _A_DTYPE[1] | _DTYPE_LIST[1]),
+    **{key: _DTYPE_LIST for key in ("output_types", "Tout", "out_types", "component_types", "Tin")},
     **{key: ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool))
        for key in ("num", "N", "num_split", "index", "axis", "begin_mask", "end_mask",
                    "ellipsis_mask", "new_axis_mask", "shrink_axis_mask", "parallel_iterations")},
@@ -270,34 +274,77 @@ _ATTR_KINDS = {
     "element_shape": ("a shape", _is_shape),
     "_output_shapes": ("a list of shapes", lambda v: isinstance(v, list) and all(
         _is_shape(s) for s in v)),
-    **{key: ("a function", _is_func) for key in ("body", "cond", "then_branch", "else_branch", "f")},
-    "branches": ("a list of functions", lambda v: isinstance(v, list) and all(_is_func(f) for f in v)),
+    **{key: _A_FUNCTION for key in ("body", "cond", "then_branch", "else_branch", "f")},
+    "branches": _FUNCTION_LIST,
 }
+# An attribute whose kind the op's own definition sets (Tout: one dtype for RandomUniformInt,
+# a list for PartitionedCall): OpDef type -> kind.  An op the registry does not hold (a
+# custom op) may hold any kind some op declares for that name.
+_OPDEF_KINDS = {"type": _A_DTYPE, "list(type)": _DTYPE_LIST, "func": _A_FUNCTION,
+                "list(func)": _FUNCTION_LIST}
+
+
+def _attr_kind(op: str, key: str):
+    declared = OP_ATTR_TYPES.get(key)
+    if declared is None:
+        return _ATTR_KINDS.get(key)
+    for opdef_type, ops in declared.items():
+        if op in ops:
+            return _OPDEF_KINDS[opdef_type]
+    kinds = [_OPDEF_KINDS[t] for t in declared]
+    if all(isinstance(k[1], set) for k in kinds):
+        return " or ".join(k[0] for k in kinds), set().union(*(k[1] for k in kinds))
+    return " or ".join(k[0] for k in kinds), lambda v: any(
+        k[1](v) if callable(k[1]) else isinstance(v, (str, list)) for k in kinds)
 
 
 # Ops read as constants or variables: a "value" attribute on them must be a tensor.
 _VALUE_OPS = frozenset({"Const", "HostConst", "VarHandleOp", "VariableV2", "Variable"})
 
 
-def _describe(value) -> str:
-    if isinstance(value, dict):
-        return "a tensor" if "dtype" in value else "a function" if "function" in value else "a mapping"
-    if isinstance(value, list):
-        return "a list" if value else "an empty list"
-    if value is None:
+_FIELD_WORDS = {"s": "a string", "i": "an integer", "f": "a number", "b": "a boolean",
+                "type": "a dtype", "shape": "a shape", "tensor": "a tensor", "func": "a function",
+                "placeholder": "a placeholder"}
+
+
+_LIST_WORDS = {"s": "strings", "i": "integers", "f": "numbers", "b": "booleans", "type": "dtypes",
+               "shape": "shapes", "tensor": "tensors", "func": "functions"}
+
+
+def _field(attr_value) -> Optional[str]:
+    """Return the AttrValue field set: 'type', 's', 'list.type', 'list' (an empty list), None."""
+    which = attr_value.WhichOneof("value")
+    if which != "list":
+        return which
+    return next((f"list.{name}" for name in _LIST_WORDS if getattr(attr_value.list, name)), "list")
+
+
+def _describe(attr_value) -> str:
+    """Name the AttrValue field the file really holds: 'a dtype (type: DT_INT32)', 'a list of strings'."""
+    field = _field(attr_value)
+    if field is None:
         return "nothing"
-    return {"str": "a string", "int": "an integer", "float": "a number",
-            "bool": "a boolean"}.get(type(value).__name__, type(value).__name__)
+    if field == "type":
+        return f"a dtype (type: {protos.DTYPE_NAMES.get(attr_value.type, attr_value.type)})"
+    if field == "list":
+        return "an empty list"
+    if field.startswith("list."):
+        return f"a list of {_LIST_WORDS[field[5:]]} ({field})"
+    return f"{_FIELD_WORDS.get(field, field)} ({field})"
 
 
 def _check_attr(node_def, key: str, value) -> None:
-    kind = _ATTR_KINDS.get(key)
+    kind = _attr_kind(node_def.op, key)
     if key == "value" and node_def.op in _VALUE_OPS:
         kind = ("a tensor", lambda v: isinstance(v, dict) and "dtype" in v)
-    if kind is not None and not kind[1](value):
+    attr_value = node_def.attr[key]
+    field = _field(attr_value)
+    if kind is None or field == "placeholder":
+        return  # not read by rnngraph, or a function body's "$T": set by the caller
+    if not (field in kind[1] if isinstance(kind[1], set) else kind[1](value)):
         raise GraphFileError(f"node {node_def.name[:200]!r} ({node_def.op[:100]}) is malformed: its "
                              f"attribute {key!r} should be {kind[0]}, but the file holds "
-                             f"{_describe(value)}")
+                             f"{_describe(attr_value)}")
 
 
 def _node_attrs(node_def) -> tuple[dict, Optional[list]]:
