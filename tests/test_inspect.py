@@ -110,8 +110,9 @@ def _bad(tmp_path, name: str, data: bytes):
 
 @pytest.mark.parametrize("name, data, message", [
     ("empty.pb", b"", "is empty"),
-    ("notes.pb", b"this is not a graph at all\n" * 20, "does not parse as a graph"),
-    ("image.pb", b"\x89PNG\r\n\x1a\n" + bytes(range(256)), "does not parse as a graph"),
+    ("notes.pb", b"this is not a graph at all\n" * 20, "notes.pb is a plain text file, not a graph"),
+    ("image.pb", b"\x89PNG\r\n\x1a\n" + bytes(range(256)),
+     "does not parse as a graph and has no file signature rnngraph knows (it begins with bytes 89 50"),
     ("graph.pbtxt", b'{"nodes": []}', "not a GraphDef in protobuf text format"),
     ("events.out.tfevents.1", b"\x05\x00\x00\x00\x00\x00\x00\x00garbage!", "not a TFRecord"),
 ])

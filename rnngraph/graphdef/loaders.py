@@ -20,6 +20,7 @@ from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from . import protos
+from .formats import unreadable_message
 from ..errors import GraphFileError
 
 __all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
@@ -278,5 +279,4 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
             return _from_meta(msg, path), kind
         if kind == "savedmodel" and msg.meta_graphs:
             return _from_saved_model(msg, path), kind
-    raise GraphFileError(f"{path} does not parse as a graph (truncated, or another kind of "
-                         f"file?); {_EXPECTED}")
+    raise GraphFileError(unreadable_message(path, data, _EXPECTED))
