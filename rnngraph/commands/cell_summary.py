@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .fused_summary import fused_json, fused_lines
+
 __all__ = ["cell_json", "cell_lines"]
 
 
@@ -16,7 +18,8 @@ def cell_json(c) -> dict:
             "units": c.n_neurons, "inputs": c.n_inputs,
             "projection_shape": c.projection.get("shape") if c.projection else None,
             "peepholes": sorted(c.peepholes), "loops": list(c.loops),
-            "copies": len(c.instances), "parts": [dict(p) for p in c.parts]}
+            "copies": len(c.instances), "parts": [dict(p) for p in c.parts],
+            "fused": fused_json(c) if c.form == "fused" else None}
 
 
 def _uses(c) -> str:
@@ -42,6 +45,8 @@ def cell_lines(c, recorded) -> list:
         if c.implementation:
             lines.append(f"    implementation: {c.implementation}")
         return lines
+    if c.form == "fused":
+        return fused_lines(c, recorded)
     if c.form == "custom":
         lines = [f"  {c.layer}: custom cell (hand-written), {len(c.parts)} gate-like parts, state "
                  f"of {c.n_neurons if c.n_neurons is not None else '?'} units{_uses(c)}"]

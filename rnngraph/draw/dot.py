@@ -17,6 +17,7 @@ import networkx as nx
 
 from ..errors import UsageError
 from ..graphdef.walk import format_shape
+from .inputs import edge_shapes
 from .layout import (COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
                      plan_detail)
 from .statements import (box_statement, devices_palette, dot_quote, format_value,
@@ -102,7 +103,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             stack.append((child, inner, "close"))
             stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
-    out.extend(_edge_statements(merged, len(boxes)))
+    out.extend(_edge_statements(merged, len(boxes), graph))
     if options.legend:
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
@@ -126,14 +127,14 @@ def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
     return ""
 
 
-def _edge_statements(merged: dict, box_count: int) -> list:
+def _edge_statements(merged: dict, box_count: int, graph) -> list:
     use_xlabel = box_count > _LABEL_EDGES_UP_TO
     label_key = "xlabel" if use_xlabel else "label"
     lines = []
     for (a, b, control, kind, back), datas in sorted(merged.items()):
         attrs = []
-        shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
-        count = f" ×{len(datas)}" if len(datas) > 1 else ""
+        shapes = edge_shapes(graph, a, b, datas)
+        count = f" ×{len(datas)}" if len(datas) > 1 and len(shapes) == 1 and ":" not in shapes[0] else ""
         if a == b:  # a stack of step copies: the state handed from each copy to the next
             text = " to the next step: " + ", ".join(shapes)
             attrs += [f"{label_key}={dot_quote(text)}", 'color="#2171b5"', "penwidth=1.6"]

@@ -22,7 +22,7 @@ from typing import Iterable, Optional
 
 import networkx as nx
 
-from ..graphdef.walk import format_shape
+from .inputs import edge_shapes
 from .layout import Layout, RenderOptions
 from .statements import (box_statement, devices_palette, dot_quote, graphviz_title, group_statement,
                          merged_edges, short_name, wrap_text)
@@ -185,7 +185,7 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
                 merged.setdefault(key, datas)
     edges = []
     for (a, b, control, kind, back), datas in sorted(merged.items()):
-        shapes = sorted({format_shape(d["shape"], d["dtype"]) for d in datas if not d["control"]})
+        shapes = edge_shapes(graph, a, b, datas)
         edges.append([index[a], index[b], 1 if control else 0, kind, 1 if back else 0, shapes,
                       len(datas)])
     ids = boxes + [f"{prefix}{scope}" for scope in scope_rows for prefix in ("scope::", "cluster_")]

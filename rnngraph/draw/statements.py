@@ -14,6 +14,7 @@ from typing import Iterable
 import networkx as nx
 
 from ..graphdef.walk import format_shape
+from .inputs import input_name
 from .layout import Layout, RenderOptions
 from .overlay import overlay_style, text_colour
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
@@ -249,7 +250,9 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines = list(role.label)
     starts = "starts as " if role is not None else ""
     for index, const in sorted(layout.folded.get(box, [])):
-        lines.append(f"{starts}{short_name(const)} = {const_text(graph.nodes[const])}")
+        named = input_name(graph, box, index)  # a fused kernel's input: its OpDef name first
+        shown = f"{named} ({short_name(const)})" if named and named != short_name(const) else short_name(const)
+        lines.append(f"{starts}{shown} = {const_text(graph.nodes[const])}")
     if box in options.labels:
         lines.append(options.labels[box])
     readers, sources = layout.aux.get(box, (0, 0))

@@ -6,7 +6,7 @@ import math
 from typing import Optional
 
 from ..recognise import GATE_MEANING, Cell, Findings
-from . import keras
+from . import fused, keras
 from .prose import Section, cols, dims, kernel_text, num
 
 __all__ = ['equation', 'lstm', 'gru', 'stacked', 'cell_section', 'recognised_only', 'SECTIONS']
@@ -135,8 +135,11 @@ def stacked(found: Findings) -> Optional[Section]:
     if len(found.cells) < 2:
         return None
     return Section("Every cell in the graph", bullets=[
+        f"{c.scope}: {c.kind}, fused kernel {c.fused['op']} ({c.n_inputs} inputs, {c.n_neurons} units)"
+        if c.form == "fused" else
         f"{c.scope}: {c.kind}, kernel {kernel_text(c)} = ({c.n_inputs} inputs + {c.n_neurons} "
-        f"neurons) × {c.kernel_shape[1] if c.kernel_shape else '?'}" for c in found.cells])
+        f"neurons) × {c.kernel_shape[1] if c.kernel_shape and len(c.kernel_shape) > 1 else '?'}"
+        for c in found.cells])
 
 
 def recognised_only(cell: Cell) -> Section:
@@ -155,7 +158,8 @@ def recognised_only(cell: Cell) -> Section:
 # custom cells) add their entries here.  A form with no entry gets only what was recognised.
 SECTIONS = {("rnn", "tf1"): lambda cell: equation(cell, 0), ("lstm", "tf1"): lstm,
             ("gru", "tf1"): gru, ("rnn", "keras"): keras.keras_cell, ("lstm", "keras"): keras.keras_cell,
-            ("gru", "keras"): keras.keras_cell, ("custom", "custom"): keras.custom_cell}
+            ("gru", "keras"): keras.keras_cell, ("custom", "custom"): keras.custom_cell,
+            **{(kind, "fused"): fused.fused_cell for kind in ("rnn", "lstm", "gru")}}
 
 
 def cell_section(cell: Cell) -> Section:

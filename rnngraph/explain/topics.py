@@ -183,7 +183,12 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             "nothing more about it."]))
     checked = None
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
-    if verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
+    fused_cells = [c for c in found.cells if c.form == "fused"]
+    if verify and fused_cells:  # TensorFlow's fused kernels, run as the file holds them
+        from .fused import verify_fused  # noqa: PLC0415
+
+        checked = verify_fused(kind, graph_def, fused_cells)
+    elif verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
         if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
             raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
                              f"with {len(keras_cells)} Keras cells")

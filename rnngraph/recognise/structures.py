@@ -17,7 +17,7 @@ KERAS_GATE_NAMES = {"lstm": ("i", "f", "c", "o"), "gru": ("z", "r", "h"), "rnn":
 KERAS_GATE_MEANING = {"i": "input gate", "f": "forget gate", "c": "cell candidate",
                       "o": "output gate", "z": "update gate", "r": "reset gate",
                       "h": "candidate state"}
-CELL_FORMS = ("tf1", "keras", "custom")
+CELL_FORMS = ("tf1", "keras", "custom", "fused")
 _ADD = {"Add", "AddV2"}
 _MUL = {"Mul"}
 _SPLIT = {"Split": 1, "SplitV": 0}  # op -> index of the value input
@@ -91,6 +91,8 @@ class Cell:
     projection: dict = field(default_factory=dict)  # LSTM num_proj: matmul, kernel, shape
     loops: list = field(default_factory=list)  # the loops (While / v1 frame) its copies run in
     parts: list = field(default_factory=list)  # custom cells: the gate-like parts
+    # fused kernels (BlockLSTM, GRUBlockCell, CudnnRNN...): the op, its named inputs, attributes
+    fused: dict = field(default_factory=dict)
 
 
 @dataclass

@@ -1,0 +1,270 @@
+"""TensorFlow's fused RNN kernels as cells: BlockLSTM(V2), LSTMBlockCell, GRUBlockCell, CudnnRNN*.
+
+One op computes a whole cell (or a whole sequence of steps), so nothing is matched gate by
+gate: the kind, the gate order, the inputs, peepholes, forget bias, clipping, direction and
+layout are read from the op's attributes, its input shapes and what surrounds it (a
+ReverseV2/ReverseSequence on the time axis around a BlockLSTM makes it a backward direction).
+Rules as data: :data:`FUSED_KERNELS` says, per op, what TensorFlow's own OpDef and kernel
+say (tensorflow/core/ops/rnn_ops.cc, cudnn_rnn_ops.cc; kernels/rnn/lstm_ops.h, gru_ops.h).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import networkx as nx
+
+from .dataflow import loop_of, variable_shape, weight_of
+from .exprs import const_value, consumers, input_of, node_op, shape_of, trace_source
+from .structures import Cell
+
+__all__ = ["FUSED_KERNELS", "FUSED_GATE_MEANING", "CUDNN_GATES", "find_fused_cells",
+           "cudnn_params_size"]
+
+_LSTM_IN = ("x", "cs_prev", "h_prev", "w", "wci", "wcf", "wco", "b")
+_LSTM_OUT = ("i", "cs", "f", "o", "ci", "co", "h")
+_CUDNN_IN = ("input", "input_h", "input_c", "params")
+# op -> what TensorFlow's OpDef and kernel fix for it.  "gates": the column blocks of w (and b)
+# in order; "forget_bias": the attribute to read, or the constant the kernel adds;
+# "defaults": the OpDef's attribute defaults (a file may leave an attribute at its default out).
+FUSED_KERNELS = {
+    "BlockLSTM": {"kind": "lstm", "inputs": ("seq_len_max",) + _LSTM_IN, "outputs": _LSTM_OUT,
+                  "gates": ("i", "ci", "f", "o"), "forget_bias": "forget_bias", "steps": "sequence",
+                  "defaults": {"forget_bias": 1.0, "cell_clip": 3.0, "use_peephole": False}},
+    # BlockLSTMV2 keeps Keras' / cuDNN's gate order and adds no forget bias.
+    "BlockLSTMV2": {"kind": "lstm", "inputs": ("seq_len_max",) + _LSTM_IN, "outputs": _LSTM_OUT,
+                    "gates": ("i", "f", "ci", "o"), "forget_bias": 0.0, "steps": "sequence",
+                    "defaults": {"cell_clip": 0.0, "use_peephole": False}},
+    "LSTMBlockCell": {"kind": "lstm", "inputs": _LSTM_IN, "outputs": _LSTM_OUT,
+                      "gates": ("i", "ci", "f", "o"), "forget_bias": "forget_bias", "steps": "one",
+                      "defaults": {"forget_bias": 1.0, "cell_clip": 3.0, "use_peephole": False}},
+    "GRUBlockCell": {"kind": "gru", "inputs": ("x", "h_prev", "w_ru", "w_c", "b_ru", "b_c"),
+                     "outputs": ("r", "u", "c", "h"), "gates": ("r", "u", "c"), "steps": "one",
+                     "defaults": {}},
+    "CudnnRNN": {"kind": "cudnn", "inputs": _CUDNN_IN,
+                 "outputs": ("output", "output_h", "output_c", "reserve_space"), "steps": "sequence",
+                 "defaults": {"rnn_mode": "lstm", "input_mode": "linear_input",
+                              "direction": "unidirectional", "dropout": 0.0, "is_training": True}},
+    "CudnnRNNV2": {"kind": "cudnn", "inputs": _CUDNN_IN,
+                   "outputs": ("output", "output_h", "output_c", "reserve_space", "host_reserved"),
+                   "steps": "sequence",
+                   "defaults": {"rnn_mode": "lstm", "input_mode": "linear_input",
+                                "direction": "unidirectional", "dropout": 0.0, "is_training": True}},
+    "CudnnRNNV3": {"kind": "cudnn", "inputs": _CUDNN_IN + ("sequence_lengths",),
+                   "outputs": ("output", "output_h", "output_c", "reserve_space", "host_reserved"),
+                   "steps": "sequence",
+                   "defaults": {"rnn_mode": "lstm", "input_mode": "linear_input",
+                                "direction": "unidirectional", "dropout": 0.0, "is_training": True,
+                                "num_proj": 0, "time_major": True}},
+}
+FUSED_GATE_MEANING = {"i": "input gate", "ci": "cell input (candidate)", "f": "forget gate",
+                      "o": "output gate", "r": "reset gate", "u": "update gate",
+                      "c": "candidate state"}
+# cuDNN's own order of the per-gate weight matrices in its parameter buffer, per rnn_mode.
+CUDNN_GATES = {"lstm": ("i", "f", "c", "o"), "gru": ("r", "u", "c"), "rnn_tanh": ("h",),
+               "rnn_relu": ("h",)}
+_CUDNN_KIND = {"lstm": "lstm", "gru": "gru", "rnn_tanh": "rnn", "rnn_relu": "rnn"}
+_REVERSE = {"ReverseV2", "ReverseSequence"}
+_PARAMS_FROM_CANONICAL = {"CudnnRNNCanonicalToParams", "CudnnRNNCanonicalToParamsV2"}
+
+
+def _attr(G, node: str, spec: dict, key: str):
+    value = G.nodes[node]["attrs"].get(key)
+    return spec["defaults"].get(key) if value is None else value
+
+
+def _input(G, node: str, index: int, name: str) -> dict:
+    """Return one named input: where it comes from, its shape and the weight behind it, if any."""
+    src = input_of(G, node, index)
+    if src is None:
+        return {"name": name, "source": None, "shape": None, "weight": None}
+    weight = weight_of(G, *src)
+    shape = variable_shape(G, weight) if weight else None
+    if shape is None:
+        shape = shape_of(G, *src)
+    origin, out = trace_source(G, *src)
+    return {"name": name, "source": src[0] if src[1] == 0 else f"{src[0]}:{src[1]}",
+            "origin": origin if out == 0 else f"{origin}:{out}", "shape": shape, "weight": weight}
+
+
+def _reverses_time(G, node: str, time_axis: int) -> bool:
+    """True if ``node`` is a ReverseV2 / ReverseSequence along ``time_axis`` (of a rank-3 tensor)."""
+    op = node_op(G, node)
+    if op == "ReverseSequence":
+        return G.nodes[node]["attrs"].get("seq_dim") == time_axis
+    if op == "ReverseV2":
+        axes = input_of(G, node, 1)
+        value = const_value(G, *axes) if axes else None
+        values = value if isinstance(value, list) else [value]
+        return any(isinstance(a, int) and a % 3 == time_axis for a in values)
+    return False
+
+
+def _reversal_before(G, src: Optional[tuple], time_axis: int) -> Optional[str]:
+    """Return the time reversal ``src`` comes through (Identity / Enter looked through), or None."""
+    if src is None:
+        return None
+    origin, _ = trace_source(G, *src, through=frozenset({"Identity", "Enter"}))
+    return origin if _reverses_time(G, origin, time_axis) else None
+
+
+def _reversal_after(G, node: str, out: int, time_axis: int) -> Optional[str]:
+    """Return the time reversal that reads ``node:out`` (turning a backward output around), or None."""
+    return next((dst for dst, index in consumers(G, node, out)
+                 if index == 0 and _reverses_time(G, dst, time_axis)), None)
+
+
+def _last(shape: Optional[list]) -> Optional[int]:
+    return shape[-1] if shape and isinstance(shape[-1], int) and shape[-1] >= 0 else None
+
+
+def cudnn_params_size(mode: str, inputs: int, units: int, layers: int, directions: int,
+                      input_mode: str = "linear_input", num_proj: int = 0) -> int:
+    """Return the float count of cuDNN's flat parameter buffer for this RNN (canonical layout).
+
+    Per layer and direction, each gate has an input matrix (units × layer input, none with
+    ``skip_input`` on the first layer), a recurrent matrix (units × h size) and two bias
+    vectors; an LSTM projection (V3 ``num_proj``) adds one num_proj × units matrix.
+    """
+    gates = len(CUDNN_GATES[mode])
+    h_size = num_proj or units
+    total = 0
+    for layer in range(layers):
+        layer_in = inputs if layer == 0 else h_size * directions
+        if layer == 0 and input_mode == "skip_input":
+            layer_in = 0
+        per = gates * (units * layer_in + units * h_size + 2 * units)
+        if num_proj:
+            per += num_proj * units
+        total += per * directions
+    return total
+
+
+def _block_cell(G, node: str, spec: dict, inputs: dict) -> Cell:
+    op = node_op(G, node)
+    kind = spec["kind"]
+    weight_key, bias_key = ("w", "b") if kind == "lstm" else ("w_ru", "b_ru")
+    w, x = inputs[weight_key], inputs["x"]
+    blocks = 4 if kind == "lstm" else 2
+    units = _last(inputs["h_prev"]["shape"]) or (
+        w["shape"][1] // blocks if w["shape"] and len(w["shape"]) == 2 else None)
+    n_in = _last(x["shape"])
+    if n_in is None and units is not None and w["shape"] and len(w["shape"]) == 2:
+        n_in = w["shape"][0] - units
+    facts = {"op": op, "inputs": [inputs[n] for n in spec["inputs"]], "outputs": list(spec["outputs"]),
+             "steps": spec["steps"], "cell_clip": None, "use_peephole": None}
+    cell = Cell(scope=node, kind=kind, matmul=node, concat=node,
+                kernel=w["weight"] or w["origin"] or "", kernel_shape=w["shape"],
+                bias=inputs[bias_key]["weight"], bias_shape=inputs[bias_key]["shape"],
+                activation="tanh", activation_node=None, n_inputs=n_in, n_neurons=units,
+                x_input=x["origin"] or "", h_input=inputs["h_prev"]["origin"] or "",
+                form="fused")
+    cell.gates = list(spec["gates"])
+    if kind == "lstm":
+        forget = spec["forget_bias"]
+        cell.forget_bias = float(_attr(G, node, spec, forget) if isinstance(forget, str) else forget)
+        clip = float(_attr(G, node, spec, "cell_clip"))
+        facts["cell_clip"] = clip if clip > 0 else None
+        facts["use_peephole"] = bool(_attr(G, node, spec, "use_peephole"))
+        if facts["use_peephole"]:
+            cell.peepholes = {gate: inputs[name]["weight"] or inputs[name]["origin"]
+                              for gate, name in (("i", "wci"), ("f", "wcf"), ("o", "wco"))}
+    else:
+        cell.candidate = {"kernel": inputs["w_c"]["weight"], "kernel_shape": inputs["w_c"]["shape"],
+                          "bias": inputs["b_c"]["weight"], "bias_shape": inputs["b_c"]["shape"]}
+    if spec["steps"] == "sequence":  # x is [time, batch, inputs]: time-major, always
+        facts["time_major"] = True
+        seq = input_of(G, node, 0)
+        facts["seq_len_max"] = const_value(G, *seq) if seq else None
+        src = input_of(G, node, spec["inputs"].index("x"))
+        before = _reversal_before(G, src, 0)
+        after = _reversal_after(G, node, spec["outputs"].index("h"), 0)
+        facts["direction"] = "backward" if before else "forward"
+        facts["reversed_by"] = [n for n in (before, after) if n]
+    else:
+        facts["time_major"] = None
+        facts["direction"] = "forward"
+        facts["reversed_by"] = []
+    cell.fused = facts
+    return cell
+
+
+def _cudnn_cell(G, node: str, spec: dict, inputs: dict) -> Optional[Cell]:
+    op = node_op(G, node)
+    mode = str(_attr(G, node, spec, "rnn_mode"))
+    if mode not in CUDNN_GATES:
+        return None
+    direction = str(_attr(G, node, spec, "direction"))
+    directions = 2 if direction == "bidirectional" else 1
+    time_major = bool(_attr(G, node, spec, "time_major")) if op == "CudnnRNNV3" else True
+    h_shape = inputs["input_h"]["shape"]
+    units = _last(h_shape)
+    layers = h_shape[0] // directions if h_shape and isinstance(h_shape[0], int) \
+        and h_shape[0] > 0 else None
+    n_in = _last(inputs["input"]["shape"])
+    num_proj = int(_attr(G, node, spec, "num_proj") or 0) if op == "CudnnRNNV3" else 0
+    if num_proj and h_shape:  # with a projection input_h holds num_proj columns
+        units = None
+    params = inputs["params"]
+    canonical = None
+    origin = params["origin"]
+    if origin and node_op(G, origin.split(":")[0]) in _PARAMS_FROM_CANONICAL:
+        canonical = origin.split(":")[0]
+    size = None
+    if params["shape"] and len(params["shape"]) == 1 and isinstance(params["shape"][0], int) \
+            and params["shape"][0] >= 0:
+        size = params["shape"][0]
+    elif canonical is not None:
+        shapes = [variable_shape(G, w) or shape_of(G, s, o) for s, o in
+                  (input_of(G, canonical, i) or (None, 0) for i in range(3, G.in_degree(canonical)))
+                  for w in [weight_of(G, s, o) if s else None]]
+        if shapes and all(s and all(isinstance(d, int) and d >= 0 for d in s) for s in shapes):
+            size = sum(int(_product(s)) for s in shapes)
+    expected = None
+    if None not in (units, n_in, layers):
+        expected = cudnn_params_size(mode, n_in, units, layers, directions,
+                                     str(_attr(G, node, spec, "input_mode")))
+    cell = Cell(scope=node, kind=_CUDNN_KIND[mode], matmul=node, concat=node,
+                kernel=params["weight"] or origin or "", kernel_shape=params["shape"], bias=None,
+                bias_shape=None, activation="relu" if mode == "rnn_relu" else "tanh",
+                activation_node=None, n_inputs=n_in, n_neurons=units,
+                x_input=inputs["input"]["origin"] or "", h_input=inputs["input_h"]["origin"] or "",
+                form="fused")
+    cell.gates = list(CUDNN_GATES[mode]) if mode in ("lstm", "gru") else []
+    cell.fused = {"op": op, "inputs": [inputs[n] for n in spec["inputs"]],
+                  "outputs": list(spec["outputs"]), "steps": "sequence", "rnn_mode": mode,
+                  "input_mode": str(_attr(G, node, spec, "input_mode")),
+                  "direction": direction, "directions": directions, "layers": layers,
+                  "time_major": time_major, "num_proj": num_proj or None,
+                  "dropout": float(_attr(G, node, spec, "dropout")),
+                  "is_training": bool(_attr(G, node, spec, "is_training")),
+                  "params": {"size": size, "expected": expected, "canonical": canonical},
+                  "cell_clip": None, "use_peephole": None, "reversed_by": [], "gpu_only": True}
+    return cell
+
+
+def _product(shape: list) -> int:
+    total = 1
+    for d in shape:
+        total *= d
+    return total
+
+
+def find_fused_cells(G: nx.MultiDiGraph) -> list:
+    """Return one :class:`Cell` (form ``fused``) per fused RNN kernel op in ``G``."""
+    cells = []
+    for node in sorted(n for n, d in G.nodes(data=True) if d["op"] in FUSED_KERNELS):
+        spec = FUSED_KERNELS[node_op(G, node)]
+        inputs = {name: _input(G, node, i, name) for i, name in enumerate(spec["inputs"])}
+        cell = _cudnn_cell(G, node, spec, inputs) if spec["kind"] == "cudnn" else \
+            _block_cell(G, node, spec, inputs)
+        if cell is None:
+            continue
+        cell.layer = node
+        cell.implementation = node_op(G, node)
+        cell.instances = [node]
+        cell.nodes = [node]
+        loop = loop_of(G, node)
+        cell.loops = [loop] if loop else []
+        cells.append(cell)
+    return cells
