@@ -205,3 +205,25 @@ def _swap(cell, a, b):
 def test_a_wrong_numpy_cell_fails(name, change):
     result = _verify(name, change)
     assert not result["ok"] and result["max_abs_diff"] > 1e-3, result
+
+
+def test_a_hand_written_cell_on_one_fused_matmul_is_custom(capsys):
+    """An SRU (make_fused_fixtures.py: x_t · W once, split into candidate, forget and reset
+    blocks of 3, the state c updated elementwise) is one custom cell around the graph's only
+    MatMul, with the state's 3 units."""
+    from google.protobuf import text_format
+
+    from rnngraph.graphdef.protos import GraphDef
+
+    graph_def = text_format.Parse((HERE / "sru_fused_matmul.pbtxt").read_text(), GraphDef(),
+                                  allow_unknown_field=True)
+    matmuls = [n.name for n in graph_def.node if n.op == "MatMul"]
+    acts = sorted(n.name for n in graph_def.node if n.op in ("Sigmoid", "Tanh"))
+    found = recognise(walk(graph_def))
+    assert len(matmuls) == 1 and len(found.cells) == 1
+    cell = found.cells[0]
+    assert (cell.form, cell.kind, cell.matmul, cell.n_neurons) == ("custom", "custom", matmuls[0], 3)
+    assert sorted(p["node"] for p in cell.parts) == acts
+    assert cell.loops == ["frame rnn/while_context"]
+    assert main(["inspect", str(HERE / "sru_fused_matmul.pbtxt")]) == 0
+    assert "rnn/sru: custom cell (hand-written), 2 gate-like parts, state of 3 units" in capsys.readouterr().out

@@ -12,7 +12,7 @@ from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inp
 from .dataflow import loop_of
 from .custom import find_custom_cells, state_of_input
 from .keras import find_keras_cells
-from .fused import find_fused_cells
+from .fused import find_fused_cells, find_fused_matmul_cells
 from .structures import (ACTIVATIONS, Cell, GATE_NAMES, _ADD, _CONCAT, _ENTER, _LOOP_PLUMBING,
                          _MUL, _SPLIT)
 
@@ -332,6 +332,8 @@ def find_cells(G: nx.MultiDiGraph) -> list:
     cells += find_keras_cells(G, frozenset(taken))
     taken |= {mm for c in cells for mm in [c.matmul, *c.instances, *c.instance_matmuls]}
     cells += find_custom_cells(G, frozenset(taken))
+    taken |= {mm for c in cells for mm in [c.matmul, *c.instances, *c.recurrent_matmuls]}
+    cells += find_fused_matmul_cells(G, frozenset(taken))
     cells += find_fused_cells(G)
     cells.sort(key=lambda c: _step_order(G, c))
     return cells

@@ -20,7 +20,7 @@ from .dataflow import (body_retval, layer_name, loop_of, loop_state, reads_seque
 from .exprs import common_prefix, consumers, data_inputs, input_of, natural_key, node_op
 from .structures import ACTIVATIONS, Cell, _ADD, _CONCAT
 
-__all__ = ["find_custom_cells", "state_of_input"]
+__all__ = ["find_custom_cells", "state_of_input", "state_sinks"]
 
 _HOPS = 6
 _BIAS_HOPS = 3
@@ -143,7 +143,7 @@ def find_custom_cells(G: nx.MultiDiGraph, taken: frozenset = frozenset()) -> lis
     return [c for c in cells if c is not None]
 
 
-def _sinks(G, states: set) -> set:
+def state_sinks(G, states: set) -> set:
     """Return the nodes that hand each state its next value (NextIteration, body _Retval)."""
     sinks = set()
     for state in states:
@@ -170,7 +170,7 @@ def _feeds_back(G, starts: list, sinks: set, limit: int = 2000) -> bool:
 
 def _custom_cell(G, group: dict, weights: dict) -> Optional[Cell]:
     # An output projection or a head reads h but gives the loop nothing back: not a cell.
-    if not _feeds_back(G, sorted(group["members"]), _sinks(G, group["states"])):
+    if not _feeds_back(G, sorted(group["members"]), state_sinks(G, group["states"])):
         return None
     by_act: dict = {}
     for mm in sorted(group["members"], key=natural_key):

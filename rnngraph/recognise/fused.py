@@ -14,12 +14,13 @@ from typing import Optional
 
 import networkx as nx
 
-from .dataflow import loop_of, variable_shape, weight_of
-from .exprs import const_value, consumers, input_of, node_op, shape_of, trace_source
-from .structures import Cell
+from .custom import state_of_input, state_sinks
+from .dataflow import layer_name, loop_of, loop_state, variable_shape, weight_matmul, weight_of
+from .exprs import const_value, consumers, data_inputs, input_of, node_op, shape_of, trace_source
+from .structures import ACTIVATIONS, Cell
 
 __all__ = ["FUSED_KERNELS", "FUSED_GATE_MEANING", "CUDNN_GATES", "find_fused_cells",
-           "cudnn_params_size"]
+           "find_fused_matmul_cells", "cudnn_params_size"]
 
 _LSTM_IN = ("x", "cs_prev", "h_prev", "w", "wci", "wcf", "wco", "b")
 _LSTM_OUT = ("i", "cs", "f", "o", "ci", "co", "h")
@@ -268,3 +269,130 @@ def find_fused_cells(G: nx.MultiDiGraph) -> list:
         cell.loops = [loop] if loop else []
         cells.append(cell)
     return cells
+
+
+# A hand-written cell around one fused MatMul (an SRU: x_t · W once, split into blocks, the
+# state updated elementwise) has no MatMul that reads the state, so the custom-cell search
+# (which starts from such MatMuls) misses it.  These ops carry a value from the MatMul to the
+# state's next value without another product.
+_ELEMENTWISE = frozenset({"Split", "SplitV", "Add", "AddV2", "Sub", "Mul", "BiasAdd", "Identity",
+                          "RealDiv", "Neg", "Maximum", "Minimum", "ClipByValue"}) | frozenset(ACTIVATIONS)
+_MAX_CELL_OPS = 200
+
+
+def _elementwise_forward(G, start: str) -> set:
+    """Return the ops reachable from ``start`` through elementwise ops, in its loop body."""
+    where = (G.nodes[start].get("parent_op"), G.nodes[start].get("frame"))
+    seen, todo = set(), [start]
+    while todo and len(seen) < _MAX_CELL_OPS:
+        for dst, _ in consumers(G, todo.pop()):
+            if dst in seen or node_op(G, dst) not in _ELEMENTWISE or \
+                    (G.nodes[dst].get("parent_op"), G.nodes[dst].get("frame")) != where:
+                continue
+            seen.add(dst)
+            todo.append(dst)
+    return seen
+
+
+def find_fused_matmul_cells(G: nx.MultiDiGraph, taken: frozenset = frozenset()) -> list:
+    """Return one custom :class:`Cell` per loop state updated elementwise from one MatMul of x_t."""
+    cells = []
+    for mm in sorted(n for n, d in G.nodes(data=True) if d["op"] == "MatMul" and n not in taken):
+        weight = weight_matmul(G, mm)
+        loop = loop_of(G, mm)
+        if weight is None or loop is None or state_of_input(G, mm):
+            continue  # not a weight product in a loop, or one that reads the state (custom.py's)
+        reached = _elementwise_forward(G, mm)
+        if any(node_op(G, src) in ("MatMul", "BatchMatMulV2") and src != mm
+               for node in reached for src, _ in data_inputs(G, node)):
+            continue  # another product joins in (x·W + h·U): a cell of custom.py or keras.py
+        states = {s for node in reached for src, out in data_inputs(G, node)
+                  if (s := loop_state(G, src, out)) is not None and _float_state(G, s)}
+        sinks = state_sinks(G, states)
+        fed = {s for s in states if state_sinks(G, {s}) & _feeding(G, reached)}
+        if not fed or not sinks:
+            continue  # the product never becomes the next value of a state it reads
+        parts = []
+        for act in sorted(n for n in reached if node_op(G, n) in ACTIVATIONS):
+            bias = next((w for n in reached for s, o in data_inputs(G, n)
+                         if node_op(G, n) in {"Add", "AddV2", "BiasAdd"} and act in
+                         {d for d, _ in consumers(G, n)} and (w := weight_of(G, s, o))
+                         and len(variable_shape(G, w) or []) == 1), None)
+            parts.append({"node": act, "activation": ACTIVATIONS[node_op(G, act)], "bias": bias,
+                          "weights": [{"matmul": mm, "weight": weight,
+                                       "shape": variable_shape(G, weight), "input": "x"}]})
+        state = sorted(fed)[0]
+        outs = G.nodes[state]["outputs"]
+        units = _last(outs[0]["shape"] if outs else None)
+        blocks = _block_columns(G, mm, reached)
+        if units is None and len(set(blocks)) == 1:
+            units = blocks[0]  # the state is combined elementwise with blocks of this width
+        cell = Cell(scope=G.nodes[mm]["scope"], kind="custom", matmul=mm, concat="",
+                    kernel=weight, kernel_shape=variable_shape(G, weight), bias=None,
+                    bias_shape=None, activation=None, activation_node=None, n_inputs=None,
+                    n_neurons=units, x_input="", h_input=state, form="custom")
+        cell.parts = parts
+        cell.instances = [mm]
+        cell.loops = [loop]
+        cell.layer = layer_name(G, mm)
+        cell.nodes = sorted(reached | {mm})
+        cell.fused = {"elementwise_state": sorted(fed), "matmuls": 1, "blocks": blocks}
+        cells.append(cell)
+    return cells
+
+
+def _block_columns(G, mm: str, reached: set) -> list:
+    """Return the widths of the column blocks the MatMul's product is split into (leaves only)."""
+    shape = variable_shape(G, weight_matmul(G, mm))
+    columns = {(mm, 0): shape[1] if shape and len(shape) == 2 else None}
+    leaves = []
+    for node in sorted(reached, key=lambda n: G.nodes[n]["order"]):
+        op = node_op(G, node)
+        if op not in _SPLIT_VALUE:  # elementwise: as wide as the widest input known (broadcast)
+            widths = [columns[i] for i in data_inputs(G, node) if columns.get(i) is not None]
+            columns[(node, 0)] = max(widths) if widths else None
+            continue
+        value = input_of(G, node, _SPLIT_VALUE[op])
+        width = columns.get(value) if value else None
+        if op == "SplitV":
+            sizes_in = input_of(G, node, 1)
+            sizes = const_value(G, *sizes_in) if sizes_in else None
+            sizes = sizes if isinstance(sizes, list) else None
+        else:
+            count = G.nodes[node]["attrs"].get("num_split")
+            sizes = [width // count] * count if isinstance(width, int) and count else None
+        if sizes is None:
+            return []
+        for out, size in enumerate(sizes):
+            columns[(node, out)] = size
+            if not _split_later(G, node, out, reached):
+                leaves.append(size)
+    return leaves
+
+
+_SPLIT_VALUE = {"Split": 1, "SplitV": 0}  # op -> index of the value input
+
+
+def _split_later(G, node: str, out: int, reached: set) -> bool:
+    """True if ``node:out`` is split again further on (through elementwise ops in ``reached``)."""
+    todo, seen = [d for d, _ in consumers(G, node, out) if d in reached], set()
+    while todo:
+        current = todo.pop()
+        if node_op(G, current) in _SPLIT_VALUE:
+            return True
+        if current not in seen:
+            seen.add(current)
+            todo += [d for d, _ in consumers(G, current) if d in reached]
+    return False
+
+
+def _feeding(G, reached: set) -> set:
+    """Return the loop sinks (NextIteration, body _Retval) that ops of ``reached`` feed."""
+    return {d for n in reached for d, _ in consumers(G, n)
+            if node_op(G, d) in ("NextIteration", "RefNextIteration", "_Retval")}
+
+
+def _float_state(G, node: str) -> bool:
+    outs = G.nodes[node]["outputs"]
+    dtype = (outs[0]["dtype"] if outs else None) or G.nodes[node]["attrs"].get("T")
+    return dtype in (None, "float32", "float64", "float16", "bfloat16")
