@@ -63,6 +63,12 @@ EXPECTED_CELLS = {
     # tf2onnx's test models: 28 inputs, 128 units (their tests/models scripts).
     "others/tf2onnx_gru_frozen.pb": [("gru", [156, 256])],
     "others/tf2onnx_lstm_frozen.pb": [("lstm", [156, 512])],
+    # DL4J's TensorFlow test graphs (issue 21): TensorFlow's fused kernels, one cell each, the
+    # kernel [inputs + units, gates·units] of 3 units (their names' "-3"); the SRU is custom.
+    "others/dl4j_lstmblockfusedcell_peephole_frozen.pb": [("lstm", [5, 12])],
+    "others/dl4j_tr_lstmbfc_frozen.pb": [("lstm", [7, 12])],
+    "others/dl4j_grublockcellv2_dynamic_frozen.pb": [("gru", [8, 6])],
+    "others/dl4j_srucell_dynamic_frozen.pb": [("custom", None)],
 }
 # A tf.summary.graph trace of a Keras LSTM feeds the weights in as untyped Placeholders (the
 # captured variables), so no kernel shape is recorded and the cell is not recognised.

@@ -227,3 +227,38 @@ def test_a_hand_written_cell_on_one_fused_matmul_is_custom(capsys):
     assert cell.loops == ["frame rnn/while_context"]
     assert main(["inspect", str(HERE / "sru_fused_matmul.pbtxt")]) == 0
     assert "rnn/sru: custom cell (hand-written), 2 gate-like parts, state of 3 units" in capsys.readouterr().out
+
+
+CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "others"
+# DL4J's frozen TensorFlow test graphs (corpus README): what their generator says it built.
+REAL = {"dl4j_lstmblockfusedcell_peephole_frozen.pb": ("BlockLSTM", "forward", True),
+        "dl4j_tr_lstmbfc_frozen.pb": ("BlockLSTM", "backward", False),
+        "dl4j_grublockcellv2_dynamic_frozen.pb": ("GRUBlockCell", "forward", None)}
+
+
+def _real_graph(name: str):
+    graph_def, kind = load_graph_def(CORPUS / name)
+    return graph_def, kind, recognise(walk(graph_def))
+
+
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_fused_graphs_are_recognised_from_their_attributes(name):
+    graph_def, _, found = _real_graph(name)
+    op, direction, peephole = REAL[name]
+    node = next(n for n in graph_def.node if n.op == op)
+    (cell,) = [c for c in found.cells if c.form == "fused"]
+    assert (cell.scope, cell.fused["op"], cell.fused["direction"]) == (node.name, op, direction)
+    assert [i["source"] for i in cell.fused["inputs"]] == [i.split(":0")[0] for i in node.input]
+    if peephole is not None:
+        assert cell.fused["use_peephole"] is node.attr["use_peephole"].b is peephole
+        assert cell.forget_bias == pytest.approx(node.attr["forget_bias"].f)
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("name", sorted(REAL))
+def test_real_fused_graphs_verify(name):
+    from rnngraph.explain.fused import verify_fused
+
+    graph_def, kind, found = _real_graph(name)
+    result = verify_fused(kind, graph_def, [c for c in found.cells if c.form == "fused"])
+    assert result["ok"] and result["max_abs_diff"] <= 1e-5, result

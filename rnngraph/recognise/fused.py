@@ -276,7 +276,8 @@ def find_fused_cells(G: nx.MultiDiGraph) -> list:
 # (which starts from such MatMuls) misses it.  These ops carry a value from the MatMul to the
 # state's next value without another product.
 _ELEMENTWISE = frozenset({"Split", "SplitV", "Add", "AddV2", "Sub", "Mul", "BiasAdd", "Identity",
-                          "RealDiv", "Neg", "Maximum", "Minimum", "ClipByValue"}) | frozenset(ACTIVATIONS)
+                          "RealDiv", "Neg", "Maximum", "Minimum", "ClipByValue",
+                          "ConcatV2"}) | frozenset(ACTIVATIONS)  # blocks regrouped (SRUCell)
 _MAX_CELL_OPS = 200
 
 
@@ -348,8 +349,12 @@ def _block_columns(G, mm: str, reached: set) -> list:
     leaves = []
     for node in sorted(reached, key=lambda n: G.nodes[n]["order"]):
         op = node_op(G, node)
-        if op not in _SPLIT_VALUE:  # elementwise: as wide as the widest input known (broadcast)
+        if op not in _SPLIT_VALUE:  # elementwise: as wide as the widest input (broadcast)
             widths = [columns[i] for i in data_inputs(G, node) if columns.get(i) is not None]
+            if op == "ConcatV2":  # regrouped blocks: their widths add up (all must be known)
+                values = data_inputs(G, node)[:-1]
+                widths = [sum(columns[i] for i in values)] if all(
+                    columns.get(i) is not None for i in values) else []
             columns[(node, 0)] = max(widths) if widths else None
             continue
         value = input_of(G, node, _SPLIT_VALUE[op])
