@@ -262,3 +262,23 @@ def test_real_fused_graphs_verify(name):
     graph_def, kind, found = _real_graph(name)
     result = verify_fused(kind, graph_def, [c for c in found.cells if c.form == "fused"])
     assert result["ok"] and result["max_abs_diff"] <= 1e-5, result
+
+
+def test_the_page_s_structures_panel_names_the_fused_op():
+    from rnngraph.draw.html import structures
+
+    graph_def, _ = load_graph_def(HERE / "grublockcell_v1_loop.pbtxt")
+    (entry,) = [s for s in structures(walk(graph_def)) if s["nodes"] == ["rnn/gru_cell"]]
+    truth = MANIFEST["grublockcell_v1_loop"]["rnn/gru_cell"]
+    assert entry["text"].startswith("TensorFlow's fused GRUBlockCell kernel: one op computes the gru cell")
+    assert entry["text"].endswith("reading " + ", ".join(i["name"] for i in truth["inputs"]) + ".")
+
+
+def test_the_readme_example_is_what_inspect_prints(capsys):
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ rnngraph inspect tests/fixtures/fused/blocklstmv2_reversed.pbtxt\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    assert main(["inspect", str(HERE / "blocklstmv2_reversed.pbtxt")]) == 0
+    out = capsys.readouterr().out
+    assert lines[0] in out and lines[1] in out
+    assert lines[2].rstrip(", ...").rstrip(".") in out

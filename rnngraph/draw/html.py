@@ -110,7 +110,13 @@ def _tensor_text(shape, dtype) -> str:
 
 
 def _reach_cell_text(cell, gates: str) -> str:
-    """Return the structures-panel text of a Keras or hand-written cell."""
+    """Return the structures-panel text of a Keras, fused or hand-written cell."""
+    if cell.form == "fused":
+        f = cell.fused
+        return (f"TensorFlow's fused {f['op']} kernel: one op computes the {cell.kind} cell "
+                f"({cell.n_inputs} inputs, {cell.n_neurons} units; gates: {gates}; "
+                f"{'the whole sequence' if f['steps'] == 'sequence' else 'one step'}, "
+                f"{f['direction']}), reading " + ", ".join(i["name"] for i in f["inputs"]) + ".")
     if cell.form == "custom":
         return (f"A hand-written cell: {len(cell.parts)} gate-like part(s), each a product of "
                 f"what it reads by its own weights, then an activation; the loop feeds back a "
