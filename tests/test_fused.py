@@ -282,3 +282,17 @@ def test_the_readme_example_is_what_inspect_prints(capsys):
     out = capsys.readouterr().out
     assert lines[0] in out and lines[1] in out
     assert lines[2].rstrip(", ...").rstrip(".") in out
+
+
+@pytest.mark.parametrize("attr, value, message", [
+    ("cell_clip", 's: "big"', "its attribute 'cell_clip' should be a number, but the file holds a string (s)"),
+    ("use_peephole", "i: 1", "its attribute 'use_peephole' should be a boolean, but the file holds an integer (i)"),
+])
+def test_a_fused_op_with_a_wrong_attribute_is_refused_in_one_line(capsys, tmp_path, attr, value, message):
+    text = (HERE / "blocklstm_peephole.pbtxt").read_text()
+    text = re.sub(rf'key: "{attr}"\n(\s*)value \{{\n\s*[^\n]*\n', rf'key: "{attr}"\n\1value {{\n\1  {value}\n', text)
+    path = tmp_path / "bad.pbtxt"
+    path.write_text(text)
+    status = main(["inspect", str(path)])
+    err = capsys.readouterr().err
+    assert status == 1 and err.count("\n") == 1 and message in err, err

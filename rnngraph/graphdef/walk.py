@@ -270,6 +270,11 @@ _ATTR_KINDS = {
     **{key: ("a boolean", lambda v: isinstance(v, bool))
        for key in ("transpose_a", "transpose_b", "is_constant", "forget_bias_is_bool")},
     "frame_name": ("a string", lambda v: isinstance(v, str)),
+    # what the fused RNN kernels are recognised by (BlockLSTM, GRUBlockCell, CudnnRNN...)
+    **{key: ("a number", {"f"}) for key in ("forget_bias", "cell_clip", "dropout")},
+    **{key: ("a boolean", {"b"}) for key in ("use_peephole", "is_training", "time_major")},
+    **{key: ("a string", {"s"}) for key in ("rnn_mode", "direction", "input_mode")},
+    **{key: ("an integer", {"i"}) for key in ("num_proj", "seq_dim")},
     "shape": ("a shape", _is_shape),
     "element_shape": ("a shape", _is_shape),
     "_output_shapes": ("a list of shapes", lambda v: isinstance(v, list) and all(

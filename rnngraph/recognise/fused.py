@@ -216,11 +216,7 @@ def _cudnn_cell(G, node: str, spec: dict, inputs: dict) -> Optional[Cell]:
             and params["shape"][0] >= 0:
         size = params["shape"][0]
     elif canonical is not None:
-        shapes = [variable_shape(G, w) or shape_of(G, s, o) for s, o in
-                  (input_of(G, canonical, i) or (None, 0) for i in range(3, G.in_degree(canonical)))
-                  for w in [weight_of(G, s, o) if s else None]]
-        if shapes and all(s and all(isinstance(d, int) and d >= 0 for d in s) for s in shapes):
-            size = sum(int(_product(s)) for s in shapes)
+        size = _canonical_size(G, canonical)
     expected = None
     if None not in (units, n_in, layers):
         expected = cudnn_params_size(mode, n_in, units, layers, directions,
@@ -244,11 +240,20 @@ def _cudnn_cell(G, node: str, spec: dict, inputs: dict) -> Optional[Cell]:
     return cell
 
 
-def _product(shape: list) -> int:
-    total = 1
-    for d in shape:
-        total *= d
-    return total
+def _canonical_size(G, canonical: str) -> Optional[int]:
+    """Return how many values CudnnRNNCanonicalToParams packs: its weights' and biases' sizes."""
+    total = 0
+    # inputs: num_layers, num_units, input_size, then every weight and bias
+    for src, out in data_inputs(G, canonical)[3:]:
+        weight = weight_of(G, src, out)
+        shape = variable_shape(G, weight) if weight else shape_of(G, src, out)
+        if not shape or not all(isinstance(d, int) and d >= 0 for d in shape):
+            return None
+        count = 1
+        for d in shape:
+            count *= d
+        total += count
+    return total or None
 
 
 def find_fused_cells(G: nx.MultiDiGraph) -> list:
