@@ -42,7 +42,8 @@ def _cells(name: str) -> dict:
 
 
 def _ops(name: str) -> dict:
-    return {k: v for k, v in MANIFEST[name].items() if v["op"] != "CudnnRNNCanonicalToParams"}
+    return {k: v for k, v in MANIFEST[name].items()
+            if v["op"] not in ("CudnnRNNCanonicalToParams", "CudnnRNNParamsToCanonical")}
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
@@ -93,8 +94,15 @@ def test_the_params_buffer_size_is_cudnn_s_canonical_layout():
     canonical = next(v for v in MANIFEST["cudnn_rnn"].values() if v["op"] == "CudnnRNNCanonicalToParams")
     packed = sum(math.prod(i["shape"]) for i in canonical["inputs"] if i["name"].startswith(("weights", "biases")))
     cells = _cells("cudnn_rnn")
-    assert cells["cudnn_lstm"].fused["params"] == {"size": packed, "expected": packed,
-                                                   "canonical": "lstm_params"}
+    params = cells["cudnn_lstm"].fused["params"]
+    assert (params["size"], params["expected"], params["canonical"]) == (packed, packed, "lstm_params")
+    # one W and one R per gate: the canonical weights TensorFlow packed
+    assert params["matrices"] == sum(i["name"].startswith("weights") for i in canonical["inputs"])
+    unpack = next(v for k, v in MANIFEST["cudnn_rnn"].items() if v["op"] == "CudnnRNNParamsToCanonical")
+    assert cells["cudnn_bigru"].fused["params"]["unpacked_by"] == [
+        {"node": "gru_canonical", "weights": unpack["attrs"]["num_params"],
+         "biases": unpack["attrs"]["num_params"]}]
+    assert cells["cudnn_bigru"].fused["params"]["matrices"] == unpack["attrs"]["num_params"]
     for node, truth in _ops("cudnn_rnn").items():
         params = next(i["shape"] for i in truth["inputs"] if i["name"] == "params")
         if params[0] is not None:
@@ -153,6 +161,7 @@ def test_cudnn_explain_says_verify_needs_a_gpu(capsys):
 
 
 @pytest.mark.tf
+@pytest.mark.slow
 def test_cudnn_ops_have_no_cpu_kernel():
     """The claim explain makes: TensorFlow cannot run CudnnRNN on a CPU."""
     from rnngraph.model.tfcompat import tf as _tf

@@ -139,6 +139,12 @@ def fused_cell(cell: Cell) -> Section:
                             else "which does not match: the sizes read from the shapes disagree with it."))
             paras.append(text + (f" {params['canonical']} packs it from the canonical weights and "
                                  "biases." if params["canonical"] else ""))
+        if params["matrices"] is not None:
+            paras.append(f"In canonical form it is {params['matrices']} weight matrices (W_g and R_g "
+                         f"per gate, layer and direction) and as many bias vectors.")
+        for each in params["unpacked_by"]:
+            paras.append(f"{each['node']} unpacks the buffer into {each['weights']} weight matrices "
+                         f"and {each['biases']} biases.")
         paras.append(NO_GPU.format(op=op) + ".")
         return Section(f"The fused kernel {cell.scope} ({op})", paras)
     if cell.kind == "lstm":

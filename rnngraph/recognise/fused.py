@@ -67,6 +67,7 @@ CUDNN_GATES = {"lstm": ("i", "f", "c", "o"), "gru": ("r", "u", "c"), "rnn_tanh":
 _CUDNN_KIND = {"lstm": "lstm", "gru": "gru", "rnn_tanh": "rnn", "rnn_relu": "rnn"}
 _REVERSE = {"ReverseV2", "ReverseSequence"}
 _PARAMS_FROM_CANONICAL = {"CudnnRNNCanonicalToParams", "CudnnRNNCanonicalToParamsV2"}
+_PARAMS_TO_CANONICAL = {"CudnnRNNParamsToCanonical", "CudnnRNNParamsToCanonicalV2"}
 
 
 def _attr(G, node: str, spec: dict, key: str):
@@ -217,6 +218,15 @@ def _cudnn_cell(G, node: str, spec: dict, inputs: dict) -> Optional[Cell]:
         size = params["shape"][0]
     elif canonical is not None:
         size = _canonical_size(G, canonical)
+    unpacked = []
+    if origin:  # the buffer also unpacked into canonical weights (for a checkpoint, say)
+        src, _, out = origin.partition(":")
+        for dst, index in consumers(G, src, int(out or 0)):
+            if index == 3 and node_op(G, dst) in _PARAMS_TO_CANONICAL:
+                attrs = G.nodes[dst]["attrs"]
+                weights = attrs.get("num_params_weights", attrs.get("num_params"))
+                unpacked.append({"node": dst, "weights": weights,
+                                 "biases": attrs.get("num_params_biases", attrs.get("num_params"))})
     expected = None
     if None not in (units, n_in, layers):
         expected = cudnn_params_size(mode, n_in, units, layers, directions,
@@ -235,7 +245,10 @@ def _cudnn_cell(G, node: str, spec: dict, inputs: dict) -> Optional[Cell]:
                   "time_major": time_major, "num_proj": num_proj or None,
                   "dropout": float(_attr(G, node, spec, "dropout")),
                   "is_training": bool(_attr(G, node, spec, "is_training")),
-                  "params": {"size": size, "expected": expected, "canonical": canonical},
+                  "params": {"size": size, "expected": expected, "canonical": canonical,
+                             "unpacked_by": unpacked,
+                             "matrices": None if layers is None else
+                             layers * directions * len(CUDNN_GATES[mode]) * 2},
                   "cell_clip": None, "use_peephole": None, "reversed_by": [], "gpu_only": True}
     return cell
 
