@@ -305,3 +305,27 @@ def test_a_fused_op_with_a_wrong_attribute_is_refused_in_one_line(capsys, tmp_pa
     status = main(["inspect", str(path)])
     err = capsys.readouterr().err
     assert status == 1 and err.count("\n") == 1 and message in err, err
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+@pytest.mark.parametrize("layer, mode, inputs, units", [("LSTM", "lstm", 3, 4), ("GRU", "gru", 5, 2)])
+def test_the_params_size_is_the_buffer_keras_packs_for_cudnn(layer, mode, inputs, units):
+    """tf_keras packs a layer's weights for CudnnRNN with its own canonical_to_params (its
+    gpu_lstm / gpu_gru code): that buffer's size is what rnngraph expects."""
+    import numpy as np
+    import tensorflow as tf
+    import tf_keras
+    from tf_keras.src.layers.rnn import gru_lstm_utils
+
+    cell = getattr(tf_keras.layers, layer)(units)
+    cell.build((None, 1, inputs))
+    kernel, recurrent, bias = cell.get_weights()
+    gates = len(CUDNN_GATES[mode])
+    weights = np.split(kernel, gates, 1) + np.split(recurrent, gates, 1)
+    biases = np.split(np.concatenate([np.zeros_like(bias), bias]) if mode == "lstm"
+                      else bias.reshape(-1), 2 * gates)
+    params = gru_lstm_utils.canonical_to_params(
+        weights=[tf.constant(w) for w in weights], biases=[tf.constant(b) for b in biases],
+        shape=tf.constant([-1]), transpose_weights=True)
+    assert int(params.shape[0]) == cudnn_params_size(mode, inputs, units, 1, 1)
