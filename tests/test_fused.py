@@ -329,3 +329,15 @@ def test_the_params_size_is_the_buffer_keras_packs_for_cudnn(layer, mode, inputs
         weights=[tf.constant(w) for w in weights], biases=[tf.constant(b) for b in biases],
         shape=tf.constant([-1]), transpose_weights=True)
     assert int(params.shape[0]) == cudnn_params_size(mode, inputs, units, 1, 1)
+
+
+def test_the_cell_focus_notes_what_the_op_was_read_to_compute(tmp_path):
+    out = tmp_path / "cell.dot"
+    assert main(["inspect", str(HERE / "blocklstm_peephole.pbtxt"), "--render", str(out),
+                 "--focus", "cell"]) == 0
+    attrs = MANIFEST["blocklstm_peephole"]["lstm"]["attrs"]
+    note = (f"BlockLSTM: the whole lstm cell in one op over the whole sequence; gates i, ci, f, o; "
+            f"forget bias {attrs['forget_bias']:g}; c clipped to ±{attrs['cell_clip']:g}; "
+            f"peepholes wci, wcf, wco")
+    dot = re.sub(r"\\n", " ", out.read_text())
+    assert note in dot, dot

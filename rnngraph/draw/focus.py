@@ -260,6 +260,9 @@ def _cell(G, found: Findings) -> FocusView:
     view, core = FocusView(), set()
     for cell in found.cells:
         core |= set(cell.nodes)
+        if cell.form == "fused":  # one op is the whole cell: say what it computes, as read from it
+            view.annotations[cell.matmul] = fused_note(cell)
+            view.labels[cell.matmul] = f"{cell.kind} cell"
         if cell.form != "tf1":  # no [X_t, h] concat to annotate
             continue
         shape = cell.kernel_shape
@@ -272,6 +275,24 @@ def _cell(G, found: Findings) -> FocusView:
             view.annotations[cell.activation_node] = f"Y_t = {cell.activation}([X_t, Y_(t−1)]·W + b)"
     view.nodes = _with_context(G, core)
     return view
+
+
+def fused_note(cell) -> str:
+    """Return the note beside a fused kernel: the cell it computes, with the settings read from it."""
+    f = cell.fused
+    parts = [f"{f['op']}: the whole {cell.kind} cell in one op"
+             + (" over the whole sequence" if f["steps"] == "sequence" else ", one step")]
+    if cell.gates:
+        parts.append(f"gates {', '.join(cell.gates)}")
+    if cell.forget_bias is not None:
+        parts.append(f"forget bias {cell.forget_bias:g}")
+    if f.get("cell_clip") is not None:
+        parts.append(f"c clipped to ±{f['cell_clip']:g}")
+    if f.get("use_peephole"):
+        parts.append("peepholes wci, wcf, wco")
+    if f.get("direction") in ("backward", "bidirectional"):
+        parts.append(f["direction"])
+    return "; ".join(parts)
 
 
 _BUILDERS: dict[str, Callable] = {
