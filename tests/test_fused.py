@@ -336,8 +336,8 @@ def test_the_cell_focus_notes_what_the_op_was_read_to_compute(tmp_path):
     assert main(["inspect", str(HERE / "blocklstm_peephole.pbtxt"), "--render", str(out),
                  "--focus", "cell"]) == 0
     attrs = MANIFEST["blocklstm_peephole"]["lstm"]["attrs"]
-    note = (f"BlockLSTM: the whole lstm cell in one op over the whole sequence; gates i, ci, f, o; "
-            f"forget bias {attrs['forget_bias']:g}; c clipped to ±{attrs['cell_clip']:g}; "
-            f"peepholes wci, wcf, wco")
+    note = (f"BlockLSTM: the whole lstm cell in one op over the whole sequence; gates i ci f o; "
+            f"forget bias {attrs['forget_bias']:g}; cell clip {attrs['cell_clip']:g}; "
+            f"peepholes wci wcf wco")
     dot = re.sub(r"\\n", " ", out.read_text())
     assert note in dot, dot

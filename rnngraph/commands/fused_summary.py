@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..draw.focus import fused_settings
+
 __all__ = ["fused_json", "fused_lines", "fused_facts_line"]
 
 
@@ -30,18 +32,7 @@ def fused_facts_line(c) -> str:
     else:
         parts.append(f"fused {c.kind.upper()} kernel")
     parts.append(size)
-    if c.gates:
-        parts.append(f"gates {' '.join(c.gates)}")
-    if c.forget_bias is not None:
-        parts.append(f"forget bias {c.forget_bias:g}")
-    if f.get("cell_clip") is not None:
-        parts.append(f"cell clip {f['cell_clip']:g}")
-    elif c.kind == "lstm" and "rnn_mode" not in f:
-        parts.append("no cell clip")
-    if f.get("use_peephole"):
-        parts.append("peepholes wci wcf wco")
-    elif f.get("use_peephole") is False:
-        parts.append("no peepholes")
+    parts += fused_settings(c)
     if "rnn_mode" not in f:
         parts.append(f["direction"] + (" (time reversed by " + ", ".join(f["reversed_by"]) + ")"
                                        if f["reversed_by"] else ""))

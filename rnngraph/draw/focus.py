@@ -277,22 +277,28 @@ def _cell(G, found: Findings) -> FocusView:
     return view
 
 
+def fused_settings(cell) -> list:
+    """Return a fused kernel's settings as short phrases: gates, forget bias, clip, peepholes."""
+    f = cell.fused
+    out = [f"gates {' '.join(cell.gates)}"] if cell.gates else []
+    if cell.forget_bias is not None:
+        out.append(f"forget bias {cell.forget_bias:g}")
+    if f.get("cell_clip") is not None:
+        out.append(f"cell clip {f['cell_clip']:g}")
+    elif f.get("use_peephole") is not None:  # the LSTM kernels that have the attribute
+        out.append("no cell clip")
+    if f.get("use_peephole") is not None:
+        out.append("peepholes wci wcf wco" if f["use_peephole"] else "no peepholes")
+    return out
+
+
 def fused_note(cell) -> str:
     """Return the note beside a fused kernel: the cell it computes, with the settings read from it."""
     f = cell.fused
-    parts = [f"{f['op']}: the whole {cell.kind} cell in one op"
-             + (" over the whole sequence" if f["steps"] == "sequence" else ", one step")]
-    if cell.gates:
-        parts.append(f"gates {', '.join(cell.gates)}")
-    if cell.forget_bias is not None:
-        parts.append(f"forget bias {cell.forget_bias:g}")
-    if f.get("cell_clip") is not None:
-        parts.append(f"c clipped to ±{f['cell_clip']:g}")
-    if f.get("use_peephole"):
-        parts.append("peepholes wci, wcf, wco")
-    if f.get("direction") in ("backward", "bidirectional"):
-        parts.append(f["direction"])
-    return "; ".join(parts)
+    head = f"{f['op']}: the whole {cell.kind} cell in one op" + (
+        " over the whole sequence" if f["steps"] == "sequence" else ", one step")
+    tail = [f["direction"]] if f.get("direction") in ("backward", "bidirectional") else []
+    return "; ".join([head, *fused_settings(cell), *tail])
 
 
 _BUILDERS: dict[str, Callable] = {
