@@ -18,7 +18,7 @@ from rnngraph.graphdef.formats import identify, unreadable_message
 
 
 def _h5() -> bytes:
-    import h5py
+    h5py = pytest.importorskip("h5py")  # installed with TensorFlow
 
     buffer = io.BytesIO()
     with h5py.File(buffer, "w") as f:
@@ -36,7 +36,7 @@ def _zip(members: dict) -> bytes:
 
 
 def _tflite() -> bytes:
-    import flatbuffers
+    flatbuffers = pytest.importorskip("flatbuffers")  # installed with TensorFlow
 
     builder = flatbuffers.Builder(64)
     builder.StartObject(1)
