@@ -107,7 +107,7 @@ def _direction(cell: Cell) -> str:
                "step t" if after else ""
         return (f"It runs backward in time: its x comes through {before}, which reverses the time "
                 f"axis{back}. With a forward op beside it this is one direction of a bidirectional RNN.")
-    return f"It runs forward in time over the whole sequence in one call."
+    return "It runs forward in time over the whole sequence in one call."
 
 
 def fused_cell(cell: Cell) -> Section:
