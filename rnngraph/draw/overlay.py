@@ -36,6 +36,7 @@ class Overlay:
     values: dict = field(default_factory=dict)  # node -> number | text
     unit: str = ""  # e.g. "µs"
     missing: str = "no value"  # legend text of boxes without a value
+    colours: dict = field(default_factory=dict)  # text -> fixed fill colour (else a palette)
 
     @property
     def numeric(self) -> bool:
@@ -107,6 +108,8 @@ def _colour_of_number(overlay: Overlay, value: float) -> str:
 
 def _text_colours(overlay: Overlay) -> dict:
     texts = sorted({str(v) for v in overlay.values.values()})
+    if overlay.colours:
+        return {t: overlay.colours.get(t, NOT_RUN) for t in sorted(overlay.colours) if t in texts}
     return {t: DEVICE_PALETTE[i % len(DEVICE_PALETTE)] for i, t in enumerate(texts)}
 
 
