@@ -34,7 +34,7 @@ from __future__ import annotations
 import hashlib
 import re
 import warnings
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -149,6 +149,7 @@ class _Side:
         self.levels = [{n: h[-1] for n, h in fine.items()},
                        {n: h[1] for n, h in fine.items()},
                        {n: h[-1] for n, h in coarse.items()}]
+        self.coarse_count = Counter(self.levels[2].values())
 
 
 def _unique_twins(hashes_a: dict, hashes_b: dict) -> tuple:
@@ -183,16 +184,19 @@ class _Matcher:
         """True unless the structure contradicts pairing ``a`` with ``b``.
 
         The op-only fingerprint must agree (attributes and shapes may differ:
-        that is a change), and neither node may have an exact structural twin
+        that is a change) and be held by no other node (step copies ordered
+        by name are not told apart by a recogniser), and neither node may have an exact structural twin
         that is unique on both sides but is not the other.  ``loose``: a
         recognised role whose op may change (an activation): ops that differ
         skip the fingerprint test.
         """
         if a not in self.a.op or b not in self.b.op:
             return False
-        if not (loose and self.a.op[a] != self.b.op[b]) and \
-                self.a.levels[2].get(a) != self.b.levels[2].get(b):
-            return False
+        if not (loose and self.a.op[a] != self.b.op[b]):
+            key = self.a.levels[2].get(a)
+            if key != self.b.levels[2].get(b) or self.a.coarse_count[key] != 1 \
+                    or self.b.coarse_count[key] != 1:
+                return False  # another position, or one of several copies nothing tells apart
         return not (self.a.unique0.get(a, b) != b or self.b.unique0.get(b, a) != a)
 
     def alike(self, a: str, b: str) -> bool:
@@ -304,8 +308,12 @@ class _Matcher:
         for key in sorted(groups_a.keys() & groups_b.keys()):
             ordered_a = sorted(groups_a[key], key=lambda n: (self.a.norm[n], n))
             ordered_b = sorted(groups_b[key], key=lambda n: (self.b.norm[n], n))
-            for x, y in zip(ordered_a, ordered_b):
+            for x in ordered_a:
+                y = next((y for y in ordered_b if y not in self.ba), None) if x not in self.ab else None
+                if y is None:
+                    continue
                 self.pair(x, y, "structure")
+                self.propagate()  # pair what hangs off this copy before choosing the next
 
 
 def _anchor_pairs(found_a, found_b) -> list:
