@@ -25,7 +25,7 @@ def diff_overlay(status: dict, side: str = "b") -> Overlay:
     """Return the overlay colouring one side's nodes by ``status`` (node -> matched|changed|added|removed)."""
     shown = {k: v for k, v in DIFF_COLOURS.items() if k != ("removed" if side == "b" else "added")}
     return Overlay(title="diff against A" if side == "b" else "diff against B", values=dict(status),
-                   missing="not compared", colours=shown)
+                   missing="not compared", colours=shown, silent=("matched",))
 
 
 def changed_scopes(status: dict) -> list:
