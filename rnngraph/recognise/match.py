@@ -180,24 +180,25 @@ class _Matcher:
         self.queue.append((a, b))
         return True
 
-    def agree(self, a: str, b: str, loose: bool = False) -> bool:
+    def agree(self, a: str, b: str, sure: bool = False) -> bool:
         """True unless the structure contradicts pairing ``a`` with ``b``.
 
-        The op-only fingerprint must agree (attributes and shapes may differ:
-        that is a change) and be held by no other node (step copies ordered
-        by name are not told apart by a recogniser), and neither node may have an exact structural twin
-        that is unique on both sides but is not the other.  ``loose``: a
-        recognised role whose op may change (an activation): ops that differ
-        skip the fingerprint test.
+        Neither node may have an exact structural twin that is unique on both
+        sides but is not the other.  Then, ``sure`` (the part is the only one
+        of its kind on both sides): any op may pair (Tanh -> Relu is a changed
+        activation).  Otherwise the op-only fingerprint must agree (attributes
+        and shapes may differ: that is a change) and be held by no other node
+        (step copies ordered by name are not told apart by a recogniser).
         """
         if a not in self.a.op or b not in self.b.op:
             return False
-        if not (loose and self.a.op[a] != self.b.op[b]):
-            key = self.a.levels[2].get(a)
-            if key != self.b.levels[2].get(b) or self.a.coarse_count[key] != 1 \
-                    or self.b.coarse_count[key] != 1:
-                return False  # another position, or one of several copies nothing tells apart
-        return not (self.a.unique0.get(a, b) != b or self.b.unique0.get(b, a) != a)
+        if self.a.unique0.get(a, b) != b or self.b.unique0.get(b, a) != a:
+            return False
+        if sure:
+            return True
+        key = self.a.levels[2].get(a)
+        return key == self.b.levels[2].get(b) and self.a.coarse_count[key] == 1 \
+            and self.b.coarse_count[key] == 1
 
     def alike(self, a: str, b: str) -> bool:
         """True if two nodes of different ops could be one changed node: same inputs and output types."""
@@ -317,40 +318,49 @@ class _Matcher:
 
 
 def _anchor_pairs(found_a, found_b) -> list:
-    """Return [(node of A, node of B, op may differ)] of the recognised parts both graphs have.
+    """Return [(node of A, node of B, sure)] of the recognised parts both graphs have.
 
     Only parts a graph has one of per recognised structure (a cell's kernel,
     bias, first MatMul, activation; a loop's condition; a TensorArray's
     handle): lists such as step copies are ordered by name, which a renaming
-    changes, so they are left to the data flow.
+    changes, so they are left to the data flow.  ``sure``: the structure is
+    the only one of its kind on both sides (one cell of that kind with one
+    copy, one loop, one TensorArray of that role), so its parts pair even
+    where their surroundings changed (a v1 frame against a v2 body).
     """
     out = []
 
-    def add(x, y, loose=False):
+    def add(x, y, sure):
         if x and y and isinstance(x, str) and isinstance(y, str):
-            out.append((x, y, loose))
+            out.append((x, y, sure))
 
     for kind in sorted({c.kind for c in found_a.cells} & {c.kind for c in found_b.cells}):
-        for ca, cb in zip([c for c in found_a.cells if c.kind == kind],
-                          [c for c in found_b.cells if c.kind == kind]):
-            for attr in ("kernel", "bias", "recurrent_kernel", "matmul", "concat", "forget_bias_node"):
-                add(getattr(ca, attr), getattr(cb, attr))
-            add(ca.activation_node, cb.activation_node, loose=True)
+        cells_a = [c for c in found_a.cells if c.kind == kind]
+        cells_b = [c for c in found_b.cells if c.kind == kind]
+        for ca, cb in zip(cells_a, cells_b):
+            one = len(cells_a) == len(cells_b) == 1
+            for attr in ("kernel", "bias", "recurrent_kernel", "forget_bias_node"):
+                add(getattr(ca, attr), getattr(cb, attr), one)  # one variable whatever the copies
+            sure = one and len(ca.instances) <= 1 and len(cb.instances) <= 1
+            for attr in ("matmul", "concat", "activation_node"):
+                add(getattr(ca, attr), getattr(cb, attr), sure)
+    sure = len(found_a.while_loops) == len(found_b.while_loops) == 1
     for la, lb in zip(found_a.while_loops, found_b.while_loops):
         if la.control_flow == lb.control_flow == "v2":
-            add(la.name, lb.name)
-        add(la.loop_cond, lb.loop_cond)
+            add(la.name, lb.name, sure)
+        add(la.loop_cond, lb.loop_cond, sure)
     for role in ("input", "output"):
-        for ta, tb in zip([t for t in found_a.tensor_arrays if t.role == role],
-                          [t for t in found_b.tensor_arrays if t.role == role]):
-            add(ta.name, tb.name)
-            add(ta.unstack, tb.unstack)
-            add(ta.stack, tb.stack)
+        arrays_a = [t for t in found_a.tensor_arrays if t.role == role]
+        arrays_b = [t for t in found_b.tensor_arrays if t.role == role]
+        sure = len(arrays_a) == len(arrays_b) == 1
+        for ta, tb in zip(arrays_a, arrays_b):
+            for attr in ("name", "unstack", "stack"):
+                add(getattr(ta, attr), getattr(tb, attr), sure)
     for sa, sb in zip(found_a.sequence_length, found_b.sequence_length):
-        add(sa.compare, sb.compare)
+        add(sa.compare, sb.compare, len(found_a.sequence_length) == len(found_b.sequence_length) == 1)
     for da, db in zip(found_a.dropout, found_b.dropout):
         for attr in ("mask", "select", "random"):
-            add(getattr(da, attr), getattr(db, attr))
+            add(getattr(da, attr), getattr(db, attr), len(found_a.dropout) == len(found_b.dropout) == 1)
     return out
 
 
@@ -359,8 +369,8 @@ def match_graphs(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a=Non
     """Return the :class:`Matching` of ``graph_a``'s nodes to ``graph_b``'s (see the module doc)."""
     matcher = _Matcher(graph_a, graph_b)
     if found_a is not None and found_b is not None:
-        for x, y, loose in _anchor_pairs(found_a, found_b):
-            if matcher.agree(x, y, loose):
+        for x, y, sure in _anchor_pairs(found_a, found_b):
+            if matcher.agree(x, y, sure):
                 matcher.pair(x, y, "part")
     matcher.propagate()
     for index in range(len(matcher.a.levels)):
