@@ -107,7 +107,9 @@ def _component_text(graph: nx.MultiDiGraph, nodes: list, found, part_of: dict) -
     """Return (what, description) of one added or removed group of nodes."""
     ops = Counter(graph.nodes[n]["op"] for n in nodes)
     node_set = set(nodes)
-    cells = [c for c in found.cells if c.kernel in node_set]  # a cell whose variables are new
+    # a cell whose variables are new, or all of whose first copy is
+    cells = [c for c in found.cells if c.kernel in node_set
+             or (c.matmul in node_set and set(c.nodes) <= node_set)]
     if cells:
         described = "; ".join(
             f"{c.kind} cell {c.layer or c.scope} (units {c.n_neurons}, kernel {_shape(c.kernel_shape)})"

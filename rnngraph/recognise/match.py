@@ -40,7 +40,7 @@ from typing import Optional
 
 import networkx as nx
 
-__all__ = ["Matching", "match_graphs", "normalise_name", "canonical_attrs", "node_changes"]
+__all__ = ["Matching", "match_graphs", "normalise_name", "canonical_attrs", "node_changes", "CALL_OPS"]
 
 _COUNTER = re.compile(r"_\d+(?=_|$)")
 _BINARY = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
@@ -69,7 +69,9 @@ def _canon(value):
                     **{k: _canon(v) for k, v in value.items() if k not in ("function", "name")}}
         return {k: _canon(v) for k, v in sorted(value.items())}
     if isinstance(value, (list, tuple)):
-        return [_canon(v) for v in value]
+        items = [_canon(v) for v in value]
+        # a list of names (a SaveV2's tensor_names) is compared as a set: its order follows names
+        return sorted(items) if items and all(isinstance(i, str) for i in items) else items
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
     if isinstance(value, str):
@@ -85,7 +87,8 @@ def _canon(value):
 def canonical_attrs(data: dict) -> dict:
     """Return a node's attributes as compared by the diff (names normalised, bookkeeping left out)."""
     return {k: _canon(v) for k, v in sorted(data["attrs"].items())
-            if k not in _NAME_ATTRS and not k.startswith("_")}
+            if k not in _NAME_ATTRS and not k.startswith("_")
+            and not (k == "index" and data["op"] == "_Arg")}  # which argument: see _call_args
 
 
 def _outputs_key(data: dict) -> tuple:
@@ -128,7 +131,15 @@ class _Side:
         simple.add_nodes_from((n, {"fine": self.fine[n], "op": d["op"]})
                               for n, d in graph.nodes(data=True))
         ports: dict = defaultdict(list)
+        self.args: dict = defaultdict(list)  # caller -> [(role, index, _Arg node)]
         for src, dst, key, data in graph.edges(keys=True, data=True):
+            if data.get("kind") == "call":
+                # Which argument a body node reads is matched through the caller's inputs (a
+                # function may take the same tensors in another order), not by its position.
+                role = dst[len(src) + 1:].partition("/")[0]
+                self.args[src].append((role, data.get("src_output", 0), dst))
+                ports[(src, dst)].append("call")
+                continue
             if data.get("control"):
                 self.controls[dst].append(src)
                 self.waiters[src].append(dst)
@@ -136,7 +147,8 @@ class _Side:
                 continue
             self.inputs[dst][key] = (src, data.get("src_output", 0))
             self.consumers[src].append((dst, data.get("src_output", 0), key))
-            ports[(src, dst)].append(f"{data.get('src_output', 0)}>{key}")
+            output = "*" if self.op[src] in _UNORDERED_OUTPUTS else data.get("src_output", 0)
+            ports[(src, dst)].append("return" if data.get("kind") == "return" else f"{output}>{key}")
         simple.add_edges_from((s, d, {"port": ",".join(sorted(p))}) for (s, d), p in ports.items())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # networkx warns that directed hashes changed in 3.5
@@ -162,6 +174,24 @@ def _unique_twins(hashes_a: dict, hashes_b: dict) -> tuple:
     ab = {groups_a[k][0]: groups_b[k][0] for k in groups_a.keys() & groups_b.keys()
           if len(groups_a[k]) == 1 and len(groups_b[k]) == 1}
     return ab, {b: a for a, b in ab.items()}
+
+
+_RETURN_KEYS = -2000  # walk: edge keys of a function's results into its caller
+_CONDITION_FIRST = {"If", "StatelessIf", "Case", "StatelessCase"}
+CALL_OPS = {"StatefulPartitionedCall", "PartitionedCall"}
+# Ops whose inputs (or outputs) come in the order of their names or of a function signature,
+# which TensorFlow does not keep stable between two exports: compared as a set.
+_UNORDERED_INPUTS = CALL_OPS | {"SaveV2", "RestoreV2"}
+_UNORDERED_OUTPUTS = {"RestoreV2"}
+
+
+def _arg_sources(side: "_Side", caller: str) -> dict:
+    """Return {argument index: (source node, output)} of a caller (If/Case: input 0 is the condition)."""
+    inputs = side.inputs.get(caller, {})
+    ports = sorted(k for k in inputs if k >= 0)
+    if side.op[caller] in _CONDITION_FIRST:
+        ports = ports[1:]
+    return {i: inputs[port] for i, port in enumerate(ports)}
 
 
 class _Matcher:
@@ -206,7 +236,7 @@ class _Matcher:
         return (len(self.a.inputs.get(a, ())) == len(self.b.inputs.get(b, ()))
                 and [o.get("dtype") for o in da["outputs"]] == [o.get("dtype") for o in db["outputs"]])
 
-    def _choose(self, cands_a: list, cands_b: list, how: str) -> None:
+    def _choose(self, cands_a: list, cands_b: list, how: str, names: bool = True) -> None:
         """Pair candidates that agree on a key when it leaves one node per side."""
         if len(cands_a) == 1 and len(cands_b) == 1:
             self.pair(cands_a[0], cands_b[0], how)
@@ -224,7 +254,8 @@ class _Matcher:
                     done |= self.pair(group_a[0], group_b[0], how)
             if done:
                 return
-        self._by_name(cands_a, cands_b, how)
+        if names:
+            self._by_name(cands_a, cands_b, how)
 
     def _by_name(self, cands_a: list, cands_b: list, how: str) -> None:
         names_b = defaultdict(list)
@@ -235,51 +266,97 @@ class _Matcher:
             names_a[self.a.norm[n]].append(n)
         for name, group_a in names_a.items():
             group_b = names_b.get(name, [])
-            exact = [n for n in group_a if n in group_b]
+            exact = [n for n in group_a if n in group_b and self.a.fine[n] == self.b.fine[n]]
             for n in exact:
                 self.pair(n, n, how)
             group_a = [n for n in group_a if n not in self.ab]
             group_b = [n for n in group_b if n not in self.ba]
-            if len(group_a) == 1 and len(group_b) == 1:
+            if len(group_a) == 1 and len(group_b) == 1 and \
+                    self.a.op[group_a[0]] == self.b.op[group_b[0]]:
                 self.pair(group_a[0], group_b[0], how)
 
-    def propagate(self, relaxed: bool = False) -> None:
-        """Pair inputs and consumers of every matched pair outward until nothing changes."""
+    def propagate(self, mode: str = "fine") -> None:
+        """Pair inputs and consumers of every matched pair outward until nothing changes.
+
+        ``mode`` says which neighbours may pair: "fine" the same full label (op,
+        attributes, shapes), "op" the same op, "relaxed" also another op of the
+        same inputs and output types.  Stricter first, so that a position
+        (input 9 of a SaveV2 whose order follows the names) does not outvote
+        what the nodes are.
+        """
         a_side, b_side = self.a, self.b
         while self.queue:
             a, b = self.queue.pop()
             ins_a, ins_b = a_side.inputs.get(a, {}), b_side.inputs.get(b, {})
             for port, (src_a, out_a) in ins_a.items():
+                if port <= _RETURN_KEYS:
+                    continue  # a function's results pair through its body, not by position
                 hit = ins_b.get(port)
                 if hit is None or src_a in self.ab or hit[0] in self.ba or hit[1] != out_a:
                     continue
-                if a_side.op[src_a] == b_side.op[hit[0]] or (relaxed and self.alike(src_a, hit[0])):
+                if self._compatible(src_a, hit[0], mode):
                     self.pair(src_a, hit[0], "flow")
-            self._group(a_side.consumers.get(a, ()), b_side.consumers.get(b, ()), relaxed)
+            self._call_args(a, b)
+            if a_side.op[a] not in _UNORDERED_OUTPUTS:
+                self._group(a_side.consumers.get(a, ()), b_side.consumers.get(b, ()), mode)
+            # control edges say only "after": their many ends are not told apart by name
             self._group([(n, 0, 0) for n in a_side.controls.get(a, ())],
-                        [(n, 0, 0) for n in b_side.controls.get(b, ())], relaxed)
+                        [(n, 0, 0) for n in b_side.controls.get(b, ())], mode, names=False)
             self._group([(n, 0, 0) for n in a_side.waiters.get(a, ())],
-                        [(n, 0, 0) for n in b_side.waiters.get(b, ())], relaxed)
+                        [(n, 0, 0) for n in b_side.waiters.get(b, ())], mode, names=False)
 
-    def _group(self, items_a, items_b, relaxed: bool) -> None:
+    def _compatible(self, a: str, b: str, mode: str) -> bool:
+        if mode == "fine":
+            return self.a.fine[a] == self.b.fine[b]
+        return self.a.op[a] == self.b.op[b] or (mode == "relaxed" and self.alike(a, b))
+
+    def again(self, mode: str) -> None:
+        """Propagate from every pair found so far, now allowing ``mode``'s neighbours."""
+        self.queue = list(self.ab.items())
+        self.propagate(mode)
+
+    def _call_args(self, a: str, b: str) -> None:
+        """Pair the function arguments of matched callers by the matched tensors they receive."""
+        args_a, args_b = self.a.args.get(a), self.b.args.get(b)
+        if not args_a or not args_b:
+            return
+        sources_a, sources_b = _arg_sources(self.a, a), _arg_sources(self.b, b)
+        by_source = defaultdict(list)
+        for role, index, node in sorted(args_b):
+            by_source[(role, sources_b.get(index))].append(node)
+        positional = {(role, index): node for role, index, node in args_b}
+        for role, index, node in sorted(args_a):
+            if node in self.ab:
+                continue
+            source = sources_a.get(index)
+            mapped = (self.ab.get(source[0]), source[1]) if source else None
+            candidates = [n for n in by_source.get((role, mapped), []) if n not in self.ba]
+            partner = candidates[0] if mapped and mapped[0] and candidates else positional.get((role, index))
+            if partner is not None and partner not in self.ba and \
+                    (mapped is None or mapped[0] is None or candidates):
+                self.pair(node, partner, "flow")
+
+    def _group(self, items_a, items_b, mode: str, names: bool = True) -> None:
         if not items_a or not items_b:
             return
+        label_a = self.a.fine if mode == "fine" else self.a.op
+        label_b = self.b.fine if mode == "fine" else self.b.op
         by_a, by_b = defaultdict(list), defaultdict(list)
         for n, out, port in items_a:
             if n not in self.ab:
-                by_a[(out, port) if relaxed else (self.a.op[n], out, port)].append(n)
+                by_a[(out, port) if mode == "relaxed" else (label_a[n], out, port)].append(n)
         for n, out, port in items_b:
             if n not in self.ba:
-                by_b[(out, port) if relaxed else (self.b.op[n], out, port)].append(n)
+                by_b[(out, port) if mode == "relaxed" else (label_b[n], out, port)].append(n)
         for key, group_a in by_a.items():
             group_b = by_b.get(key)
             if group_b:
                 group_a, group_b = sorted(set(group_a)), sorted(set(group_b))
-                if relaxed:
+                if mode == "relaxed":
                     if len(group_a) == 1 and len(group_b) == 1 and self.alike(group_a[0], group_b[0]):
                         self.pair(group_a[0], group_b[0], "position")
                 else:
-                    self._choose(group_a, group_b, "flow")
+                    self._choose(group_a, group_b, "flow", names)
 
     def by_key(self, index: int) -> None:
         """Pair the unmatched nodes whose structural hash at ``levels[index]`` is unique on both sides."""
@@ -314,7 +391,7 @@ class _Matcher:
                 if y is None:
                     continue
                 self.pair(x, y, "structure")
-                self.propagate()  # pair what hangs off this copy before choosing the next
+                self.propagate("op")  # pair what hangs off this copy before choosing the next
 
 
 def _anchor_pairs(found_a, found_b) -> list:
@@ -372,21 +449,37 @@ def match_graphs(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a=Non
         for x, y, sure in _anchor_pairs(found_a, found_b):
             if matcher.agree(x, y, sure):
                 matcher.pair(x, y, "part")
-    matcher.propagate()
+    matcher.propagate("fine")
     for index in range(len(matcher.a.levels)):
         matcher.by_key(index)
-        matcher.propagate()
+        matcher.propagate("fine")
+    matcher.again("op")
     matcher._by_name(sorted(n for n in graph_a.nodes if n not in matcher.ab),
                      sorted(n for n in graph_b.nodes if n not in matcher.ba), "name")
-    matcher.propagate()
+    matcher.propagate("op")
     matcher.leftovers()
-    matcher.propagate()
-    matcher.queue = list(matcher.ab.items())
-    matcher.propagate(relaxed=True)
+    matcher.propagate("op")
+    matcher.again("relaxed")
     pairs = dict(sorted(matcher.ab.items()))
     return Matching(pairs=pairs, how={a: matcher.how[a] for a in pairs},
                     only_a=sorted(n for n in graph_a.nodes if n not in matcher.ab),
                     only_b=sorted(n for n in graph_b.nodes if n not in matcher.ba))
+
+
+def _data_inputs(graph: nx.MultiDiGraph, node: str) -> dict:
+    """Return {port: (source, output)} of a node's data inputs, as the diff compares them.
+
+    A function argument's edge from its caller is left out (the caller's
+    inputs are compared); the output of an op whose outputs follow its
+    names' order (RestoreV2) counts as its output 0.
+    """
+    out = {}
+    for src, _, key, data in graph.in_edges(node, keys=True, data=True):
+        if data.get("control") or data.get("kind") == "call":
+            continue
+        output = 0 if graph.nodes[src]["op"] in _UNORDERED_OUTPUTS else data.get("src_output", 0)
+        out[key] = (src, output)
+    return out
 
 
 def _shape_text(shape) -> str:
@@ -420,10 +513,13 @@ def node_changes(graph_a: nx.MultiDiGraph, a: str, graph_b: nx.MultiDiGraph, b: 
         if dt_a != dt_b:
             out.append((label.replace("shape", "dtype"), dt_a, dt_b))
     if pairs is not None:
-        ins_a = {k: (s, d.get("src_output", 0)) for s, _, k, d in graph_a.in_edges(a, keys=True, data=True)
-                 if not d.get("control")}
-        ins_b = {k: (s, d.get("src_output", 0)) for s, _, k, d in graph_b.in_edges(b, keys=True, data=True)
-                 if not d.get("control")}
+        ins_a, ins_b = _data_inputs(graph_a, a), _data_inputs(graph_b, b)
+        if da["op"] in _UNORDERED_INPUTS and db["op"] == da["op"]:
+            # a call's arguments follow its function's signature, whose order may differ; the
+            # bodies are matched through what each argument receives, so compare them as a set
+            mapped = sorted((str(pairs.get(s)), o) for s, o in ins_a.values())
+            if mapped == sorted((s, o) for s, o in ins_b.values()):
+                ins_a, ins_b = {}, {}
         for port in sorted(ins_a.keys() | ins_b.keys()):
             src_a, src_b = ins_a.get(port), ins_b.get(port)
             mapped = (pairs.get(src_a[0]), src_a[1]) if src_a else None
