@@ -51,28 +51,14 @@ print(layer.name)
 """
 
 RENAME = """
-import random, sys
-from rnngraph.graphdef import protos
+import sys
+from pathlib import Path
+sys.path.insert(0, str(Path.cwd() / "tests"))
+from test_diff import _renamed  # the truth test's renaming: every node and function, shuffled
 from rnngraph.graphdef.loaders import load_graph_def
-graph_def = load_graph_def(sys.argv[1])[0]
-rng = random.Random(0)
-new = {n.name: f"x{rng.randrange(10 ** 9)}_{i}" for i, n in enumerate(graph_def.node)}
-nodes = list(graph_def.node)
-rng.shuffle(nodes)
-out = protos.GraphDef()
-out.versions.CopyFrom(graph_def.versions)
-out.library.CopyFrom(graph_def.library)
-for node in nodes:
-    copy = out.node.add()
-    copy.CopyFrom(node)
-    copy.name = new[node.name]
-    del copy.input[:]
-    for text in node.input:
-        control = text.startswith("^")
-        src, _, port = text.lstrip("^").partition(":")
-        copy.input.append(("^" if control else "") + new[src] + (":" + port if port else ""))
-open(sys.argv[2], "wb").write(out.SerializeToString())
-print(len(out.node))
+renamed, _ = _renamed(load_graph_def(sys.argv[1])[0], 0)
+open(sys.argv[2], "wb").write(renamed.SerializeToString())
+print(len(renamed.node))
 """
 
 STATIC_LSTM = """
@@ -109,7 +95,7 @@ print(json.dumps({"load": best_load, "diff": best_diff, "nodes": [s["nodes_a"], 
 def _run(code: str, *args) -> str:
     env = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
     done = subprocess.run([PY, "-c", code, *map(str, args)], capture_output=True, text=True, env=env,
-                          check=False)
+                          check=False, cwd=ROOT)
     if done.returncode:
         raise SystemExit(f"benchmark step failed:\n{done.stderr[-2000:]}")
     return done.stdout.strip().splitlines()[-1]

@@ -13,7 +13,7 @@ from ..errors import UsageError
 from .common import add_model_options, spec_from_args
 from .compare import _HELP_SIDE, _with_kind, parse_side
 
-__all__ = ["register", "load_side", "run_diff"]
+__all__ = ["register", "load_side", "run_diff", "draw_diff"]
 
 _PICTURES = ("html", "svg", "png", "pdf", "dot")
 
@@ -82,6 +82,15 @@ def run_diff(graph_def_a, graph_a, graph_def_b, graph_b) -> tuple:
         weights = weight_differences(float_constants(graph_def_a), float_constants(graph_def_b),
                                      matching.pairs)
     return diff_report(graph_a, graph_b, found_a, found_b, matching, weights), matching, found_a, found_b
+
+
+def draw_diff(def_a, title_a: str, def_b, title_b: str, fmt: str) -> tuple:
+    """Return ``(picture bytes, report)`` of the diff of two GraphDefs (the gallery's figures)."""
+    from ..graphdef.walk import walk  # noqa: PLC0415
+
+    graph_a, graph_b = walk(def_a), walk(def_b)
+    report, matching, _, _ = run_diff(def_a, graph_a, def_b, graph_b)
+    return _picture(fmt, graph_a, graph_b, title_a, title_b, report, matching), report
 
 
 def _picture(fmt: str, graph_a, graph_b, title_a: str, title_b: str, report: dict, matching) -> bytes:

@@ -17,7 +17,7 @@ import networkx as nx
 
 from ..recognise.match import Matching, node_changes, normalise_name
 
-__all__ = ["diff_report", "diff_text", "node_status", "weight_differences", "MAX_ENTRIES"]
+__all__ = ["diff_report", "diff_text", "diff_caption", "node_status", "weight_differences", "MAX_ENTRIES"]
 
 MAX_ENTRIES = 40  # entries of one list in the report; the rest are counted
 _EXAMPLES = 6  # node names given per entry
@@ -355,3 +355,35 @@ def diff_text(report: dict, title_a: str, title_b: str) -> str:
                 lines.append(f"  {entry['b']} {_shape(entry['shape'])}: largest |Δ| {entry['max_abs']:.6g}, "
                              f"mean |Δ| {entry['mean_abs']:.6g}")
     return "\n".join(lines) + "\n"
+
+
+def diff_caption(report: dict) -> str:
+    """Return a short paragraph saying what B adds, removes and changes against A (a figure's caption)."""
+    s = report["summary"]
+    if s["identical"]:
+        return f"The two graphs have the same structure: all {s['matched']} nodes match."
+    sentences = [f"{s['matched']} of A's {s['nodes_a']} nodes match nodes of B"
+                 + (f" ({s['renamed']} of them under other names)" if s["renamed"] else "") + "."]
+    moved = [f"{r['from']} → {r['to']} ({_plural(r['nodes'], 'node')})" for r in report["renamed"][:2]
+             if r["why"] != "counter suffixes"]
+    if moved:
+        sentences.append("Renamed scopes: " + "; ".join(moved) + ".")
+    if report["added"]:
+        sentences.append(f"B adds {_plural(s['added'], 'node')}: "
+                         + "; ".join(e["text"] for e in report["added"][:3]) + ".")
+    if report["removed"]:
+        sentences.append(f"B lacks {_plural(s['removed'], 'node')} of A: "
+                         + "; ".join(e["text"] for e in report["removed"][:3]) + ".")
+    rewired = [e for e in report["changed"] if e["count"]]
+    facts = ["; ".join(f"{f['what']} {f['a']} → {f['b']}" for f in e["facts"])
+             for e in report["changed"] if e["facts"]]
+    if facts:
+        sentences.append("Changed: " + "; ".join(facts) + ".")
+    if rewired:
+        nodes = [n for e in rewired for n in e["nodes"]]
+        inputs_only = all(c["what"].startswith("input") for n in nodes for c in n["changes"])
+        names = ", ".join(n["b"].rpartition("/")[2] for n in nodes[:3]) + (" …" if len(nodes) > 3 else "")
+        sentences.append(f"{_plural(s['changed'], 'matched node')} (amber) "
+                         + (f"now read from what B adds: {names}." if inputs_only else
+                            f"changed, in {', '.join(e['part'] for e in rewired[:3])}."))
+    return " ".join(sentences)
