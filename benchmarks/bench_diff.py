@@ -38,16 +38,28 @@ import sys
 import numpy as np
 from rnngraph.graphdef.loaders import load_graph_def
 graph_def = load_graph_def(sys.argv[1])[0]
-relus = [n for n in graph_def.node if n.op == "Relu"]
-layer = relus[len(relus) // 2]
-layer.op = "Relu6"
-for node in graph_def.node:
-    if node.op == "Const" and node.name.startswith(layer.name.rpartition("/")[0]) and \\
-            node.attr["value"].tensor.tensor_content and node.attr["value"].tensor.dtype == 1:
-        tensor = node.attr["value"].tensor
-        tensor.tensor_content = (np.frombuffer(tensor.tensor_content, "<f4") * 1.5).astype("<f4").tobytes()
+nodes = {n.name: n for n in graph_def.node}
+consumers = {}
+for n in graph_def.node:
+    for text in n.input:
+        consumers.setdefault(text.lstrip("^").partition(":")[0], []).append(n)
+convs = [n for n in graph_def.node if n.op == "Conv2D"]
+conv = convs[len(convs) // 2]
+filt = nodes[conv.input[1].partition(":")[0]]
+while filt.op == "Identity":
+    filt = nodes[filt.input[0].partition(":")[0]]
+tensor = filt.attr["value"].tensor
+tensor.tensor_content = (np.frombuffer(tensor.tensor_content, "<f4") * 1.5).astype("<f4").tobytes()
+queue, relu = [conv], None
+while queue and relu is None:  # the layer's activation: the first Relu after the convolution
+    for n in consumers.get(queue.pop(0).name, []):
+        if n.op == "Relu":
+            relu = n
+            break
+        queue.append(n)
+relu.op = "Relu6"
 open(sys.argv[2], "wb").write(graph_def.SerializeToString())
-print(layer.name)
+print(conv.name)
 """
 
 RENAME = """
@@ -65,7 +77,9 @@ STATIC_LSTM = """
 import sys
 from rnngraph.model.cache import graph_def_for
 from rnngraph.model.spec import ModelSpec
-open(sys.argv[1], "wb").write(graph_def_for(ModelSpec(kind="static", cell="lstm", steps=1000))[0])
+data = graph_def_for(ModelSpec(kind="static", cell="lstm", steps=1000))[0]
+open(sys.argv[1], "wb").write(data)
+print(len(data))
 """
 
 TIME = """

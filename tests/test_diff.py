@@ -186,3 +186,14 @@ def test_dot_picture_colours_b_and_explains_the_colours(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "op Tanh → Relu" in text
     assert "added (in B only):\n  while loop encoder/rnn/while/while_context: 1 Identity [1 node]" in text
+
+
+def test_gallery_diff_figures_are_committed_with_their_commands():
+    from rnngraph.gallery import DIFFS
+
+    gallery = Path(__file__).resolve().parent.parent / "gallery"
+    readme = (gallery / "README.md").read_text(encoding="utf-8")
+    for name, heading, a, b in DIFFS:
+        svg = (gallery / f"{name}.svg").read_text(encoding="utf-8")
+        assert "diff against A" in svg and "added" in svg
+        assert f"## {heading}" in readme and f"rnngraph diff {a} {b} --format svg -o gallery/{name}.svg" in readme

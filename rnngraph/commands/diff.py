@@ -72,10 +72,9 @@ def run_diff(graph_def_a, graph_a, graph_def_b, graph_b) -> tuple:
     """Return (report, matching, findings of A, findings of B) of two loaded graphs."""
     from ..explain.diff import diff_report, weight_differences  # noqa: PLC0415
     from ..graphdef.values import float_constants  # noqa: PLC0415
-    from ..recognise import recognise  # noqa: PLC0415
-    from ..recognise.match import match_graphs  # noqa: PLC0415
+    from ..recognise.match import match_graphs, recognise_parts  # noqa: PLC0415
 
-    found_a, found_b = recognise(graph_a), recognise(graph_b)
+    found_a, found_b = recognise_parts(graph_a), recognise_parts(graph_b)
     matching = match_graphs(graph_a, graph_b, found_a, found_b)
     weights = None
     if _frozen(graph_a) and _frozen(graph_b):  # a graph with variables holds only their initialisers

@@ -241,7 +241,8 @@ def diff_report(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a, fou
         if facts:
             changed[f"{cell_b.kind} cell {cell_b.layer or cell_b.scope}"]["facts"] += facts
     node_count = 0
-    for a, b in pairs.items():
+    for a in sorted(matching.suspects):
+        b = pairs[a]
         changes = node_changes(graph_a, a, graph_b, b, pairs)
         if not changes:
             continue
@@ -291,7 +292,7 @@ def node_status(report_matching: Matching, graph_a: nx.MultiDiGraph, graph_b: nx
     status_b = {n: "added" for n in report_matching.only_b}
     notes = {}
     for a, b in pairs.items():
-        changes = node_changes(graph_a, a, graph_b, b, pairs)
+        changes = node_changes(graph_a, a, graph_b, b, pairs) if a in report_matching.suspects else []
         state = "changed" if changes else "matched"
         status_a[a] = status_b[b] = state
         if changes:

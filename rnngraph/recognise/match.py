@@ -36,21 +36,23 @@ import re
 import warnings
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Optional
 
 import networkx as nx
 
-__all__ = ["Matching", "match_graphs", "normalise_name", "canonical_attrs", "node_changes", "CALL_OPS"]
+__all__ = ["Matching", "match_graphs", "recognise_parts", "normalise_name", "canonical_attrs", "node_changes", "CALL_OPS"]
 
 _COUNTER = re.compile(r"_\d+(?=_|$)")
 _BINARY = re.compile("[\x00-\x08\x0e-\x1f\ufffd]")
 _WORD = re.compile(r"[A-Za-z_][\w/.]*")
 _BINARY_WORDS = 24
-_WL_ITERATIONS = 3
+_WL_ITERATIONS = 2
 # Attributes that carry names or bookkeeping, not behaviour: compared through the matching instead.
 _NAME_ATTRS = {"shared_name", "container", "_class", "debug_name"}
 
 
+@lru_cache(maxsize=1 << 17)
 def normalise_name(name: str) -> str:
     """Return ``name`` with the counter suffix of every scope component removed.
 
@@ -108,6 +110,7 @@ class Matching:
     how: dict = field(default_factory=dict)  # node of A -> "part" | "structure" | "flow" | "name" | "position"
     only_a: list = field(default_factory=list)  # removed: nodes of A with no partner
     only_b: list = field(default_factory=list)  # added: nodes of B with no partner
+    suspects: frozenset = frozenset()  # nodes of A whose pair may differ (all others do not)
 
     @property
     def reverse(self) -> dict:
@@ -209,6 +212,23 @@ class _Matcher:
         self.ab[a], self.ba[b], self.how[a] = b, a, how
         self.queue.append((a, b))
         return True
+
+    def suspects(self) -> frozenset:
+        """Return the matched nodes of A whose label or inputs differ from their partner's.
+
+        A quick over-approximation (inputs by position) from the tables built
+        for matching, so :func:`node_changes` need not look at every pair.
+        """
+        out = set()
+        for a, b in self.ab.items():
+            if self.a.fine[a] != self.b.fine[b]:
+                out.add(a)
+                continue
+            ins_a, ins_b = self.a.inputs.get(a, {}), self.b.inputs.get(b, {})
+            if len(ins_a) != len(ins_b) or any(
+                    (self.ab.get(src), out_a) != ins_b.get(port) for port, (src, out_a) in ins_a.items()):
+                out.add(a)
+        return frozenset(out)
 
     def agree(self, a: str, b: str, sure: bool = False) -> bool:
         """True unless the structure contradicts pairing ``a`` with ``b``.
@@ -441,6 +461,21 @@ def _anchor_pairs(found_a, found_b) -> list:
     return out
 
 
+def recognise_parts(G: nx.MultiDiGraph):
+    """Return the :class:`Findings` the diff uses: cells, loops, TensorArrays, sequence_length, dropout.
+
+    :func:`rnngraph.recognise.recognise` without the concat, slice and RNN
+    passes, which the diff does not read (on a 17,000-node graph the concats
+    alone take longer than loading the file).
+    """
+    from . import (Findings, find_cells, find_dropout, find_sequence_length,  # noqa: PLC0415
+                   find_tensor_arrays, find_while_loops)
+
+    cells = find_cells(G)
+    return Findings(while_loops=find_while_loops(G, cells), tensor_arrays=find_tensor_arrays(G),
+                    cells=cells, sequence_length=find_sequence_length(G), dropout=find_dropout(G, cells))
+
+
 def match_graphs(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a=None,
                  found_b=None) -> Matching:
     """Return the :class:`Matching` of ``graph_a``'s nodes to ``graph_b``'s (see the module doc)."""
@@ -461,7 +496,7 @@ def match_graphs(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a=Non
     matcher.propagate("op")
     matcher.again("relaxed")
     pairs = dict(sorted(matcher.ab.items()))
-    return Matching(pairs=pairs, how={a: matcher.how[a] for a in pairs},
+    return Matching(pairs=pairs, how={a: matcher.how[a] for a in pairs}, suspects=matcher.suspects(),
                     only_a=sorted(n for n in graph_a.nodes if n not in matcher.ab),
                     only_b=sorted(n for n in graph_b.nodes if n not in matcher.ba))
 
