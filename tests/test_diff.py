@@ -63,7 +63,7 @@ def _diff(def_a, def_b):
     FIXTURES / "lstm_static_ref.pbtxt", FIXTURES / "rnn_v1_ref.pbtxt", FIXTURES / "walk_while_v1.pbtxt",
     FIXTURES / "walk_while_v2.pbtxt", CORPUS / "others" / "dl4j_nested_while.pbtxt",
     CORPUS / "others" / "tf_mlir_functional-while-ops.pbtxt", CORPUS / "made" / "static_gru_3.pbtxt",
-    CORPUS / "made" / "dynamic_lstm_v1.pb",
+    CORPUS / "made" / "dynamic_lstm_v1.pb", CORPUS / "made" / "static_lstm_basic_4.pb",
 ])
 def test_random_renaming_and_shuffling_is_identical(path):
     graph_def = load_graph_def(path)[0]

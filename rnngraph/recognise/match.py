@@ -159,7 +159,7 @@ class _Side:
                 simple, edge_attr="port", node_attr="fine", iterations=_WL_ITERATIONS,
                 digest_size=8, include_initial_labels=True) if graph.number_of_nodes() else {}
             coarse = nx.weisfeiler_lehman_subgraph_hashes(
-                simple, edge_attr="port", node_attr="op", iterations=2,
+                simple, edge_attr="port", node_attr="op", iterations=1,
                 digest_size=8, include_initial_labels=True) if graph.number_of_nodes() else {}
         self.levels = [{n: h[-1] for n, h in fine.items()},
                        {n: h[1] for n, h in fine.items()},
@@ -436,10 +436,10 @@ def _anchor_pairs(found_a, found_b) -> list:
         cells_b = [c for c in found_b.cells if c.kind == kind]
         for ca, cb in zip(cells_a, cells_b):
             one = len(cells_a) == len(cells_b) == 1
-            for attr in ("kernel", "bias", "recurrent_kernel", "forget_bias_node"):
+            for attr in ("kernel", "bias", "recurrent_kernel"):
                 add(getattr(ca, attr), getattr(cb, attr), one)  # one variable whatever the copies
             sure = one and len(ca.instances) <= 1 and len(cb.instances) <= 1
-            for attr in ("matmul", "concat", "activation_node"):
+            for attr in ("matmul", "concat", "activation_node", "forget_bias_node"):  # per copy
                 add(getattr(ca, attr), getattr(cb, attr), sure)
     sure = len(found_a.while_loops) == len(found_b.while_loops) == 1
     for la, lb in zip(found_a.while_loops, found_b.while_loops):
