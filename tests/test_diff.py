@@ -197,3 +197,14 @@ def test_gallery_diff_figures_are_committed_with_their_commands():
         svg = (gallery / f"{name}.svg").read_text(encoding="utf-8")
         assert "diff against A" in svg and "added" in svg
         assert f"## {heading}" in readme and f"rnngraph diff {a} {b} --format svg -o gallery/{name}.svg" in readme
+
+
+def test_compare_counts_renamed_nodes_as_matched(tmp_path, capsys):
+    graph_def = load_graph_def(FIXTURES / "walk_while_v1.pbtxt")[0]
+    renamed = tmp_path / "renamed.pbtxt"
+    renamed.write_text(str(_renamed(graph_def, 3)[0]))
+    assert main(["compare", str(FIXTURES / "walk_while_v1.pbtxt"), str(renamed),
+                 "-o", str(tmp_path / "c.html")]) == 0
+    total = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total"))
+    count = len(graph_def.node)
+    assert total.split()[1:] == [str(count), str(count), "0", "0"]

@@ -9,13 +9,14 @@ The order is the issue's (#23):
    loops in order (their loop variables' Enter/Merge/Switch/…/Exit),
    TensorArrays/TensorLists by role, sequence_length and dropout machinery.
 2. **Structure** — every node gets Weisfeiler-Lehman subgraph hashes
-   (:func:`networkx.weisfeiler_lehman_subgraph_hashes`, on a simple directed
-   copy whose edge labels are the output/input port numbers), once over the
-   full label (op, attributes with names normalised, output dtypes and shapes)
-   and once over the op alone.  A hash held by exactly one node on each side
-   pairs them.  WL was chosen because it is networkx's maintained, linear-time
-   refinement: it fingerprints a node by its neighbourhood without any name,
-   so renamed and reordered graphs hash alike.
+   (:func:`networkx.weisfeiler_lehman_subgraph_hashes`, two rounds, on a
+   simple directed copy whose edge labels are the output/input port numbers)
+   over its full label (op, attributes with names normalised, output dtypes
+   and shapes), and one op-only round (the op and its neighbours' ops by
+   port) that survives changed shapes.  A hash held by exactly one node on
+   each side pairs them.  WL was chosen because it is networkx's maintained,
+   linear-time refinement: it fingerprints a node by its neighbourhood
+   without any name, so renamed and reordered graphs hash alike.
 3. **Data flow** — from every matched pair outward: the inputs at the same
    port, and the consumers with the same op at the same ports, pair when the
    choice is unique (ties broken by the structural hash, then the name).  This
@@ -131,7 +132,7 @@ class _Side:
         self.consumers: dict = defaultdict(list)  # node -> [(dst, src_output, port)]
         self.waiters: dict = defaultdict(list)  # node -> [control destination]
         simple = nx.DiGraph()
-        simple.add_nodes_from((n, {"fine": self.fine[n], "op": d["op"]})
+        simple.add_nodes_from((n, {"fine": self.fine[n]})
                               for n, d in graph.nodes(data=True))
         ports: dict = defaultdict(list)
         self.args: dict = defaultdict(list)  # caller -> [(role, index, _Arg node)]
@@ -158,12 +159,17 @@ class _Side:
             fine = nx.weisfeiler_lehman_subgraph_hashes(
                 simple, edge_attr="port", node_attr="fine", iterations=_WL_ITERATIONS,
                 digest_size=8, include_initial_labels=True) if graph.number_of_nodes() else {}
-            coarse = nx.weisfeiler_lehman_subgraph_hashes(
-                simple, edge_attr="port", node_attr="op", iterations=1,
-                digest_size=8, include_initial_labels=True) if graph.number_of_nodes() else {}
+        # The op-only fingerprint is one WL step, taken directly from the port tables (a second
+        # networkx pass over a 17,000-node graph cost as much as reading the file).
+        coarse = {}
+        for n in graph.nodes:
+            ins = sorted((port, self.op[src], out) for port, (src, out) in self.inputs.get(n, {}).items())
+            outs = sorted((out, port, self.op[dst]) for dst, out, port in self.consumers.get(n, ()))
+            coarse[n] = _digest(repr((self.op[n], ins, outs, len(self.controls.get(n, ())),
+                                      len(self.waiters.get(n, ())))))
         self.levels = [{n: h[-1] for n, h in fine.items()},
                        {n: h[1] for n, h in fine.items()},
-                       {n: h[-1] for n, h in coarse.items()}]
+                       coarse]
         self.coarse_count = Counter(self.levels[2].values())
 
 
