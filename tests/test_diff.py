@@ -208,3 +208,26 @@ def test_compare_counts_renamed_nodes_as_matched(tmp_path, capsys):
     total = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("total"))
     count = len(graph_def.node)
     assert total.split()[1:] == [str(count), str(count), "0", "0"]
+
+
+def test_html_page_links_matched_nodes_and_opens_only_changed_scopes(tmp_path):
+    import re
+
+    from rnngraph.draw.diffstyle import DIFF_COLOURS
+
+    a, b = FIXTURES / "rnn_v1_ref.pbtxt", tmp_path / "b.pbtxt"
+    changed = load_graph_def(a)[0]
+    tanh = next(n for n in changed.node if n.op == "Tanh")
+    tanh.op = "Relu"
+    b.write_text(str(changed))
+    out = tmp_path / "d.html"
+    assert main(["diff", str(a), str(b), "--format", "html", "-o", str(out)]) == 1
+    page = out.read_text(encoding="utf-8")
+    links = json.loads(re.search(r'id="rg-links">(.*?)</script>', page, re.S).group(1))
+    data_b = json.loads(re.search(r'id="rg-data-b">(.*?)</script>', page, re.S).group(1))
+    names_b = [n["n"] for n in data_b["nodes"]]
+    (change,) = [link for link in links if link["t"].startswith("changed:")]
+    assert change["t"] == "changed: op: Tanh → Relu" and [names_b[i] for i in change["b"]] == [tanh.name]
+    # the scopes opened are those holding the change
+    assert data_b["open"] and all(tanh.name.startswith(scope + "/") for scope in data_b["open"])
+    assert DIFF_COLOURS["changed"] in page
