@@ -17,8 +17,7 @@ from rnngraph.cli import main
 from rnngraph.graphdef import protos
 from rnngraph.graphdef.loaders import load_graph_def
 from rnngraph.graphdef.walk import walk
-from rnngraph.recognise import recognise
-from rnngraph.recognise.match import match_graphs, normalise_name
+from rnngraph.recognise.match import normalise_name
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CORPUS = FIXTURES / "corpus"

@@ -96,6 +96,9 @@ def test_a_second_layer_is_named_as_a_layer(built):
 # --- Keras 3: model.export, as a notebook does it ------------------------------------------------
 
 def _keras_export(path, build, seed: int = 0):
+    from rnngraph.model.tfcompat import tf as _tf
+
+    _tf()  # first, so TensorFlow starts with rnngraph's switches (TF_USE_LEGACY_KERAS)
     import keras
 
     keras.utils.set_random_seed(seed)
@@ -132,7 +135,7 @@ def test_keras_pairs(keras_pairs):
     # exported twice in one process: Keras' counters rename two thirds of the nodes, nothing else
     report = _diff(base, keras_pairs["again"][0])
     assert report["summary"]["identical"]
-    assert report["summary"]["renamed"] == report["summary"]["counter_renamed"] > base.ByteSize() * 0
+    assert report["summary"]["renamed"] == report["summary"]["counter_renamed"] > 0
     assert report["summary"]["renamed"] >= report["summary"]["nodes_a"] // 2
     # units 5 -> 6: the shapes Keras gives its variables
     other = keras_pairs["units6"][1]
@@ -162,7 +165,9 @@ def test_keras_pairs(keras_pairs):
 
 @pytest.mark.slow
 def test_perturbed_weight_is_exactly_that_variable(tmp_path):
-    import tensorflow as tf
+    from rnngraph.model.tfcompat import tf as _tf
+
+    tf = _tf()  # tf.keras is tf-keras here, as rnngraph's builder needs it
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
     from rnngraph.graphdef.values import float_constants
@@ -204,4 +209,3 @@ def test_17054_node_static_lstm_against_1754_is_bounded(built):
     assert report["summary"]["matched"] <= 1754 and report["summary"]["removed"] >= 17054 - 1754
     assert all(len(report[k]) <= MAX_ENTRIES for k in ("matched", "renamed", "changed", "added", "removed"))
     assert len(diff_text(report, "A", "B").splitlines()) < 120
-    assert np.isfinite(report["summary"]["matched"])
