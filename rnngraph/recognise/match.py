@@ -412,10 +412,13 @@ class _Matcher:
         for key in sorted(groups_a.keys() & groups_b.keys()):
             ordered_a = sorted(groups_a[key], key=lambda n: (self.a.norm[n], n))
             ordered_b = sorted(groups_b[key], key=lambda n: (self.b.norm[n], n))
+            free = iter(ordered_b)
             for x in ordered_a:
-                y = next((y for y in ordered_b if y not in self.ba), None) if x not in self.ab else None
-                if y is None:
+                if x in self.ab:
                     continue
+                y = next((y for y in free if y not in self.ba), None)  # each of B looked at once
+                if y is None:
+                    break
                 self.pair(x, y, "structure")
                 self.propagate("op")  # pair what hangs off this copy before choosing the next
 
