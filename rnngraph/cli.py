@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "rnngraph.commands.inspect",
     "rnngraph.commands.run",
     "rnngraph.commands.compare",
+    "rnngraph.commands.diff",
 )
 
 

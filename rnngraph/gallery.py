@@ -16,7 +16,7 @@ from typing import Callable, Optional
 
 from .errors import RnnGraphError, UsageError
 
-__all__ = ["Figure", "FIGURES", "GROWTH", "figure_args", "figure_dot", "caption",
+__all__ = ["Figure", "FIGURES", "GROWTH", "DIFFS", "figure_args", "figure_dot", "caption",
            "readme_text", "write_gallery"]
 
 
@@ -148,6 +148,19 @@ GROWTH_RUN = {"image": "growth-run.png", "heading": "What unrolling costs when t
                          "README's section on the cost of unrolling reads the figures."}
 
 
+# What one option adds, drawn by `rnngraph diff A B --format svg` (B coloured: added green,
+# changed amber), captioned from the diff's findings: (file stem, heading, A, B).
+DIFFS = (
+    ("diff-dynamic-vs-seqlen", "What sequence_length adds to dynamic_rnn", "dynamic",
+     "dynamic:sequence_length=true"),
+    ("diff-dynamic-vs-dropout", "What dropout adds to dynamic_rnn", "dynamic", "dynamic:dropout=0.5"),
+)
+
+
+def _diff_command(name: str, a: str, b: str) -> str:
+    return shlex.join(["rnngraph", "diff", a, b, "--format", "svg", "-o", f"gallery/{name}.svg"])
+
+
 def figure_args(figure: Figure):
     """Return the parsed ``rnngraph render`` arguments of ``figure``."""
     from .cli import build_parser  # noqa: PLC0415
@@ -189,8 +202,8 @@ def caption(figure: Figure, spec, graph, build: Callable) -> str:
     return "\n\n".join([" ".join([figure.look, *overview]), *detail])
 
 
-def readme_text(entries: list) -> str:
-    """Return gallery/README.md: ``entries`` are ``(figure, caption)`` pairs."""
+def readme_text(entries: list, diffs: tuple = ()) -> str:
+    """Return gallery/README.md: ``entries`` are ``(figure, caption)`` pairs, ``diffs`` ``(DIFFS row, caption)``."""
     lines = ["# Gallery", "",
              "Every picture here is drawn from the graph TensorFlow really builds, by the command "
              "under it. Regenerate them all (SVG and DOT) with:", "",
@@ -208,6 +221,9 @@ def readme_text(entries: list) -> str:
         if figure.beside in commands:
             command = f"{commands[figure.beside]}\n{figure.command}"
         lines += [f"## {figure.heading}", "", image, "", text, "", "```", command, "```", ""]
+    for (name, heading, a, b), text in diffs:
+        lines += [f"## {heading}", "", f"![{heading}]({name}.svg)", "", text, "", "```",
+                  _diff_command(name, a, b), "```", ""]
     for plot in (GROWTH, GROWTH_RUN):
         lines += [f"## {plot['heading']}", "", f"![{plot['heading']}]({plot['image']})", "",
                   plot["caption"], "", "```", plot["command"], "```", ""]
@@ -243,5 +259,29 @@ def write_gallery(out: str, build: Optional[Callable] = None, draw: bool = True,
             written.append(write_atomic(folder / f"{figure.name}.svg", run_graphviz(dot, "svg")))
         entries.append((figure, caption(figure, spec, graph, cached)))
         log(figure.command)
-    written.append(write_atomic(folder / "README.md", readme_text(entries)))
+    diffs = []
+    for row in DIFFS if draw else ():
+        picture, text = _diff_figure(row, cached)
+        written.append(write_atomic(folder / f"{row[0]}.svg", picture))
+        diffs.append((row, text))
+        log(_diff_command(row[0], row[2], row[3]))
+    written.append(write_atomic(folder / "README.md", readme_text(entries, tuple(diffs))))
     return written
+
+
+def _diff_figure(row: tuple, build: Callable) -> tuple:
+    """Return (SVG bytes, caption) of one DIFFS row."""
+    from .commands.compare import parse_side  # noqa: PLC0415
+    from .commands.diff import draw_diff  # noqa: PLC0415
+    from .commands.render import title_of  # noqa: PLC0415
+    from .explain.diff import diff_caption  # noqa: PLC0415
+    from .graphdef.walk import walk  # noqa: PLC0415
+    from .model.spec import ModelSpec  # noqa: PLC0415
+
+    sides = []
+    for text in row[2:]:
+        spec = parse_side(text, ModelSpec())[1]
+        graph_def = build(spec).graph_def()
+        sides += [graph_def, title_of(spec, walk(graph_def))]
+    picture, report = draw_diff(*sides, "svg")
+    return picture, diff_caption(report)

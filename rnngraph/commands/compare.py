@@ -105,7 +105,10 @@ def run(args) -> int:
         _load(side, not args.no_cache) for side in sides)
     page, linked = render_compare(graph_a, graph_b, title_a, title_b)
     output = args.output or f"compare-{slug_a}-vs-{slug_b}.html"
-    summary = summary_text(title_a, title_b, graph_a, graph_b, linked)
+    from ..recognise.match import match_graphs, recognise_parts  # noqa: PLC0415
+
+    matching = match_graphs(graph_a, graph_b, recognise_parts(graph_a), recognise_parts(graph_b))
+    summary = summary_text(title_a, title_b, graph_a, graph_b, linked, matching.pairs)
     (sys.stderr if output == "-" else sys.stdout).write(summary)  # '-': the page goes to stdout
     path = write_atomic(output, page)
     if path != "-":

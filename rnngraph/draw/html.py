@@ -405,23 +405,29 @@ def _pane(side: str, title: str) -> str:
 
 def render_compare(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, title_a: str, title_b: str,
                    options_a: Optional[RenderOptions] = None,
-                   options_b: Optional[RenderOptions] = None) -> tuple:
+                   options_b: Optional[RenderOptions] = None, extra_links: tuple = (),
+                   open_scopes: Optional[tuple] = None) -> tuple:
     """Return ``(page, links)``: both graphs side by side, recognised parts linked.
 
-    ``links`` are :func:`rnngraph.draw.pair.links` (node names); the page
-    holds them as node indices of each side.
+    ``links`` are :func:`rnngraph.draw.pair.links` (node names) plus
+    ``extra_links`` (``rnngraph diff``: matched nodes); the page holds them as
+    node indices of each side.  ``open_scopes``: (scopes of A, scopes of B)
+    to open instead of the readable default.
     """
     from ..recognise import recognise  # noqa: PLC0415
     from .pair import links as find_links  # noqa: PLC0415
 
     found_a, found_b = recognise(graph_a), recognise(graph_b)
-    linked = find_links(graph_a, found_a, graph_b, found_b)
+    linked = find_links(graph_a, found_a, graph_b, found_b) + list(extra_links)
     index_a = {n: i for i, n in enumerate(sorted(graph_a.nodes))}
     index_b = {n: i for i, n in enumerate(sorted(graph_b.nodes))}
     page_links = [{"t": link["title"], "a": [index_a[n] for n in link["a"]],
                    "b": [index_b[n] for n in link["b"]]} for link in linked]
     data_a = _side_data(graph_a, options_a or RenderOptions(), found_a)
     data_b = _side_data(graph_b, options_b or RenderOptions(), found_b)
+    if open_scopes is not None:
+        for data, scopes in zip((data_a, data_b), open_scopes):
+            data["open"] = sorted(set(scopes) & set(data["scene"]["scopes"]))
     heading = html.escape(f"{title_a.split(chr(10))[0]}  vs  {title_b.split(chr(10))[0]}")
     page = (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -36,6 +36,8 @@ class Overlay:
     values: dict = field(default_factory=dict)  # node -> number | text
     unit: str = ""  # e.g. "µs"
     missing: str = "no value"  # legend text of boxes without a value
+    colours: dict = field(default_factory=dict)  # text -> fixed fill colour (else a palette)
+    silent: tuple = ()  # texts shown by their colour alone (no label line)
 
     @property
     def numeric(self) -> bool:
@@ -107,6 +109,8 @@ def _colour_of_number(overlay: Overlay, value: float) -> str:
 
 def _text_colours(overlay: Overlay) -> dict:
     texts = sorted({str(v) for v in overlay.values.values()})
+    if overlay.colours:
+        return {t: overlay.colours.get(t, NOT_RUN) for t in sorted(overlay.colours) if t in texts}
     return {t: DEVICE_PALETTE[i % len(DEVICE_PALETTE)] for i, t in enumerate(texts)}
 
 
@@ -122,7 +126,7 @@ def overlay_style(overlay: Overlay, members: list, steps: Optional[list] = None)
     if not overlay.numeric:
         texts = sorted({str(v) for v in present})
         if len(texts) == 1:
-            return _text_colours(overlay)[texts[0]], texts[0]
+            return _text_colours(overlay)[texts[0]], "" if texts[0] in overlay.silent else texts[0]
         return "#ffffff", f"mixed: {', '.join(texts[:3])}" + (" …" if len(texts) > 3 else "")
     total = sum(present)
     line = f"{overlay.title}: {_number(total, overlay.unit)}"

@@ -11,6 +11,7 @@ scope holds in each graph.  Pure: findings in, data out.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Optional
 
 import networkx as nx
 
@@ -82,20 +83,27 @@ def _scope(graph: nx.MultiDiGraph, name: str) -> str:
     return "/".join(scope.split("/")[:SCOPE_DEPTH]) if scope else "(top)"
 
 
-def scope_table(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph) -> list:
-    """Return ``[scope, nodes in A, nodes in B, only in A, only in B]`` per scope (by name)."""
+def scope_table(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, pairs: Optional[dict] = None) -> list:
+    """Return ``[scope, nodes in A, nodes in B, only in A, only in B]`` per scope.
+
+    ``pairs`` (node of A -> node of B, :func:`rnngraph.recognise.match.match_graphs`)
+    says which nodes are the same; without it, nodes of the same name are.
+    """
+    if pairs is None:
+        pairs = {n: n for n in graph_a.nodes if n in graph_b}
+    partners = set(pairs.values())
     count_a = Counter(_scope(graph_a, n) for n in graph_a.nodes)
     count_b = Counter(_scope(graph_b, n) for n in graph_b.nodes)
-    only_a = Counter(_scope(graph_a, n) for n in graph_a.nodes if n not in graph_b)
-    only_b = Counter(_scope(graph_b, n) for n in graph_b.nodes if n not in graph_a)
+    only_a = Counter(_scope(graph_a, n) for n in graph_a.nodes if n not in pairs)
+    only_b = Counter(_scope(graph_b, n) for n in graph_b.nodes if n not in partners)
     return [[s, count_a[s], count_b[s], only_a[s], only_b[s]]
             for s in sorted(set(count_a) | set(count_b))]
 
 
 def summary_text(title_a: str, title_b: str, graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph,
-                 linked: list) -> str:
+                 linked: list, pairs: Optional[dict] = None) -> str:
     """Return the text summary of the difference: nodes per scope, added and removed, and the links."""
-    rows = scope_table(graph_a, graph_b)
+    rows = scope_table(graph_a, graph_b, pairs)
     width = max([len("scope")] + [len(r[0]) for r in rows])
     lines = [f"A: {title_a.splitlines()[0] if title_a else ''}",
              f"B: {title_b.splitlines()[0] if title_b else ''}",
@@ -105,7 +113,9 @@ def summary_text(title_a: str, title_b: str, graph_a: nx.MultiDiGraph, graph_b: 
         lines.append(f"{scope:<{width}}  {a:>6}  {b:>6}  {removed:>7}  {added:>7}")
     lines.append(f"{'total':<{width}}  {graph_a.number_of_nodes():>6}  {graph_b.number_of_nodes():>6}  "
                  f"{sum(r[3] for r in rows):>7}  {sum(r[4] for r in rows):>7}")
-    lines.append("(removed: names only in A; added: names only in B)")
+    lines.append("(removed: names only in A; added: names only in B)" if pairs is None else
+                 "(removed / added: nodes with no partner in the other graph, matched by structure "
+                 "as `rnngraph diff` does)")
     lines.append("")
     lines.append(f"linked parts ({len(linked)}):")
     lines += [f"  {link['title']}" for link in linked] or ["  (none recognised in both)"]

@@ -208,7 +208,7 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
         text = group_statement(graph, layout, box)
         text = re.sub(r'fillcolor="[^"]*"', f'fillcolor="{fill}", fontcolor="{text_colour(fill)}"',
                       text, count=1)
-        return text.replace(', label="', ', label="' + dot_quote(note)[1:-1] + "\\n", 1)
+        return text.replace(', label="', ', label="' + dot_quote(note)[1:-1] + "\\n", 1) if note else text
     kind = info["kind"]
     if kind == "stack":
         per_step = info["per_step"]
@@ -271,7 +271,8 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         fill = palette.get(data["device"], "#ffffff")
     if options.overlay is not None:
         fill, note = overlay_style(options.overlay, [box])
-        lines.append(note)
+        if note:
+            lines.append(note)
     tooltip = node_tooltip(box, data)
     if role is not None:
         tooltip = "\n".join([*role.tooltip, *(f"also drawn here: {n}" for n in layout.merged.get(box, [])),
