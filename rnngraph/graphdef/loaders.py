@@ -19,15 +19,15 @@ from google.protobuf import message as _message
 from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from . import protos
+from . import protos, tflite
 from ..errors import GraphFileError
 
 __all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
-KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events")
+KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "tflite")
 _EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a MetaGraphDef "
-             "(.meta) or a TensorBoard event file with a graph")
+             "(.meta), a TensorBoard event file with a graph or a LiteRT flatbuffer (.tflite)")
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -236,6 +236,8 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     if str(path) != "-" and not path.exists():
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
+    if tflite.is_tflite(data):
+        return tflite.read_tflite(data, path), "tflite"
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     if suffix in (".pbtxt", ".txt", ".prototxt"):
         text = data.decode("utf-8", "replace")
