@@ -183,7 +183,18 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             "nothing more about it."]))
     checked = None
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
-    if verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
+    if kind == "tflite":
+        from ..recognise.tflite import find_tflite_cells  # noqa: PLC0415
+        from .tflite import tflite_sections, verify_tflite  # noqa: PLC0415
+
+        lite = find_tflite_cells(G)
+        extra = tflite_sections(topic, G, lite)
+        if extra and len(body) == 2 and body[1].title == "Nothing to explain":
+            body.pop()
+        body += extra
+        found.tflite_cells = lite
+        checked = verify_tflite(path, G, lite) if verify else None
+    elif verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
         if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
             raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
                              f"with {len(keras_cells)} Keras cells")
@@ -195,4 +206,6 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
 
         checked = verify_file(path, kind, graph_def, found)
     return Explanation(topic=topic, title=f"rnngraph explain {topic}: {path}", spec={"file": str(path),
-                       "kind": kind}, sections=body, findings=found.as_dict(), verify=checked)
+                       "kind": kind}, sections=body, findings={**found.as_dict(), **(
+                           {"tflite_cells": [c.as_dict() for c in found.tflite_cells]}
+                           if kind == "tflite" else {})}, verify=checked)

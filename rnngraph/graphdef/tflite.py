@@ -384,6 +384,7 @@ def _subgraph_nodes(model: TfliteModel, s_index: int, functions: dict, in_functi
             present.append(slot)
             dtypes.append(TENSOR_TYPES.get(tensor.Type(), (None, "DT_INVALID"))[1])
         node.attr["tflite_inputs"].CopyFrom(_attr(list(ins)))
+        node.attr["tflite_outputs"].CopyFrom(_attr(list(outs)))
         names = [(slots[s] if slots and s < len(slots) else f"input_{s}") for s in present]
         node.attr["_input_names"].CopyFrom(_attr(names))
         out_tensors = [sub.Tensors(t) for t in outs]

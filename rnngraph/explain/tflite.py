@@ -1,0 +1,279 @@
+"""LiteRT cells -> prose, and ``--verify``: the LiteRT interpreter against NumPy.
+
+The NumPy cell is computed from the weights rnngraph's own flatbuffer reader decoded
+(graphdef/tflite.py) and the recognised facts (gate order, activations, cell_clip); the
+interpreter (PyPI ``ai-edge-litert``) runs the file with every intermediate tensor kept, and
+each recognised cell's output tensor is compared with the NumPy one.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from ..errors import UsageError
+from ..recognise.structures import KERAS_GATE_MEANING
+from ..recognise.tflite import TfliteCell
+from .prose import Section
+
+__all__ = ["cell_lines", "tflite_sections", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
+           "QUANT_TOLERANCE"]
+
+FLOAT_TOLERANCE = 1e-5
+# Dynamic-range quantisation keeps weights in int8 (one scale per output row) and the hybrid
+# kernels quantise each step's input and state to int8 too (asymmetric_quantize_inputs or
+# symmetric): the NumPy cell uses the dequantised weights but float inputs, so the rounding of
+# the inputs (1/254 of their range) times the weights' sum over a row remains.
+QUANT_TOLERANCE = 0.05
+_KIND_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "simple RNN"}
+_TOPIC_KINDS = {"lstm": {"lstm"}, "gru": {"gru"}, "rnn": {"rnn", "lstm", "gru"}}
+
+
+def _short(name: str) -> str:
+    return name.rpartition("/")[2] or name
+
+
+def cell_lines(cell: TfliteCell, G) -> list:
+    """Return the lines ``inspect`` prints for one LiteRT cell (facts only)."""
+    where = (f"fused {cell.op} {cell.node}" if cell.form == "fused"
+             else f"WHILE {cell.node} (body {cell.body})")
+    size = f"{cell.units} units, {cell.n_inputs} inputs per step" if cell.units else "sizes not recorded"
+    lines = [f"  {where}: {_KIND_NAMES[cell.kind]}, {size}, {cell.direction}"
+             + (f" (input reversed by REVERSE_V2 {cell.reversed_by})" if cell.reversed_by else "")]
+    if cell.pair:
+        lines.append(f"    one bidirectional layer with {cell.pair}")
+    if cell.gates:
+        gates = ", ".join(f"{g} ({KERAS_GATE_MEANING.get(g, g)})" for g in cell.gates)
+        source = f"from SPLIT {_short(cell.split)} and what each piece feeds" if cell.split \
+            else "by input slot"
+        lines.append(f"    gates in weight order {gates}, {source}")
+    acts = [f"activation {cell.activation}"] if cell.activation else []
+    if cell.recurrent_activation:
+        acts.append(f"gates {cell.recurrent_activation}")
+    if acts:
+        lines.append("    " + ", ".join(acts))
+    if cell.form == "fused":
+        slots = len(cell.inputs) + len(cell.absent)
+        lines.append(f"    inputs ({len(cell.inputs)} of {slots}): " + ", ".join(
+            f"{name} = {_short(src)} {_shape_text(G, src)}" for name, src in cell.inputs.items()))
+        if cell.absent:
+            lines.append(f"    absent (-1): {', '.join(cell.absent)}")
+        if cell.kind == "lstm":
+            lines.append("    " + "; ".join(_features(cell)))
+        lines.append("    options: " + ", ".join(f"{k} {_value(v)}" for k, v in cell.options.items()))
+        clip = cell.options.get("cell_clip")
+        if clip:
+            lines.append(f"    cell_clip {clip:g}: the kernel clips the cell state to [-{clip:g}, {clip:g}]")
+    else:
+        lines.append("    weights: " + ", ".join(
+            f"{role} = {_short(node)} {_shape_text(G, node)}" for role, node in cell.weights.items())
+            + " (FULLY_CONNECTED rows = gates × units: the Keras kernel transposed)")
+    if cell.quantised:
+        lines.append("    quantised weights: " + ", ".join(f"{k} {v}" for k, v in cell.quantised.items()))
+    return lines
+
+
+def _features(cell: TfliteCell) -> list:
+    return ["peepholes" if cell.peepholes else "no peepholes",
+            "projection" if cell.projection else "no projection",
+            "CIFG (no input gate weights: i = 1 - f)" if cell.cifg else "not CIFG (input gate weights present)",
+            "layer norm" if cell.layer_norm else "no layer norm"]
+
+
+def _value(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value).lower() if isinstance(value, bool) \
+        else str(value)
+
+
+def _shape_text(G, node: str) -> str:
+    from ..graphdef.walk import format_shape  # noqa: PLC0415
+
+    outs = G.nodes[node]["outputs"]
+    return f"({format_shape(outs[0]['shape'], outs[0]['dtype'])})" if outs else ""
+
+
+def tflite_sections(topic: str, G, cells: list) -> list:
+    """Return the explanation's sections for the LiteRT cells the topic is about."""
+    chosen = [c for c in cells if c.kind in _TOPIC_KINDS.get(topic, set())]
+    if not chosen:
+        return []
+    lines = []
+    for cell in chosen:
+        lines += [line.strip() for line in cell_lines(cell, G)]
+    return [Section("LiteRT cells", [
+        f"The file is a LiteRT flatbuffer. {len(chosen)} recurrent "
+        f"{'cell was' if len(chosen) == 1 else 'cells were'} recognised, as the converter wrote them:",
+        lines])]
+
+
+# --- verification -------------------------------------------------------------------------
+
+def _sigmoid(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+_ACT = {"sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0),
+        "relu6": lambda x: np.clip(x, 0, 6), "relu_n1_to_1": lambda x: np.clip(x, -1, 1)}
+
+
+def _array(model, G, node: str) -> np.ndarray:
+    """Return the full value of a constant node, dequantised, from rnngraph's own reader."""
+    from ..graphdef.tflite import quantisation, tensor_array  # noqa: PLC0415
+
+    s, t = G.nodes[node]["attrs"]["tflite_tensor"]
+    tensor = model.subgraphs[s].Tensors(t)
+    value = tensor_array(model, tensor)
+    if value is None:
+        raise UsageError(f"--verify needs the value of {node}, which the file does not hold")
+    value = value.astype("float64")
+    q = quantisation(model, tensor)
+    if q and str(tensor_array(model, tensor).dtype) in ("int8", "uint8", "int16"):
+        shape = [1] * value.ndim
+        if len(q["scale"]) > 1:
+            shape[q["dimension"]] = -1
+        value = (value - np.reshape(q["zero_point"] or [0], shape)) * np.reshape(q["scale"], shape)
+    return value
+
+
+def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[str] = None):
+    """Return the outputs h_t (steps × batch × units) of ``cell`` on time-major ``xs``.
+
+    ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
+    FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
+    deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
+    drops the bias.
+    """
+    W, U = weights["kernel"], weights["recurrent_kernel"]
+    b = np.zeros(W.shape[0]) if wrong == "nobias" else weights.get("bias", np.zeros(W.shape[0]))
+    rb = np.zeros(U.shape[0]) if wrong == "nobias" else weights.get("recurrent_bias", np.zeros(U.shape[0]))
+    act = _ACT[cell.activation or "tanh"]
+    gate_act = _ACT[cell.recurrent_activation or "sigmoid"]
+    units = U.shape[1]
+    order = list(cell.gates)
+    if wrong == "swap" and len(order) > 1:
+        order[0], order[1] = order[1], order[0]
+    h = np.zeros((xs.shape[1], units))
+    c = np.zeros_like(h)
+    clip = float(cell.options.get("cell_clip") or 0.0)
+    out = []
+    for x in xs:
+        if cell.kind == "rnn":
+            h = act(x @ W.T + b + h @ U.T + rb)
+        elif cell.kind == "lstm":
+            z = x @ W.T + b + h @ U.T + rb
+            part = {g: z[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
+            c = gate_act(part["f"]) * c + gate_act(part["i"]) * act(part["c"])
+            if clip > 0:
+                c = np.clip(c, -clip, clip)
+            h = gate_act(part["o"]) * act(c)
+        else:  # GRU, reset after the recurrent product (Keras' reset_after=True)
+            zx, zh = x @ W.T + b, h @ U.T + rb
+            px = {g: zx[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
+            ph = {g: zh[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
+            zg = gate_act(px["z"] + ph["z"])
+            r = gate_act(px["r"] + ph["r"])
+            hh = act(px["h"] + r * ph["h"])
+            h = zg * h + (1 - zg) * hh
+        out.append(h)
+    return np.stack(out)
+
+
+def _fused_weights(cell: TfliteCell, model, G) -> dict:
+    gates = {"i": "input", "f": "forget", "c": "cell", "o": "output"}
+    if cell.kind == "rnn":
+        return {"kernel": _array(model, G, cell.inputs["weights"]),
+                "recurrent_kernel": _array(model, G, cell.inputs["recurrent_weights"]),
+                "bias": _array(model, G, cell.inputs["bias"])}
+    if cell.peepholes or cell.projection or cell.cifg or cell.layer_norm or cell.direction == "bidirectional":
+        raise UsageError(f"--verify checks plain LSTMs; {cell.node} has "
+                         f"{', '.join(f for f in _features(cell) if not f.startswith(('no ', 'not ')))}")
+    rows = {role: np.concatenate([_array(model, G, cell.inputs[f"{pre}{gates[g]}{post}"])
+                                  for g in cell.gates])
+            for role, pre, post in (("kernel", "input_to_", "_weights"),
+                                    ("recurrent_kernel", "recurrent_to_", "_weights"),
+                                    ("bias", "", "_gate_bias"))}
+    return rows
+
+
+def _tensor_of(G, node: str, slot: int, key: str) -> int:
+    return int(G.nodes[node]["attrs"][key][slot])
+
+
+def _while_h_output(G, cell: TfliteCell) -> int:
+    """Return the While output index that carries h (the body returns the cell's new h there)."""
+    h_node = {"lstm": None, "gru": None, "rnn": cell.gate_nodes.get("h")}[cell.kind]
+    prefix = f"{cell.node}/body/"
+    rets = sorted((G.nodes[n]["attrs"]["index"], n) for n in G
+                  if n.startswith(prefix + "_retval_") and G.nodes[n]["parent_op"] == cell.node)
+    for index, ret in rets:
+        src = next(iter(G.predecessors(ret)), None)
+        if src is None:
+            continue
+        if h_node is not None and src == h_node:
+            return index
+        ops = {G.nodes[p]["op"] for p in G.predecessors(src)}
+        if cell.kind == "lstm" and G.nodes[src]["op"] == "MUL" and cell.gate_nodes.get("o") in set(G.predecessors(src)):
+            return index
+        if cell.kind == "gru" and G.nodes[src]["op"] == "ADD" and ops == {"MUL"}:
+            return index
+    raise UsageError(f"--verify found no loop variable carrying h out of {cell.node}")
+
+
+def verify_tflite(path, G, cells: list, wrong: Optional[str] = None) -> dict:
+    """Run the file in the LiteRT interpreter and compare each cell's output with NumPy."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+    except ImportError:
+        raise UsageError("--verify on a .tflite file needs the LiteRT interpreter: "
+                         "pip install ai-edge-litert") from None
+    from ..graphdef.loaders import _read, MAX_BYTES  # noqa: PLC0415
+    from ..graphdef.tflite import parse_model  # noqa: PLC0415
+
+    if not cells:
+        raise UsageError(f"--verify found no recurrent cell in {path} to check")
+    data = _read(__import__("pathlib").Path(path), MAX_BYTES)
+    model = parse_model(data, path)
+    interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for detail in interp.get_input_details():
+        interp.set_tensor(detail["index"], rng.uniform(-1, 1, detail["shape"]).astype(detail["dtype"]))
+    interp.invoke()
+    rows, worst, quantised = [], 0.0, any(c.quantised for c in cells)
+    for cell in cells:
+        if cell.form == "fused":
+            weights = _fused_weights(cell, model, G)
+            xs = interp.get_tensor(_tensor_of(G, cell.node, 0, "tflite_inputs")).astype("float64")
+            if not cell.options.get("time_major"):
+                xs = np.swapaxes(xs, 0, 1)
+            got = interp.get_tensor(_tensor_of(G, cell.node, 0, "tflite_outputs"))
+            want = numpy_cell(cell, weights, xs, wrong)
+            if not cell.options.get("time_major"):
+                want = np.swapaxes(want, 0, 1)
+            what = "output sequence"
+        else:
+            weights = {role: _array(model, G, node) for role, node in cell.weights.items()}
+            ins = G.nodes[cell.node]["attrs"]["tflite_inputs"]
+            slot = next(k for s, k in _in_edges(G, cell.node) if s == cell.inputs["input"])
+            xs = interp.get_tensor(int(ins[slot])).astype("float64")
+            out = _while_h_output(G, cell)
+            got = interp.get_tensor(_tensor_of(G, cell.node, out, "tflite_outputs"))
+            want = numpy_cell(cell, weights, xs, wrong)[-1].reshape(got.shape)
+            what = f"final h (WHILE output {out})"
+        diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
+        worst = max(worst, diff)
+        rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g}")
+    tolerance = QUANT_TOLERANCE if quantised else FLOAT_TOLERANCE
+    why = (" The weights are quantised to int8 and LiteRT's hybrid kernels also quantise each "
+           f"step's inputs to int8, so the tolerance is {QUANT_TOLERANCE:g} (NumPy uses the "
+           "dequantised weights with float inputs)." if quantised else "")
+    return {"summary": f"The LiteRT interpreter (ai-edge-litert) ran {path} on a random input; each "
+                       f"recognised cell was recomputed in NumPy from the weights rnngraph's reader "
+                       f"decoded, with the recognised gate order, activations and cell_clip.{why}",
+            "rows": rows, "max_abs_diff": worst, "ok": worst <= tolerance, "tolerance": tolerance}
+
+
+def _in_edges(G, node: str) -> list:
+    return sorted(((s, k) for s, _, k, d in G.in_edges(node, keys=True, data=True)
+                   if 0 <= k < 1000 and not d["control"]), key=lambda e: e[1])
