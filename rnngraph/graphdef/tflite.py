@@ -411,6 +411,7 @@ def _quant_attrs(node, quant: dict) -> None:
         node.attr["quant_scale"].CopyFrom(_attr(quant["scale"][:MAX_VALUES]))
         node.attr["quant_zero_point"].CopyFrom(_attr(quant["zero_point"][:MAX_VALUES]))
         node.attr["quant_dimension"].CopyFrom(_attr(quant["dimension"]))
+        node.attr["quant_channels"].CopyFrom(_attr(len(quant["scale"])))
 
 
 def _leaf(model: TfliteModel, tensor, name: str, kind: str, where: tuple):

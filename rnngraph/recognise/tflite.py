@@ -113,9 +113,12 @@ def _quant_note(G, node: str) -> Optional[str]:
     if dtype not in _QUANTISED:
         return None
     scale = G.nodes[node]["attrs"].get("quant_scale") or []
+    channels = G.nodes[node]["attrs"].get("quant_channels") or len(scale)
     text = f"{dtype}"
-    if scale:
-        text += f", scale {scale[0]:.6g}" + (f" (+{len(scale) - 1} per-channel)" if len(scale) > 1 else "")
+    if channels > 1:
+        text += f", {channels} per-channel scales (first {scale[0]:.3g})"
+    elif scale:
+        text += f", scale {scale[0]:.3g}"
     return text
 
 
