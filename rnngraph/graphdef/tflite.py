@@ -317,6 +317,11 @@ def _subgraph_nodes(model: TfliteModel, s_index: int, functions: dict, in_functi
     namer = _Namer()
     n_tensors = model.count(sub.TensorsLength(), "tensors")
     ops = model.count(sub.OperatorsLength(), "operators")
+    for t in range(n_tensors):
+        buffer = sub.Tensors(t).Buffer()
+        if not 0 <= buffer < max(model.n_buffers, 1):
+            raise _Bad(f"tensor {t} ({_text(sub.Tensors(t).Name())[:100]!r}) of subgraph {s_index} "
+                       f"names buffer {buffer}, but the model has {model.n_buffers}")
     inputs = model.vector(sub, "Inputs", "subgraph inputs")
     refs: dict = {}
     nodes = []

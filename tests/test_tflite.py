@@ -1,0 +1,223 @@
+"""LiteRT (.tflite) files: the reader, the recognised cells and --verify, against LiteRT itself.
+
+Ground truth comes from the LiteRT interpreter (ai-edge-litert): its op details (op names,
+input and output tensor indices, -1 for an absent input) and tensor details (shape, dtype,
+quantisation), and from running the file.  The fixtures are written by
+tests/fixtures/make_tflite_fixtures.py from Keras 3 and tf_keras models.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import flatbuffers
+import numpy as np
+import pytest
+
+from rnngraph.cli import main
+from rnngraph.errors import GraphFileError
+from rnngraph.explain.tflite import FLOAT_TOLERANCE, QUANT_TOLERANCE, verify_tflite
+from rnngraph.graphdef.loaders import load_graph_def
+from rnngraph.graphdef.tflite import INPUT_NAMES
+from rnngraph.graphdef.walk import walk
+from rnngraph.recognise.tflite import find_tflite_cells
+
+DIR = Path(__file__).parent / "fixtures" / "tflite"
+FILES = sorted(DIR.glob("*.tflite"))
+# What the converter made of each Keras layer (the issue's measurements with TF 2.21).
+EXPECTED = {"keras3_lstm": ("while", "lstm", 1), "keras3_gru": ("while", "gru", 1),
+            "keras3_simplernn": ("while", "rnn", 1), "keras3_bilstm": ("while", "lstm", 2),
+            "keras3_lstm_quant": ("while", "lstm", 1), "tfkeras_lstm": ("fused", "lstm", 1),
+            "tfkeras_gru": ("while", "gru", 1), "tfkeras_simplernn": ("while", "rnn", 1),
+            "tfkeras_bilstm": ("fused", "lstm", 2), "tfkeras_lstm_quant": ("fused", "lstm", 1)}
+_TF_DTYPES = {"float32": "float32", "int32": "int32", "int8": "int8", "int64": "int64",
+              "bool": "bool", "uint8": "uint8", "int16": "int16", "float16": "float16"}
+
+
+def _interpreter(path: Path):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    # Without the default XNNPACK delegate, whose DELEGATE nodes replace the file's ops.
+    interp = Interpreter(model_path=str(path), experimental_op_resolver_type=(
+        OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+    interp.allocate_tensors()
+    return interp
+
+
+def _graph(path: Path):
+    return walk(load_graph_def(path)[0])
+
+
+def test_every_fixture_has_an_expectation():
+    assert sorted(p.stem for p in FILES) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_reader_ops_and_tensors_match_the_interpreter(path):
+    interp = _interpreter(path)
+    G = _graph(path)
+    ops = sorted((d["attrs"]["tflite_index"][1], d["attrs"].get("tflite_op", d["op"]), d)
+                 for n, d in G.nodes(data=True)
+                 if d["function"] is None and "tflite_index" in d["attrs"])
+    details = interp._get_ops_details()
+    assert [op for _, op, _ in ops] == [d["op_name"] for d in details]
+    for (_, _, data), truth in zip(ops, details):
+        assert data["attrs"]["tflite_inputs"] == [int(i) for i in truth["inputs"]]
+        # The interpreter marks a WHILE output that only hands an input back as -1.
+        outputs = data["attrs"]["tflite_outputs"]
+        assert len(outputs) == len(truth["outputs"])
+        assert all(int(t) in (o, -1) for o, t in zip(outputs, truth["outputs"]))
+    tensors = {d["index"]: d for d in interp.get_tensor_details()}
+    leaves = [d for _, d in G.nodes(data=True)
+              if d["function"] is None and "tflite_tensor" in d["attrs"]]
+    assert leaves
+    for data in leaves:
+        truth = tensors[data["attrs"]["tflite_tensor"][1]]
+        out = data["outputs"][0]
+        assert out["shape"] == [None if d < 0 else int(d) for d in truth["shape_signature"]]
+        assert out["dtype"] == _TF_DTYPES[np.dtype(truth["dtype"]).name]
+        scales = list(truth["quantization_parameters"]["scales"])
+        assert data["attrs"].get("quant_scale", []) == pytest.approx(scales[:16])
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_cells_match_the_interpreter(path):
+    form, kind, count = EXPECTED[path.stem]
+    interp = _interpreter(path)
+    tensors = {d["index"]: d for d in interp.get_tensor_details()}
+    cells = find_tflite_cells(_graph(path))
+    assert [(c.form, c.kind) for c in cells] == [(form, kind)] * count
+    if count == 2:
+        assert {c.direction for c in cells} == {"forward", "backward"}
+        assert {c.pair for c in cells} == {c.node for c in cells}
+    fused = [d for d in interp._get_ops_details() if d["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert len(fused) == (count if form == "fused" else 0)
+    for cell, truth in zip(sorted(cells, key=lambda c: c.node), sorted(
+            fused, key=lambda d: tensors[d["outputs"][0]]["name"])):
+        slots = [int(i) for i in truth["inputs"]]
+        assert cell.absent == [INPUT_NAMES[cell.op][s] for s, t in enumerate(slots) if t < 0]
+        kernel = tensors[slots[2]]
+        assert [cell.units, cell.n_inputs] == list(kernel["shape"])
+        quantised = {INPUT_NAMES[cell.op][s] for s, t in enumerate(slots)
+                     if t >= 0 and np.dtype(tensors[t]["dtype"]).name == "int8"}
+        assert set(cell.quantised) == quantised
+        assert cell.cifg is (slots[1] < 0) and cell.peepholes is (slots[10] >= 0)
+        assert cell.projection is (slots[16] >= 0)
+    if path.stem.endswith("_quant"):
+        assert any(c.quantised for c in cells)
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_verify_agrees_with_litert_and_a_wrong_cell_fails(path):
+    G = _graph(path)
+    cells = find_tflite_cells(G)
+    result = verify_tflite(path, G, cells)
+    quantised = path.stem.endswith("_quant")
+    assert result["tolerance"] == (QUANT_TOLERANCE if quantised else FLOAT_TOLERANCE)
+    assert result["ok"], result
+    for wrong in ("nobias",) + (("swap",) if cells[0].kind != "rnn" else ()):
+        bad = verify_tflite(path, G, cells, wrong=wrong)
+        assert not bad["ok"], (wrong, bad["max_abs_diff"])
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_inspect_and_explain_exit_0(path, capsys):
+    assert main(["inspect", str(path), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert len(data["tflite_cells"]) == EXPECTED[path.stem][2]
+    topic = EXPECTED[path.stem][1]
+    assert main(["explain", topic, "--file", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert "LiteRT cells" in text and "Nothing to explain" not in text
+
+
+@pytest.mark.dot
+@pytest.mark.parametrize("name", ["tfkeras_bilstm", "keras3_lstm"])
+def test_render_svg_and_html_name_the_fused_inputs(name, tmp_path, capsys):
+    for suffix in (".svg", ".html"):
+        out = tmp_path / (name + suffix)
+        assert main(["inspect", str(DIR / f"{name}.tflite"), "--render", str(out)]) == 0
+        assert out.stat().st_size > 0
+    svg = (tmp_path / f"{name}.svg").read_text()
+    if name.startswith("tfkeras"):
+        assert "input_to_forget_weights" in svg and "recurrent_to_output_weights" in svg
+    else:
+        assert "loop variable" in svg
+
+
+# --- bad input: one line, GraphFileError -------------------------------------------------
+
+def _model(name: str = "keras3_lstm"):
+    from ai_edge_litert import schema_py_generated as schema
+
+    return schema, schema.ModelT.InitFromPackedBuf((DIR / f"{name}.tflite").read_bytes(), 0)
+
+
+def _write(model, tmp_path: Path) -> Path:
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(bytes(builder.Output()))
+    return path
+
+
+def _while_op(schema, model):
+    return next(op for op in model.subgraphs[0].operators
+                if isinstance(op.builtinOptions, schema.WhileOptionsT))
+
+
+def _bad_tensor(schema, model):
+    op = model.subgraphs[0].operators[0]
+    op.inputs = [999] + [int(v) for v in op.inputs[1:]]
+
+
+def _bad_buffer(schema, model):
+    next(t for t in model.subgraphs[0].tensors if t.buffer).buffer = 10_000
+
+
+def _bad_subgraph(schema, model):
+    _while_op(schema, model).builtinOptions.bodySubgraphIndex = 42
+
+
+def _recursion(schema, model):
+    _while_op(schema, model).builtinOptions.bodySubgraphIndex = 0
+
+
+def _unknown_opcode(schema, model):
+    model.operatorCodes[0].builtinCode = 9999
+
+
+def _bad_opcode_index(schema, model):
+    model.subgraphs[0].operators[0].opcodeIndex = 77
+
+
+@pytest.mark.parametrize("fault, message", [
+    (_bad_tensor, "names tensor 999, but its subgraph has"),
+    (_bad_buffer, "names buffer 10000, but the model has"),
+    (_bad_subgraph, "names subgraph 42, but the model has 3"),
+    (_recursion, r"a WHILE in subgraph 0 runs subgraph 0, which is itself running it"),
+    (_unknown_opcode, "operator code 9999, which no LiteRT schema"),
+    (_bad_opcode_index, "names operator code 77"),
+])
+def test_crafted_faults_are_one_line(fault, message, tmp_path, capsys):
+    schema, model = _model()
+    fault(schema, model)
+    path = _write(model, tmp_path)
+    with pytest.raises(GraphFileError, match=message):
+        load_graph_def(path)
+    assert main(["inspect", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("cut", [8, 40, 200, 1000, -100])
+def test_truncated_and_garbage_flatbuffers_are_one_line(cut, tmp_path):
+    data = (DIR / "keras3_lstm.tflite").read_bytes()
+    path = tmp_path / "cut.tflite"
+    path.write_bytes(data[:cut])
+    with pytest.raises(GraphFileError, match="LiteRT flatbuffer"):
+        load_graph_def(path)
+    path.write_bytes(data[:8] + bytes(range(256)) * 4)
+    with pytest.raises(GraphFileError, match="LiteRT flatbuffer"):
+        load_graph_def(path)
