@@ -1,7 +1,9 @@
 """Read a LiteRT (TensorFlow Lite) flatbuffer into a GraphDef, without TensorFlow.
 
-The flatbuffer is parsed with the ``tflite`` package (PyPI), classes that flatc generated
-from TensorFlow's own ``schema.fbs``; no offset here is written by hand.  The model
+The flatbuffer is parsed with ``ai_edge_litert.schema_py_generated``: the classes flatc
+generated from LiteRT's own ``schema.fbs``, shipped and kept current by Google in the
+``ai-edge-litert`` package (the LiteRT runtime, which ``--verify`` runs too).  No offset here
+is written by hand.  The module is one file, imported only when a ``.tflite`` file is read.  The model
 becomes the GraphDef the rest of rnngraph reads:
 
 * each operator is a NodeDef whose op is the builtin operator's name
@@ -98,8 +100,17 @@ def is_tflite(data: bytes) -> bool:
     return len(data) >= 8 and data[4:8] == IDENTIFIER
 
 
-def _enum_names(module: str) -> dict:
-    cls = getattr(importlib.import_module(f"tflite.{module}"), module)
+def _schema():
+    """Return LiteRT's flatc-generated schema module (GraphFileError when it is not installed)."""
+    try:
+        return importlib.import_module("ai_edge_litert.schema_py_generated")
+    except ImportError:
+        raise GraphFileError("reading a .tflite file needs LiteRT's schema: "
+                             "pip install ai-edge-litert") from None
+
+
+def _enum_names(name: str) -> dict:
+    cls = getattr(_schema(), name)
     return {v: k for k, v in vars(cls).items() if not k.startswith("_") and isinstance(v, int)}
 
 
@@ -115,14 +126,12 @@ class TfliteModel:
     """The parsed flatbuffer with bounds-checked access (indices, vector lengths, buffers)."""
 
     def __init__(self, data: bytes):
-        from tflite.Model import Model  # noqa: PLC0415 (import only when a .tflite is read)
-
         self.data = data
         self.size = len(data)
         (root,) = struct.unpack_from("<I", data, 0)
         if root < 8 or root + 4 > self.size:
             raise _Bad(f"its root table offset {root} lies outside the file's {self.size} bytes")
-        self.model = Model.GetRootAs(data, 0)
+        self.model = _schema().Model.GetRootAs(data, 0)
         self.op_names = _enum_names("BuiltinOperator")
         self.opcodes = [self._opcode(self.model.OperatorCodes(i))
                         for i in range(self.count(self.model.OperatorCodesLength(), "operator codes"))]
@@ -231,7 +240,9 @@ def _options(model: TfliteModel, op) -> dict:
     name = _enum_names("BuiltinOptions").get(kind)
     if name is None:
         raise _Bad(f"an operator has options of type {kind}, which the schema does not define")
-    cls = getattr(importlib.import_module(f"tflite.{name}"), name)
+    cls = getattr(_schema(), name, None)
+    if cls is None:
+        raise _Bad(f"an operator has options {name}, which the schema module does not define")
     options = cls()
     options.Init(table.Bytes, table.Pos)
     found = {}
