@@ -25,6 +25,8 @@ from rnngraph.recognise.tflite import find_tflite_cells
 
 DIR = Path(__file__).parent / "fixtures" / "tflite"
 FILES = sorted(DIR.glob("*.tflite"))
+# Written by other people (tests/fixtures/corpus/README.md lists the sources).
+FOREIGN = sorted((Path(__file__).parent / "fixtures" / "corpus" / "tflite").glob("*.tflite"))
 # What the converter made of each Keras layer (the issue's measurements with TF 2.21).
 EXPECTED = {"keras3_lstm": ("while", "lstm", 1), "keras3_gru": ("while", "gru", 1),
             "keras3_simplernn": ("while", "rnn", 1), "keras3_bilstm": ("while", "lstm", 2),
@@ -81,29 +83,36 @@ def test_reader_ops_and_tensors_match_the_interpreter(path):
         assert data["attrs"].get("quant_scale", []) == pytest.approx(scales[:16])
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
-def test_cells_match_the_interpreter(path):
-    form, kind, count = EXPECTED[path.stem]
-    interp = _interpreter(path)
+def _check_fused(cells: list, interp) -> list:
+    """Check each fused LSTM cell against the interpreter's op and tensor details; return the ops."""
     tensors = {d["index"]: d for d in interp.get_tensor_details()}
-    cells = find_tflite_cells(_graph(path))
-    assert [(c.form, c.kind) for c in cells] == [(form, kind)] * count
-    if count == 2:
-        assert {c.direction for c in cells} == {"forward", "backward"}
-        assert {c.pair for c in cells} == {c.node for c in cells}
     fused = [d for d in interp._get_ops_details() if d["op_name"] == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
-    assert len(fused) == (count if form == "fused" else 0)
-    for cell, truth in zip(sorted(cells, key=lambda c: c.node), sorted(
-            fused, key=lambda d: tensors[d["outputs"][0]]["name"])):
+    mine = sorted((c for c in cells if c.form == "fused"), key=lambda c: c.node)
+    assert len(mine) == len(fused)
+    for cell, truth in zip(mine, sorted(fused, key=lambda d: tensors[d["outputs"][0]]["name"])):
         slots = [int(i) for i in truth["inputs"]]
         assert cell.absent == [INPUT_NAMES[cell.op][s] for s, t in enumerate(slots) if t < 0]
         kernel = tensors[slots[2]]
         assert [cell.units, cell.n_inputs] == list(kernel["shape"])
         quantised = {INPUT_NAMES[cell.op][s] for s, t in enumerate(slots)
-                     if t >= 0 and np.dtype(tensors[t]["dtype"]).name == "int8"}
+                     if t >= 0 and np.dtype(tensors[t]["dtype"]).name in ("int8", "int16")
+                     and INPUT_NAMES[cell.op][s] != "input"}
         assert set(cell.quantised) == quantised
         assert cell.cifg is (slots[1] < 0) and cell.peepholes is (slots[10] >= 0)
         assert cell.projection is (slots[16] >= 0)
+    return fused
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_cells_match_the_interpreter(path):
+    form, kind, count = EXPECTED[path.stem]
+    interp = _interpreter(path)
+    cells = find_tflite_cells(_graph(path))
+    assert [(c.form, c.kind) for c in cells] == [(form, kind)] * count
+    if count == 2:
+        assert {c.direction for c in cells} == {"forward", "backward"}
+        assert {c.pair for c in cells} == {c.node for c in cells}
+    assert len(_check_fused(cells, interp)) == (count if form == "fused" else 0)
     if path.stem.endswith("_quant"):
         assert any(c.quantised for c in cells)
 
@@ -130,6 +139,33 @@ def test_inspect_and_explain_exit_0(path, capsys):
     assert main(["explain", topic, "--file", str(path)]) == 0
     text = capsys.readouterr().out
     assert "LiteRT cells" in text and "Nothing to explain" not in text
+
+
+def test_the_foreign_corpus_is_there():
+    assert len(FOREIGN) == 4
+
+
+@pytest.mark.parametrize("path", FOREIGN, ids=lambda p: p.stem)
+def test_foreign_files_match_the_interpreter_and_verify(path, capsys):
+    G = _graph(path)
+    cells = find_tflite_cells(G)
+    assert cells and len(_check_fused(cells, _interpreter(path))) == len(cells)
+    result = verify_tflite(path, G, cells)
+    assert result["ok"], result
+    for wrong in ("swap", "nobias"):
+        assert not verify_tflite(path, G, cells, wrong=wrong)["ok"], wrong
+    assert main(["inspect", str(path)]) == 0
+    assert main(["explain", "lstm", "--file", str(path), "--verify"]) == 0
+    assert "LiteRT cells" in capsys.readouterr().out
+
+
+@pytest.mark.dot
+@pytest.mark.parametrize("path", FOREIGN, ids=lambda p: p.stem)
+def test_foreign_files_draw(path, tmp_path):
+    for suffix in (".svg", ".html"):
+        out = tmp_path / ("x" + suffix)
+        assert main(["inspect", str(path), "--render", str(out)]) == 0
+        assert "input_to_forget_weights" in out.read_text()
 
 
 @pytest.mark.dot

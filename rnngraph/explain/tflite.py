@@ -8,6 +8,7 @@ each recognised cell's output tensor is compared with the NumPy one.
 
 from __future__ import annotations
 
+import warnings
 from typing import Optional
 
 import numpy as np
@@ -18,7 +19,7 @@ from ..recognise.tflite import TfliteCell
 from .prose import Section
 
 __all__ = ["cell_lines", "tflite_sections", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
-           "QUANT_TOLERANCE"]
+           "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
 
 FLOAT_TOLERANCE = 1e-5
 # Dynamic-range quantisation keeps weights in int8 (one scale per output row) and the hybrid
@@ -26,6 +27,9 @@ FLOAT_TOLERANCE = 1e-5
 # symmetric): the NumPy cell uses the dequantised weights but float inputs, so the rounding of
 # the inputs (1/254 of their range) times the weights' sum over a row remains.
 QUANT_TOLERANCE = 0.05
+# A full-integer model (int8 activations, int16 cell state) rounds h to its output step at
+# every step; the rounding feeds the next step, so the tolerance is counted in those steps.
+FULL_INTEGER_STEPS = 8
 _KIND_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "simple RNN"}
 _TOPIC_KINDS = {"lstm": {"lstm"}, "gru": {"gru"}, "rnn": {"rnn", "lstm", "gru"}}
 
@@ -69,8 +73,10 @@ def cell_lines(cell: TfliteCell, G) -> list:
         lines.append("    weights: " + ", ".join(
             f"{role} = {_short(node)} {_shape_text(G, node)}" for role, node in cell.weights.items())
             + " (FULLY_CONNECTED rows = gates × units: the Keras kernel transposed)")
-    if cell.quantised:
-        lines.append("    quantised weights: " + ", ".join(f"{k} {v}" for k, v in cell.quantised.items()))
+    for what, names in (("weights", [k for k in cell.quantised if "state" not in k]),
+                        ("state", [k for k in cell.quantised if "state" in k])):
+        if names:
+            lines.append(f"    quantised {what}: " + ", ".join(f"{k} {cell.quantised[k]}" for k in names))
     return lines
 
 
@@ -110,7 +116,7 @@ def tflite_sections(topic: str, G, cells: list) -> list:
 # --- verification -------------------------------------------------------------------------
 
 def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
 
 
 _ACT = {"sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0),
@@ -128,7 +134,7 @@ def _array(model, G, node: str) -> np.ndarray:
         raise UsageError(f"--verify needs the value of {node}, which the file does not hold")
     value = value.astype("float64")
     q = quantisation(model, tensor)
-    if q and str(tensor_array(model, tensor).dtype) in ("int8", "uint8", "int16"):
+    if q and str(tensor_array(model, tensor).dtype) in ("int8", "uint8", "int16", "int32", "int64"):
         shape = [1] * value.ndim
         if len(q["scale"]) > 1:
             shape[q["dimension"]] = -1
@@ -234,20 +240,28 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None) -> dict:
         raise UsageError(f"--verify found no recurrent cell in {path} to check")
     data = _read(__import__("pathlib").Path(path), MAX_BYTES)
     model = parse_model(data, path)
-    interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)
+    with warnings.catch_warnings():  # "intended for debugging": keeping every tensor is the point
+        warnings.simplefilter("ignore", UserWarning)
+        interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)
     interp.allocate_tensors()
     rng = np.random.default_rng(0)
     for detail in interp.get_input_details():
-        interp.set_tensor(detail["index"], rng.uniform(-1, 1, detail["shape"]).astype(detail["dtype"]))
+        if np.issubdtype(detail["dtype"], np.integer):  # a full-integer model: any of its codes
+            info = np.iinfo(detail["dtype"])
+            value = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
+        else:
+            value = rng.uniform(-1, 1, detail["shape"])
+        interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
     interp.invoke()
-    rows, worst, quantised = [], 0.0, any(c.quantised for c in cells)
+    rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []
     for cell in cells:
         if cell.form == "fused":
             weights = _fused_weights(cell, model, G)
-            xs = interp.get_tensor(_tensor_of(G, cell.node, 0, "tflite_inputs")).astype("float64")
+            out_index = _tensor_of(G, cell.node, 0, "tflite_outputs")
+            xs = _real(interp, _tensor_of(G, cell.node, 0, "tflite_inputs"))
             if not cell.options.get("time_major"):
                 xs = np.swapaxes(xs, 0, 1)
-            got = interp.get_tensor(_tensor_of(G, cell.node, 0, "tflite_outputs"))
+            got = _real(interp, out_index)
             want = numpy_cell(cell, weights, xs, wrong)
             if not cell.options.get("time_major"):
                 want = np.swapaxes(want, 0, 1)
@@ -256,22 +270,55 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None) -> dict:
             weights = {role: _array(model, G, node) for role, node in cell.weights.items()}
             ins = G.nodes[cell.node]["attrs"]["tflite_inputs"]
             slot = next(k for s, k in _in_edges(G, cell.node) if s == cell.inputs["input"])
-            xs = interp.get_tensor(int(ins[slot])).astype("float64")
+            xs = _real(interp, int(ins[slot]))
             out = _while_h_output(G, cell)
-            got = interp.get_tensor(_tensor_of(G, cell.node, out, "tflite_outputs"))
+            out_index = _tensor_of(G, cell.node, out, "tflite_outputs")
+            got = _real(interp, out_index)
             want = numpy_cell(cell, weights, xs, wrong)[-1].reshape(got.shape)
             what = f"final h (WHILE output {out})"
+        tolerance, reason = _tolerance(cell, interp, out_index)
         diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
-        worst = max(worst, diff)
-        rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g}")
-    tolerance = QUANT_TOLERANCE if quantised else FLOAT_TOLERANCE
-    why = (" The weights are quantised to int8 and LiteRT's hybrid kernels also quantise each "
-           f"step's inputs to int8, so the tolerance is {QUANT_TOLERANCE:g} (NumPy uses the "
-           "dequantised weights with float inputs)." if quantised else "")
+        worst, ok = max(worst, diff), ok and diff <= tolerance
+        tolerances.append(tolerance)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+        rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g} "
+                    f"(tolerance {tolerance:.3g})")
+    why = "".join(" " + r for r in reasons)
     return {"summary": f"The LiteRT interpreter (ai-edge-litert) ran {path} on a random input; each "
                        f"recognised cell was recomputed in NumPy from the weights rnngraph's reader "
                        f"decoded, with the recognised gate order, activations and cell_clip.{why}",
-            "rows": rows, "max_abs_diff": worst, "ok": worst <= tolerance, "tolerance": tolerance}
+            "rows": rows, "max_abs_diff": worst, "ok": ok, "tolerance": max(tolerances)}
+
+
+def _tolerance(cell: TfliteCell, interp, out_index: int) -> tuple:
+    """Return (the tolerance for one cell, the sentence saying why)."""
+    detail = next(d for d in interp.get_tensor_details() if d["index"] == out_index)
+    scales = detail["quantization_parameters"]["scales"]
+    if np.issubdtype(detail["dtype"], np.integer) and len(scales):
+        step = float(scales[0])
+        return FULL_INTEGER_STEPS * step, (
+            f"The model is fully integer (int8 activations, {detail['dtype'].__name__} output with "
+            f"a step of {step:.3g}; the cell state in int16): every step rounds h to that step and "
+            f"the rounding carries into the next, so the tolerance is {FULL_INTEGER_STEPS} output "
+            f"steps ({FULL_INTEGER_STEPS * step:.3g}); NumPy uses the dequantised weights.")
+    if cell.quantised:
+        return QUANT_TOLERANCE, (
+            f"The weights are quantised to int8 and LiteRT's hybrid kernels also quantise each "
+            f"step's inputs to int8, so the tolerance is {QUANT_TOLERANCE:g} (NumPy uses the "
+            f"dequantised weights with float inputs).")
+    return FLOAT_TOLERANCE, ""
+
+
+def _real(interp, index: int) -> np.ndarray:
+    """Return a tensor the interpreter computed, as real numbers (dequantised when it is an integer)."""
+    value = np.asarray(interp.get_tensor(index), "float64")
+    detail = next(d for d in interp.get_tensor_details() if d["index"] == index)
+    scales = detail["quantization_parameters"]["scales"]
+    if np.issubdtype(detail["dtype"], np.integer) and len(scales):
+        zero = detail["quantization_parameters"]["zero_points"]
+        value = (value - zero[0]) * scales[0]
+    return value
 
 
 def _in_edges(G, node: str) -> list:
