@@ -32,7 +32,8 @@ EXPECTED = {"keras3_lstm": ("while", "lstm", 1), "keras3_gru": ("while", "gru", 
             "keras3_simplernn": ("while", "rnn", 1), "keras3_bilstm": ("while", "lstm", 2),
             "keras3_lstm_quant": ("while", "lstm", 1), "tfkeras_lstm": ("fused", "lstm", 1),
             "tfkeras_gru": ("while", "gru", 1), "tfkeras_simplernn": ("while", "rnn", 1),
-            "tfkeras_bilstm": ("fused", "lstm", 2), "tfkeras_lstm_quant": ("fused", "lstm", 1)}
+            "tfkeras_bilstm": ("fused", "lstm", 2), "tfkeras_lstm_quant": ("fused", "lstm", 1),
+            "tfkeras_lstm_clip": ("fused", "lstm", 1)}
 _TF_DTYPES = {"float32": "float32", "int32": "int32", "int8": "int8", "int64": "int64",
               "bool": "bool", "uint8": "uint8", "int16": "int16", "float16": "float16"}
 
@@ -125,9 +126,23 @@ def test_verify_agrees_with_litert_and_a_wrong_cell_fails(path):
     quantised = path.stem.endswith("_quant")
     assert result["tolerance"] == (QUANT_TOLERANCE if quantised else FLOAT_TOLERANCE)
     assert result["ok"], result
-    for wrong in ("nobias",) + (("swap",) if cells[0].kind != "rnn" else ()):
+    # The clip model holds its input and forget gates equally open: swapping them changes nothing.
+    swap = cells[0].kind != "rnn" and path.stem != "tfkeras_lstm_clip"
+    for wrong in ("nobias",) + (("swap",) if swap else ()):
         bad = verify_tflite(path, G, cells, wrong=wrong)
         assert not bad["ok"], (wrong, bad["max_abs_diff"])
+
+
+def test_the_fused_kernel_clips_the_cell_state_at_cell_clip():
+    # tfkeras_lstm_clip: c climbs by 1 a step for 15 steps, then falls for 12 (see the generator).
+    path = DIR / "tfkeras_lstm_clip.tflite"
+    G = _graph(path)
+    (cell,) = find_tflite_cells(G)
+    assert cell.options["cell_clip"] == 10.0
+    feed = np.array([1.0] * 15 + [-1.0] * 12)
+    assert verify_tflite(path, G, [cell], feed=feed)["ok"]
+    unclipped = verify_tflite(path, G, [cell], wrong="noclip", feed=feed)
+    assert unclipped["max_abs_diff"] > 1.0  # h ends near tanh(-2) clipped, tanh(3) unclipped
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

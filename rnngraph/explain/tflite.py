@@ -18,7 +18,7 @@ from ..recognise.structures import KERAS_GATE_MEANING
 from ..recognise.tflite import TfliteCell
 from .prose import Section
 
-__all__ = ["cell_lines", "tflite_sections", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
+__all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
            "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
 
 FLOAT_TOLERANCE = 1e-5
@@ -60,7 +60,8 @@ def cell_lines(cell: TfliteCell, G) -> list:
     if cell.form == "fused":
         slots = len(cell.inputs) + len(cell.absent)
         lines.append(f"    inputs ({len(cell.inputs)} of {slots}): " + ", ".join(
-            f"{name} = {_short(src)} {_shape_text(G, src)}" for name, src in cell.inputs.items()))
+            f"{name}{'' if _short(src) == name else ' = ' + _short(src)} {_shape_text(G, src)}"
+            for name, src in cell.inputs.items()))
         if cell.absent:
             lines.append(f"    absent (-1): {', '.join(cell.absent)}")
         if cell.kind == "lstm":
@@ -104,13 +105,24 @@ def tflite_sections(topic: str, G, cells: list) -> list:
     chosen = [c for c in cells if c.kind in _TOPIC_KINDS.get(topic, set())]
     if not chosen:
         return []
-    lines = []
+    paragraphs = [f"{len(chosen)} recurrent {'cell was' if len(chosen) == 1 else 'cells were'} "
+                  f"recognised, as the converter wrote {'it' if len(chosen) == 1 else 'them'}."]
     for cell in chosen:
-        lines += [line.strip() for line in cell_lines(cell, G)]
-    return [Section("LiteRT cells", [
-        f"The file is a LiteRT flatbuffer. {len(chosen)} recurrent "
-        f"{'cell was' if len(chosen) == 1 else 'cells were'} recognised, as the converter wrote them:",
-        lines])]
+        lines = [line.strip() for line in cell_lines(cell, G)]
+        paragraphs += [lines[0][0].upper() + lines[0][1:] + ":", lines[1:]]
+    return [Section("LiteRT cells", paragraphs)]
+
+
+def tflite_overview(path, G, cells: list) -> Section:
+    """Return the first section of ``explain --file x.tflite``: what the file holds."""
+    top = [n for n, d in G.nodes(data=True) if d["function"] is None and "tflite_index" in d["attrs"]]
+    functions = G.graph.get("functions", [])
+    found = ", ".join(f"{'fused ' + c.op if c.form == 'fused' else 'a WHILE loop'} "
+                      f"({_KIND_NAMES[c.kind]}, {c.direction})" for c in cells) or "no recurrent cell"
+    return Section("The graph", [
+        f"{path} is a LiteRT flatbuffer: {len(top)} operators in its main subgraph"
+        + (f" and {len(functions)} more subgraphs (read as functions: {', '.join(functions)})"
+           if functions else "") + f". Recognised: {found}."])
 
 
 # --- verification -------------------------------------------------------------------------
@@ -130,16 +142,19 @@ def _array(model, G, node: str) -> np.ndarray:
     s, t = G.nodes[node]["attrs"]["tflite_tensor"]
     tensor = model.subgraphs[s].Tensors(t)
     value = tensor_array(model, tensor)
+    if value is None and tensor.IsVariable() and not model.buffer_bytes(tensor):
+        # A variable tensor without data starts as zeros (LiteRT resets variables to 0); the
+        # converter reuses such a tensor for all-zero weights too.
+        value = np.zeros(model.vector(tensor, "Shape", "dimensions"))
     if value is None:
         raise UsageError(f"--verify needs the value of {node}, which the file does not hold")
-    value = value.astype("float64")
     q = quantisation(model, tensor)
-    if q and str(tensor_array(model, tensor).dtype) in ("int8", "uint8", "int16", "int32", "int64"):
+    if q and str(value.dtype) in ("int8", "uint8", "int16", "int32", "int64"):
         shape = [1] * value.ndim
         if len(q["scale"]) > 1:
             shape[q["dimension"]] = -1
         value = (value - np.reshape(q["zero_point"] or [0], shape)) * np.reshape(q["scale"], shape)
-    return value
+    return value.astype("float64")
 
 
 def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[str] = None):
@@ -148,7 +163,7 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
     ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
     FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
     deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
-    drops the bias.
+    drops the bias, ``"noclip"`` ignores ``cell_clip``.
     """
     W, U = weights["kernel"], weights["recurrent_kernel"]
     b = np.zeros(W.shape[0]) if wrong == "nobias" else weights.get("bias", np.zeros(W.shape[0]))
@@ -161,7 +176,7 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
         order[0], order[1] = order[1], order[0]
     h = np.zeros((xs.shape[1], units))
     c = np.zeros_like(h)
-    clip = float(cell.options.get("cell_clip") or 0.0)
+    clip = 0.0 if wrong == "noclip" else float(cell.options.get("cell_clip") or 0.0)
     out = []
     for x in xs:
         if cell.kind == "rnn":
@@ -226,8 +241,12 @@ def _while_h_output(G, cell: TfliteCell) -> int:
     raise UsageError(f"--verify found no loop variable carrying h out of {cell.node}")
 
 
-def verify_tflite(path, G, cells: list, wrong: Optional[str] = None) -> dict:
-    """Run the file in the LiteRT interpreter and compare each cell's output with NumPy."""
+def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
+                  feed: Optional[np.ndarray] = None) -> dict:
+    """Run the file in the LiteRT interpreter and compare each cell's output with NumPy.
+
+    The input is random in [-1, 1] (any code, for an integer input), or ``feed`` when given.
+    """
     try:
         from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
     except ImportError:
@@ -251,6 +270,8 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None) -> dict:
             value = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
         else:
             value = rng.uniform(-1, 1, detail["shape"])
+        if feed is not None:
+            value = np.reshape(feed, detail["shape"])
         interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
     interp.invoke()
     rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []

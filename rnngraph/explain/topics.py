@@ -185,9 +185,10 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
     if kind == "tflite":
         from ..recognise.tflite import find_tflite_cells  # noqa: PLC0415
-        from .tflite import tflite_sections, verify_tflite  # noqa: PLC0415
+        from .tflite import tflite_overview, tflite_sections, verify_tflite  # noqa: PLC0415
 
         lite = find_tflite_cells(G)
+        body[0] = tflite_overview(path, G, lite)
         extra = tflite_sections(topic, G, lite)
         if extra and len(body) == 2 and body[1].title == "Nothing to explain":
             body.pop()
