@@ -33,7 +33,7 @@ EXPECTED = {"keras3_lstm": ("while", "lstm", 1), "keras3_gru": ("while", "gru", 
             "keras3_lstm_quant": ("while", "lstm", 1), "tfkeras_lstm": ("fused", "lstm", 1),
             "tfkeras_gru": ("while", "gru", 1), "tfkeras_simplernn": ("while", "rnn", 1),
             "tfkeras_bilstm": ("fused", "lstm", 2), "tfkeras_lstm_quant": ("fused", "lstm", 1),
-            "tfkeras_lstm_clip": ("fused", "lstm", 1)}
+            "tfkeras_lstm_clip": ("fused", "lstm", 1), "tfkeras_lstm_alias": ("fused", "lstm", 1)}
 _TF_DTYPES = {"float32": "float32", "int32": "int32", "int8": "int8", "int64": "int64",
               "bool": "bool", "uint8": "uint8", "int16": "int16", "float16": "float16"}
 
@@ -143,6 +143,29 @@ def test_the_fused_kernel_clips_the_cell_state_at_cell_clip():
     assert verify_tflite(path, G, [cell], feed=feed)["ok"]
     unclipped = verify_tflite(path, G, [cell], wrong="noclip", feed=feed)
     assert unclipped["max_abs_diff"] > 1.0  # h ends near tanh(-2) clipped, tanh(3) unclipped
+
+
+def test_a_weight_sharing_the_state_variable_is_found_and_explains_litert_against_keras():
+    # tfkeras_lstm_alias: a zero 1x1 recurrent kernel, batch 1, one unit (see the generator).
+    path = DIR / "tfkeras_lstm_alias.tflite"
+    G = _graph(path)
+    (cell,) = find_tflite_cells(G)
+    gates = ("input", "forget", "cell", "output")
+    assert cell.shares_state == {f"recurrent_to_{g}_weights": "output_state" for g in gates}
+    interp = _interpreter(path)
+    slots = [int(i) for i in interp._get_ops_details()[0]["inputs"]]
+    assert {slots[5], slots[6], slots[7], slots[8]} == {slots[18]}  # LiteRT's own view
+    x = np.linspace(-1, 1, 6)
+    interp.set_tensor(interp.get_input_details()[0]["index"], x.reshape(1, 6, 1).astype("float32"))
+    interp.invoke()
+    lite = interp.get_tensor(interp.get_output_details()[0]["index"])
+    keras_out = np.load(DIR / "tfkeras_lstm_alias.keras_output.npy")
+    gap = float(np.max(np.abs(lite - keras_out)))
+    assert gap > 0.01  # LiteRT does not compute what the Keras layer computed
+    modelled = verify_tflite(path, G, [cell], feed=x)
+    assert modelled["ok"] and modelled["max_abs_diff"] < 1e-6
+    as_keras = verify_tflite(path, G, [cell], wrong="file_weights", feed=x)
+    assert as_keras["max_abs_diff"] == pytest.approx(gap, abs=1e-5)
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)

@@ -67,6 +67,10 @@ def cell_lines(cell: TfliteCell, G) -> list:
         if cell.kind == "lstm":
             lines.append("    " + "; ".join(_features(cell)))
         lines.append("    options: " + ", ".join(f"{k} {_value(v)}" for k, v in cell.options.items()))
+        for name, state in cell.shares_state.items():
+            lines.append(f"    {name} is the same tensor as {state}, a variable the kernel overwrites "
+                         f"with the new state every step: this input does not keep the value "
+                         f"the file holds")
         clip = cell.options.get("cell_clip")
         if clip:
             lines.append(f"    cell_clip {clip:g}: the kernel clips the cell state to [-{clip:g}, {clip:g}]")
@@ -163,7 +167,9 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
     ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
     FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
     deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
-    drops the bias, ``"noclip"`` ignores ``cell_clip``.
+    drops the bias, ``"noclip"`` ignores ``cell_clip``; ``"file_weights"`` keeps the values the
+    file holds for inputs that share a state tensor (``from_state``: (role, gate, "h"/"c")),
+    which the kernel replaces by that state at every step.
     """
     W, U = weights["kernel"], weights["recurrent_kernel"]
     b = np.zeros(W.shape[0]) if wrong == "nobias" else weights.get("bias", np.zeros(W.shape[0]))
@@ -182,6 +188,9 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
         if cell.kind == "rnn":
             h = act(x @ W.T + b + h @ U.T + rb)
         elif cell.kind == "lstm":
+            if weights.get("from_state") and wrong != "file_weights":
+                W, U, b = _state_rows(weights, units, h, c)
+                b = np.zeros_like(b) if wrong == "nobias" else b
             z = x @ W.T + b + h @ U.T + rb
             part = {g: z[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             c = gate_act(part["f"]) * c + gate_act(part["i"]) * act(part["c"])
@@ -209,12 +218,31 @@ def _fused_weights(cell: TfliteCell, model, G) -> dict:
     if cell.peepholes or cell.projection or cell.cifg or cell.layer_norm or cell.direction == "bidirectional":
         raise UsageError(f"--verify checks plain LSTMs; {cell.node} has "
                          f"{', '.join(f for f in _features(cell) if not f.startswith(('no ', 'not ')))}")
-    rows = {role: np.concatenate([_array(model, G, cell.inputs[f"{pre}{gates[g]}{post}"])
-                                  for g in cell.gates])
-            for role, pre, post in (("kernel", "input_to_", "_weights"),
-                                    ("recurrent_kernel", "recurrent_to_", "_weights"),
-                                    ("bias", "", "_gate_bias"))}
+    rows, from_state = {}, []
+    for role, pre, post in (("kernel", "input_to_", "_weights"),
+                            ("recurrent_kernel", "recurrent_to_", "_weights"),
+                            ("bias", "", "_gate_bias")):
+        rows[role] = np.concatenate([_array(model, G, cell.inputs[f"{pre}{gates[g]}{post}"])
+                                     for g in cell.gates])
+        for k, g in enumerate(cell.gates):
+            state = cell.shares_state.get(f"{pre}{gates[g]}{post}")
+            if state in ("output_state", "cell_state"):
+                from_state.append((role, k, "h" if state == "output_state" else "c"))
+    rows["from_state"] = from_state
     return rows
+
+
+def _state_rows(weights: dict, units: int, h, c) -> tuple:
+    """Return (W, U, b) with the rows the kernel reads from its own state replaced by it."""
+    found = {role: weights[role].copy() for role in ("kernel", "recurrent_kernel", "bias")}
+    for role, k, state in weights.get("from_state", []):
+        block = found[role][k * units:(k + 1) * units]
+        value = h if state == "h" else c
+        if value.size != block.size:
+            raise UsageError("--verify cannot model a weight that shares a state tensor of "
+                             "another size")
+        found[role][k * units:(k + 1) * units] = value.reshape(block.shape)
+    return found["kernel"], found["recurrent_kernel"], found["bias"]
 
 
 def _tensor_of(G, node: str, slot: int, key: str) -> int:
@@ -297,6 +325,11 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
             got = _real(interp, out_index)
             want = numpy_cell(cell, weights, xs, wrong)[-1].reshape(got.shape)
             what = f"final h (WHILE output {out})"
+        if cell.form == "fused" and weights.get("from_state") and wrong != "file_weights":
+            shared = ", ".join(sorted(cell.shares_state))
+            reasons.append(f"In {cell.node} {shared} share a state variable's tensor: NumPy "
+                           f"reads them from that state at every step, as the kernel does, not "
+                           f"the values the file holds (what the Keras layer had).")
         tolerance, reason = _tolerance(cell, interp, out_index)
         diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
         worst, ok = max(worst, diff), ok and diff <= tolerance

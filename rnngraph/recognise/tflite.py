@@ -65,6 +65,9 @@ class TfliteCell:
     quantised: dict = field(default_factory=dict)  # weight node -> "int8, scale 0.0061"
     split: Optional[str] = None
     body: Optional[str] = None  # the loop's body function
+    # fused: input slot -> the state slot fed the very same tensor (a variable the kernel
+    # overwrites each step, so that input does not keep the value the file holds)
+    shares_state: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -152,6 +155,9 @@ def _fused(G, node: str) -> TfliteCell:
 
     schema = INPUT_NAMES[op]
     cell.absent = [schema[s] for s, t in enumerate(slots) if t < 0 and s < len(schema)]
+    states = {t: schema[s] for s, t in enumerate(slots) if s < len(schema) and "state" in schema[s]}
+    cell.shares_state = {schema[s]: states[t] for s, t in enumerate(slots)
+                         if s < len(schema) and t >= 0 and t in states and "state" not in schema[s]}
     cell.absent += schema[len(slots):]
     cell.options = {k: attrs[k] for k in _OPTION_KEYS if k in attrs}
     act = cell.options.get("fused_activation_function")
