@@ -280,13 +280,11 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
     except ImportError:
         raise UsageError("--verify on a .tflite file needs the LiteRT interpreter: "
                          "pip install ai-edge-litert") from None
-    from ..graphdef.loaders import _read, MAX_BYTES  # noqa: PLC0415
-    from ..graphdef.tflite import parse_model  # noqa: PLC0415
+    from ..graphdef.loaders import load_tflite_model  # noqa: PLC0415
 
     if not cells:
         raise UsageError(f"--verify found no recurrent cell in {path} to check")
-    data = _read(__import__("pathlib").Path(path), MAX_BYTES)
-    model = parse_model(data, path)
+    model, data = load_tflite_model(path)
     with warnings.catch_warnings():  # "intended for debugging": keeping every tensor is the point
         warnings.simplefilter("ignore", UserWarning)
         interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)

@@ -22,7 +22,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from . import protos, tflite
 from ..errors import GraphFileError
 
-__all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
+__all__ = ["load_graph_def", "load_tflite_model", "resolve_log_dir", "MAX_BYTES", "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
 KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "tflite")
@@ -210,6 +210,14 @@ def resolve_log_dir(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
     raise GraphFileError(f"TensorBoard log directory {folder} has {len(files)} event file(s) but "
                          f"none holds a graph (write one with FileWriter(logdir, graph) or "
                          f"add_graph); {_EXPECTED}")
+
+
+def load_tflite_model(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
+    """Return (the bounds-checked LiteRT model, the file's bytes) of the .tflite file ``path``."""
+    data = _read(Path(path), limit)
+    if not tflite.is_tflite(data):
+        raise GraphFileError(f"{path} is not a LiteRT flatbuffer (no TFL3 at bytes 4..8)")
+    return tflite.parse_model(data, path), data
 
 
 def _stdin_suffix(data: bytes) -> str:
