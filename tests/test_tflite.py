@@ -295,3 +295,48 @@ def test_truncated_and_garbage_flatbuffers_are_one_line(cut, tmp_path):
     path.write_bytes(data[:8] + bytes(range(256)) * 4)
     with pytest.raises(GraphFileError, match="LiteRT flatbuffer"):
         load_graph_def(path)
+
+
+# --- compare m.keras m.tflite ---------------------------------------------------------------
+
+KERAS_FILES = sorted(DIR.glob("*.keras"))
+
+
+@pytest.mark.parametrize("path", KERAS_FILES, ids=lambda p: p.stem)
+def test_compare_links_every_keras_gate_block_to_equal_litert_weights(path, capsys):
+    lite = path.with_suffix(".tflite")
+    assert main(["compare", str(path), str(lite)]) == 0
+    out = capsys.readouterr().out
+    form, kind, count = EXPECTED[path.stem]
+    assert out.count("Keras layer ") == count
+    gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
+    blocks = (3 + (kind == "gru")) * gates  # kernel, recurrent kernel, bias (GRU: two biases)
+    assert out.count("max |diff| 0\n") == count * blocks
+    assert f"The converter chose {'a fused op' if form == 'fused' else 'a WHILE loop'}" in out
+
+
+def test_compare_fails_when_a_weight_differs(tmp_path, capsys):
+    import shutil
+    import zipfile
+
+    import h5py
+
+    source = DIR / "keras3_lstm.keras"
+    changed = tmp_path / "changed.keras"
+    with zipfile.ZipFile(source) as archive:
+        archive.extractall(tmp_path / "x")
+    with h5py.File(tmp_path / "x" / "model.weights.h5", "r+") as h5:
+        bias = h5["layers/lstm/cell/vars/2"]
+        bias[5] = bias[5] + 0.25  # the forget gate's second unit
+    with zipfile.ZipFile(changed, "w") as archive:
+        for name in ("metadata.json", "config.json", "model.weights.h5"):
+            archive.write(tmp_path / "x" / name, name)
+    assert main(["compare", str(changed), str(source.with_suffix(".tflite"))]) == 1
+    out = capsys.readouterr().out
+    assert out.count("MISMATCH") == 1 and "bias[4:8] (f)" in out
+    shutil.rmtree(tmp_path / "x")
+
+
+def test_compare_says_when_no_litert_cell_fits(capsys):
+    assert main(["compare", str(DIR / "keras3_gru.keras"), str(DIR / "keras3_lstm.tflite")]) == 1
+    assert "no LiteRT cell of that kind and size" in capsys.readouterr().out
