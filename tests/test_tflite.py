@@ -340,3 +340,21 @@ def test_compare_fails_when_a_weight_differs(tmp_path, capsys):
 def test_compare_says_when_no_litert_cell_fits(capsys):
     assert main(["compare", str(DIR / "keras3_gru.keras"), str(DIR / "keras3_lstm.tflite")]) == 1
     assert "no LiteRT cell of that kind and size" in capsys.readouterr().out
+
+
+def test_compare_refuses_a_zip_that_is_no_keras_archive_or_a_bomb(tmp_path, capsys):
+    import zipfile
+
+    lite = str(DIR / "keras3_lstm.tflite")
+    other = tmp_path / "other.keras"
+    with zipfile.ZipFile(other, "w") as archive:
+        archive.writestr("readme.txt", "hello")
+    assert main(["compare", str(other), lite]) == 1
+    err = capsys.readouterr().err
+    assert "without model.weights.h5" in err and err.count("\n") == 1
+    bomb = tmp_path / "bomb.keras"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("model.weights.h5", bytes(60 << 20))
+    assert main(["compare", str(bomb), lite]) == 1
+    err = capsys.readouterr().err
+    assert "declares 62,914,560 bytes" in err and "refused" in err

@@ -297,9 +297,15 @@ def _const_value(attr, model: TfliteModel, tensor, dtype_name: str, shape: list)
     proto.dtype = protos.DTYPE_ENUM[dtype_name]
     for dim in shape:
         proto.tensor_shape.dim.add().size = -1 if dim is None else dim
+    count = 1
+    for dim in shape:
+        count *= dim if dim is not None else MAX_VALUES + 1
+        if count > MAX_VALUES:
+            # Not decoded: many tensors may share one large buffer, so copying each would
+            # cost the file's size squared. --verify reads weights from the model itself.
+            return
     value = tensor_array(model, tensor)
     if value is not None:
-        # The whole content is kept (bounded by the file); walk decodes MAX_VALUES of it.
         proto.tensor_content = value.tobytes()
 
 
