@@ -299,10 +299,10 @@ def test_truncated_and_garbage_flatbuffers_are_one_line(cut, tmp_path):
 
 # --- compare m.keras m.tflite ---------------------------------------------------------------
 
-KERAS_FILES = sorted(DIR.glob("*.keras"))
+KERAS_FILES = sorted([*DIR.glob("*.keras"), *DIR.glob("*.h5")])
 
 
-@pytest.mark.parametrize("path", KERAS_FILES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", KERAS_FILES, ids=lambda p: p.name)
 def test_compare_links_every_keras_gate_block_to_equal_litert_weights(path, capsys):
     lite = path.with_suffix(".tflite")
     assert main(["compare", str(path), str(lite)]) == 0
