@@ -303,3 +303,29 @@ def tflite_cases(seed: int, count: int):
             data = byte_mutate(data, rng)
             data = data[:4] + b"TFL3" + data[8:]  # still claims to be a LiteRT file
         yield f"tflite case {number} (seed {seed})", data, ".tflite"
+
+
+def tflite_graph_def_cases(seed: int, count: int):
+    """Yield GraphDef fuzz cases made from .tflite fixtures (their ops, attrs and functions).
+
+    A GraphDef may carry the attributes the LiteRT reader writes (``tflite_index``,
+    ``tflite_inputs``, ``_input_names``) with any value: the LiteRT recognisers must refuse
+    them in one line or ignore them, never crash.
+    """
+    from rnngraph.graphdef.tflite import read_tflite
+
+    rng = random.Random(seed)
+    seeds = [read_tflite((FIXTURES / "tflite" / name).read_bytes(), name) for name in TFLITE_SEEDS]
+    for number in range(count):
+        graph_def = mutate(rng.choice(seeds), rng) if rng.random() < 0.5 else type(seeds[0])()
+        if not graph_def.node:
+            graph_def.CopyFrom(rng.choice(seeds))
+        ops = [n for n in graph_def.node if "tflite_index" in n.attr] or list(graph_def.node)
+        for _ in range(rng.randint(1, 3)):
+            node = rng.choice(ops)
+            key = rng.choice(("tflite_inputs", "tflite_outputs", "_input_names", "tflite_index",
+                              "tflite_op", "tflite_tensor", "quant_scale", "quant_channels",
+                              "num_splits", "cell_clip", "fused_activation_function",
+                              "time_major", "index"))
+            _random_attr(node.attr[key], rng, [n.name for n in graph_def.node])
+        yield f"tflite GraphDef case {number} (seed {seed})", graph_def.SerializeToString(), ".pb"

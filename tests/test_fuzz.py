@@ -11,7 +11,7 @@ import traceback
 
 import pytest
 
-from fuzzing import cases, exercise, tflite_cases
+from fuzzing import cases, exercise, tflite_cases, tflite_graph_def_cases
 from rnngraph.errors import RenderError, RnnGraphError
 
 CASES = 250
@@ -52,3 +52,7 @@ def test_the_cases_are_the_same_for_the_same_seed():
 
 def test_fuzzed_tflite_files_raise_only_rnngraph_errors(tmp_path):
     assert _failures(tmp_path, seed=21, count=150, make=tflite_cases) == []
+
+
+def test_fuzzed_graph_defs_with_litert_attributes_raise_only_rnngraph_errors(tmp_path):
+    assert _failures(tmp_path, seed=2121, count=120, make=tflite_graph_def_cases) == []

@@ -28,8 +28,10 @@ __all__ = ["TfliteCell", "find_tflite_cells", "FUSED_OPS", "is_tflite_graph"]
 FUSED_OPS = {"UNIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 1), "BIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 2),
              "UNIDIRECTIONAL_SEQUENCE_RNN": ("rnn", 1), "BIDIRECTIONAL_SEQUENCE_RNN": ("rnn", 2),
              "LSTM": ("lstm", 1), "RNN": ("rnn", 1)}
-_OPTION_KEYS = ("fused_activation_function", "cell_clip", "proj_clip", "time_major",
-                "asymmetric_quantize_inputs", "merge_outputs", "diagonal_recurrent_tensors")
+# The options the fused ops carry, and the type the reader writes for each.
+_OPTION_KEYS = {"fused_activation_function": str, "cell_clip": float, "proj_clip": float,
+                "time_major": bool, "asymmetric_quantize_inputs": bool, "merge_outputs": bool,
+                "diagonal_recurrent_tensors": bool}
 ACTIVATIONS = {"LOGISTIC": "sigmoid", "TANH": "tanh", "RELU": "relu", "RELU6": "relu6",
                "RELU_N1_TO_1": "relu_n1_to_1", "HARD_SWISH": "hard_swish", "ELU": "elu"}
 _QUANTISED = {"int8", "uint8", "int16", "int4"}
@@ -115,10 +117,12 @@ def _quant_note(G, node: str) -> Optional[str]:
     dtype = _dtype(G, node)
     if dtype not in _QUANTISED:
         return None
-    scale = G.nodes[node]["attrs"].get("quant_scale") or []
-    channels = G.nodes[node]["attrs"].get("quant_channels") or len(scale)
+    scale = G.nodes[node]["attrs"].get("quant_scale")
+    scale = scale if isinstance(scale, list) and all(isinstance(v, float) for v in scale) else []
+    channels = G.nodes[node]["attrs"].get("quant_channels")
+    channels = channels if isinstance(channels, int) and not isinstance(channels, bool) else len(scale)
     text = f"{dtype}"
-    if channels > 1:
+    if channels > 1 and scale:
         text += f", {channels} per-channel scales (first {scale[0]:.3g})"
     elif scale:
         text += f", scale {scale[0]:.3g}"
@@ -141,25 +145,35 @@ def _reversed_input(G, node: str, index: int = 0) -> Optional[str]:
     return src if G.nodes[src]["op"] == "REVERSE_V2" else None
 
 
-def _fused(G, node: str) -> TfliteCell:
+def _int_list(value) -> Optional[list]:
+    """Return ``value`` when it is a list of integers (the reader's index lists), else None."""
+    if isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+        return value
+    return None
+
+
+def _fused(G, node: str) -> Optional[TfliteCell]:
     data = G.nodes[node]
     op = data["op"]
     kind, directions = FUSED_OPS[op]
     attrs = data["attrs"]
-    names = attrs.get("_input_names") or []
-    slots = attrs.get("tflite_inputs") or []
-    cell = TfliteCell(node=node, form="fused", kind=kind, op=op, layer=_layer(node))
-    sources = _inputs(G, node)
-    cell.inputs = {name: src for name, (src, _) in zip(names, sources)}
     from ..graphdef.tflite import INPUT_NAMES  # noqa: PLC0415 (the schema's slot names)
 
     schema = INPUT_NAMES[op]
+    slots = _int_list(attrs.get("tflite_inputs"))
+    sources = _inputs(G, node)
+    present = [s for s, t in enumerate(slots or []) if t >= 0]
+    if slots is None or len(present) != len(sources) or any(s >= len(schema) for s in present):
+        return None  # not as the LiteRT reader writes it (a GraphDef holding look-alike attrs)
+    cell = TfliteCell(node=node, form="fused", kind=kind, op=op, layer=_layer(node))
+    cell.inputs = {schema[s]: src for s, (src, _) in zip(present, sources)}
     cell.absent = [schema[s] for s, t in enumerate(slots) if t < 0 and s < len(schema)]
     states = {t: schema[s] for s, t in enumerate(slots) if s < len(schema) and "state" in schema[s]}
     cell.shares_state = {schema[s]: states[t] for s, t in enumerate(slots)
                          if s < len(schema) and t >= 0 and t in states and "state" not in schema[s]}
     cell.absent += schema[len(slots):]
-    cell.options = {k: attrs[k] for k in _OPTION_KEYS if k in attrs}
+    cell.options = {k: attrs[k] for k, kind in _OPTION_KEYS.items()
+                    if isinstance(attrs.get(k), kind) and not (kind is float and isinstance(attrs[k], bool))}
     act = cell.options.get("fused_activation_function")
     cell.activation = act.lower() if isinstance(act, str) else None
     prefix = "fw_" if directions == 2 else ""
@@ -246,7 +260,7 @@ def _while_cell(G, node: str) -> Optional[TfliteCell]:
     x_fc = h_fc = None
     for fc in fcs:
         ins = _inputs(G, fc)
-        if not ins:
+        if len(ins) < 2:  # FULLY_CONNECTED takes an input and its weights
             continue
         src = _source(G, ins[0][0])
         if G.nodes[src]["op"] == "GATHER":
@@ -258,6 +272,8 @@ def _while_cell(G, node: str) -> Optional[TfliteCell]:
     splits = [n for n in body if G.nodes[n]["op"] == "SPLIT"]
     x_split = next((s for s in splits if x_fc in nx.ancestors(G, s)), None)
     n_split = G.nodes[x_split]["attrs"].get("num_splits") if x_split else None
+    if n_split is not None and (not isinstance(n_split, int) or isinstance(n_split, bool)):
+        return None
     kind = {4: "lstm", 3: "gru"}.get(n_split, "rnn" if x_split is None else None)
     if kind is None:
         return None
@@ -333,7 +349,9 @@ def find_tflite_cells(G: nx.MultiDiGraph) -> list:
     for node in sorted(G, key=lambda n: G.nodes[n]["order"]):
         data = G.nodes[node]
         if data["op"] in FUSED_OPS and "tflite_index" in data["attrs"]:
-            cells.append(_fused(G, node))
+            cell = _fused(G, node)
+            if cell is not None:
+                cells.append(cell)
         elif data["op"] == "While" and data["attrs"].get("tflite_op") == "WHILE":
             cell = _while_cell(G, node)
             if cell is not None:
