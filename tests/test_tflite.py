@@ -358,3 +358,25 @@ def test_compare_refuses_a_zip_that_is_no_keras_archive_or_a_bomb(tmp_path, caps
     assert main(["compare", str(bomb), lite]) == 1
     err = capsys.readouterr().err
     assert "declares 62,914,560 bytes" in err and "refused" in err
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_recognised_cells_match_the_keras_layers_they_came_from():
+    # Ground truth from Keras' own layer objects: each .keras fixture loaded in safe mode.
+    import keras
+    import tf_keras
+
+    kinds = {"LSTM": "lstm", "GRU": "gru", "SimpleRNN": "rnn"}
+    for path in sorted(DIR.glob("*.keras")):
+        library = tf_keras if path.name.startswith("tfkeras") else keras
+        model = library.saving.load_model(path, safe_mode=True, compile=False)
+        truth = []
+        for layer in model.layers:
+            inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") \
+                else [layer]
+            truth += [(kinds[type(rnn).__name__], rnn.units,
+                       "backward" if rnn.go_backwards else "forward")
+                      for rnn in inner if type(rnn).__name__ in kinds]
+        cells = find_tflite_cells(_graph(path.with_suffix(".tflite")))
+        assert sorted((c.kind, c.units, c.direction) for c in cells) == sorted(truth), path.name
