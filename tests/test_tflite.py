@@ -33,7 +33,8 @@ EXPECTED = {"keras3_lstm": ("while", "lstm", 1), "keras3_gru": ("while", "gru", 
             "keras3_lstm_quant": ("while", "lstm", 1), "tfkeras_lstm": ("fused", "lstm", 1),
             "tfkeras_gru": ("while", "gru", 1), "tfkeras_simplernn": ("while", "rnn", 1),
             "tfkeras_bilstm": ("fused", "lstm", 2), "tfkeras_lstm_quant": ("fused", "lstm", 1),
-            "tfkeras_lstm_clip": ("fused", "lstm", 1), "tfkeras_lstm_alias": ("fused", "lstm", 1)}
+            "tfkeras_lstm_clip": ("fused", "lstm", 1), "tfkeras_lstm_alias": ("fused", "lstm", 1),
+            "tfkeras_gru_reset_before": ("while", "gru", 1)}
 _TF_DTYPES = {"float32": "float32", "int32": "int32", "int8": "int8", "int64": "int64",
               "bool": "bool", "uint8": "uint8", "int16": "int16", "float16": "float16"}
 
@@ -310,7 +311,8 @@ def test_compare_links_every_keras_gate_block_to_equal_litert_weights(path, caps
     form, kind, count = EXPECTED[path.stem]
     assert out.count("Keras layer ") == count
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[kind]
-    blocks = (3 + (kind == "gru")) * gates  # kernel, recurrent kernel, bias (GRU: two biases)
+    # kernel, recurrent kernel, bias (a GRU resetting after the recurrent product: two biases)
+    blocks = (3 + (kind == "gru" and "reset_before" not in path.stem)) * gates
     assert out.count("max |diff| 0\n") == count * blocks
     assert f"The converter chose {'a fused op' if form == 'fused' else 'a WHILE loop'}" in out
 
@@ -376,7 +378,9 @@ def test_recognised_cells_match_the_keras_layers_they_came_from():
             inner = [layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") \
                 else [layer]
             truth += [(kinds[type(rnn).__name__], rnn.units,
-                       "backward" if rnn.go_backwards else "forward")
+                       "backward" if rnn.go_backwards else "forward",
+                       getattr(rnn, "reset_after", None))
                       for rnn in inner if type(rnn).__name__ in kinds]
         cells = find_tflite_cells(_graph(path.with_suffix(".tflite")))
-        assert sorted((c.kind, c.units, c.direction) for c in cells) == sorted(truth), path.name
+        found = [(c.kind, c.units, c.direction, c.reset_after) for c in cells]
+        assert sorted(found, key=str) == sorted(truth, key=str), path.name

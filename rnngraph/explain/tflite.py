@@ -52,6 +52,10 @@ def cell_lines(cell: TfliteCell, G) -> list:
         source = f"from SPLIT {_short(cell.split)} and what each piece feeds" if cell.split \
             else "by input slot"
         lines.append(f"    gates in weight order {gates}, {source}")
+    if cell.reset_after is not None:
+        lines.append("    reset gate applied " + ("after the recurrent product, r·(h·U + b) "
+                     "(Keras reset_after=True)" if cell.reset_after else
+                     "to h before the recurrent product, (r·h)·U (Keras reset_after=False)"))
     acts = [f"activation {cell.activation}"] if cell.activation else []
     if cell.recurrent_activation:
         acts.append(f"gates {cell.recurrent_activation}")
@@ -197,13 +201,18 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
             if clip > 0:
                 c = np.clip(c, -clip, clip)
             h = gate_act(part["o"]) * act(c)
-        else:  # GRU, reset after the recurrent product (Keras' reset_after=True)
+        else:  # GRU: the reset gate after the recurrent product, or (reset_before) on h
             zx, zh = x @ W.T + b, h @ U.T + rb
             px = {g: zx[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             ph = {g: zh[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             zg = gate_act(px["z"] + ph["z"])
             r = gate_act(px["r"] + ph["r"])
-            hh = act(px["h"] + r * ph["h"])
+            if cell.reset_after is False:
+                Uh = weights["candidate_recurrent_kernel"]
+                bh = 0 if wrong == "nobias" else weights.get("candidate_recurrent_bias", 0)
+                hh = act(px["h"] + (r * h) @ Uh.T + bh)
+            else:
+                hh = act(px["h"] + r * ph["h"])
             h = zg * h + (1 - zg) * hh
         out.append(h)
     return np.stack(out)

@@ -152,6 +152,10 @@ def _lite_block(cell, role: str, gate: str, gates, units: int, model, G, array) 
         name = {"kernel": "weights", "recurrent_kernel": "recurrent_weights", "bias": "bias"}[role]
         node = cell.inputs.get(name)
         return name, (array(model, G, node) if node else None)
+    if role == "recurrent_kernel" and gate == "h" and "candidate_recurrent_kernel" in cell.weights:
+        node = cell.weights["candidate_recurrent_kernel"]  # reset before: (r·h)·U_h on its own
+        return (f"candidate_recurrent_kernel (FULLY_CONNECTED {node.rpartition('/')[2]})",
+                array(model, G, node))
     node = cell.weights.get(role)
     if node is None or (gates and gate not in gates):
         return role, None

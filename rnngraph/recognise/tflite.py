@@ -70,6 +70,9 @@ class TfliteCell:
     # fused: input slot -> the state slot fed the very same tensor (a variable the kernel
     # overwrites each step, so that input does not keep the value the file holds)
     shares_state: dict = field(default_factory=dict)
+    # GRU in a WHILE body: r applied after the recurrent product (Keras reset_after=True) or
+    # to h before it (reset_after=False)
+    reset_after: Optional[bool] = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -219,6 +222,20 @@ def _is_arg(G, node: str) -> bool:
     return G.nodes[_source(G, node)]["op"] == "_Arg"
 
 
+def _feeds_matmul(G, node: str) -> bool:
+    """True when ``node``'s value reaches a FULLY_CONNECTED (or BATCH_MATMUL) through reshapes."""
+    frontier, seen = [node], 0
+    while frontier and seen < 16:
+        current = frontier.pop()
+        seen += 1
+        for consumer in _consumers(G, current):
+            if G.nodes[consumer]["op"] in ("FULLY_CONNECTED", "BATCH_MATMUL"):
+                return True
+            if G.nodes[consumer]["op"] in _PASS | {"CONCATENATION"}:
+                frontier.append(consumer)
+    return False
+
+
 def _gate_role(G, act: str, kind: str) -> Optional[str]:
     """Return the Keras gate letter of an activation node in a WHILE body, from what it scales."""
     if G.nodes[act]["op"] != "LOGISTIC":
@@ -231,6 +248,8 @@ def _gate_role(G, act: str, kind: str) -> Optional[str]:
             continue
         other = _source(G, others[0])
         if G.nodes[other]["op"] == "_Arg":
+            if kind == "gru" and _feeds_matmul(G, mul):
+                return "r"  # r·h goes through the recurrent kernel: reset before (Keras 2's GRU)
             return "f" if kind == "lstm" else "z"
         if kind == "gru":
             return "r"
@@ -299,8 +318,21 @@ def _while_cell(G, node: str) -> Optional[TfliteCell]:
             if len(acts) != 1:
                 return None
             role = _gate_role(G, acts[0], kind)
+            if role is None or role in cell.gates:
+                return None  # not a cell whose gates rnngraph can tell apart
             cell.gates.append(role)
             cell.gate_nodes[role] = acts[0]
+        if kind == "gru" and "r" in cell.gate_nodes:
+            r_muls = [m for m in _consumers(G, cell.gate_nodes["r"]) if G.nodes[m]["op"] == "MUL"]
+            cell.reset_after = not any(_feeds_matmul(G, m) for m in r_muls)
+            if not cell.reset_after:  # (r·h)·U_h: the candidate's own recurrent kernel
+                fcs_after = [fc for fc in fcs if any(_source(G, s) in r_muls for s, _ in _inputs(G, fc)[:1])]
+                if len(fcs_after) != 1 or len(_inputs(G, fcs_after[0])) < 2:
+                    return None
+                candidate = _inputs(G, fcs_after[0])
+                cell.weights["candidate_recurrent_kernel"] = _source(G, candidate[1][0])
+                if len(candidate) > 2:
+                    cell.weights["candidate_recurrent_bias"] = _source(G, candidate[2][0])
         cands = [a for g, a in cell.gate_nodes.items() if g in ("c", "h")]
         sigm = [a for g, a in cell.gate_nodes.items() if g not in ("c", "h")]
         cell.activation = ACTIVATIONS[G.nodes[cands[0]]["op"]] if cands else None
