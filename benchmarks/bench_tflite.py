@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "tflite"
 FILES = ("tfkeras_lstm.tflite", "keras3_lstm.tflite", "keras3_bilstm.tflite",
-         "tfkeras_lstm_quant.tflite")
+         "tfkeras_lstm_quant.tflite", "../corpus/tflite/tflm_dtln_noise_suppression.tflite")
 GRAPHDEF = "walk_while_v2.pbtxt"  # the same pipeline on a small GraphDef, as a reference
 NO_TF = ("import sys, runpy; sys.argv = ['rnngraph', 'inspect', sys.argv[1]]\n"
          "try:\n    runpy.run_module('rnngraph', run_name='__main__')\n"
@@ -64,7 +64,7 @@ def main() -> None:
         path = FIXTURES / name
         wall, cpu = _best([sys.executable, "-c", NO_TF, str(path)], args.repeat)
         verdict = "within" if cpu <= 0.5 else "OVER"
-        print(f"{'inspect ' + name:34s}{wall:7.3f}s{cpu:7.3f}s  CPU {cpu / package[1]:4.1f}x import "
+        print(f"{'inspect ' + Path(name).name:34s}{wall:7.3f}s{cpu:7.3f}s  CPU {cpu / package[1]:4.1f}x import "
               f"rnngraph, {cpu / graph[1]:4.2f}x the GraphDef; {verdict} the 0.5 s target; "
               f"{path.stat().st_size:,} bytes; no TensorFlow")
 
