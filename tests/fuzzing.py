@@ -236,3 +236,96 @@ def exercise(path: Path, run_dot: bool = False) -> str:
 
         run_graphviz(dot, "svg")
     return dot
+
+
+TFLITE_SEEDS = ("keras3_lstm.tflite", "keras3_gru.tflite", "tfkeras_lstm.tflite",
+                "tfkeras_bilstm.tflite", "keras3_lstm_quant.tflite")
+
+
+def tflite_mutate(data: bytes, rng: random.Random) -> bytes:
+    """Return a LiteRT flatbuffer with 1-3 structural faults (indices, opcodes, loops, shapes).
+
+    The model is unpacked and packed again with the object API flatc generated for LiteRT's
+    own package (``ai_edge_litert.schema_py_generated``), so each fault is one field's value.
+    """
+    import flatbuffers
+    from ai_edge_litert import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromPackedBuf(data, 0)
+    for _ in range(rng.randint(1, 3)):
+        s = rng.randrange(len(model.subgraphs))
+        sub = model.subgraphs[s]
+        op = rng.choice(sub.operators) if sub.operators else None
+        tensor = rng.choice(sub.tensors) if sub.tensors else None
+        what = rng.randrange(8)
+        if what == 0 and op is not None and op.inputs is not None and len(op.inputs):
+            inputs = [int(v) for v in op.inputs]
+            inputs[rng.randrange(len(inputs))] = rng.choice((len(sub.tensors), 2**31 - 1, -7, -1))
+            op.inputs = inputs
+        elif what == 1 and op is not None:
+            op.opcodeIndex = rng.choice((len(model.operatorCodes), 2**32 - 1, 0))
+        elif what == 2 and tensor is not None:
+            tensor.buffer = rng.choice((len(model.buffers), 2**32 - 1, 0, 1))
+        elif what == 3 and op is not None and isinstance(op.builtinOptions, schema.WhileOptionsT):
+            target = rng.choice((s, 0, len(model.subgraphs), 2**31 - 1))
+            if rng.random() < 0.5:
+                op.builtinOptions.bodySubgraphIndex = target
+            else:
+                op.builtinOptions.condSubgraphIndex = target
+        elif what == 4 and model.operatorCodes:
+            code = rng.choice(model.operatorCodes)
+            code.builtinCode = rng.choice((9999, 32, 2**31 - 1, 0))
+            code.deprecatedBuiltinCode = rng.choice((0, 127, 32))
+        elif what == 5 and tensor is not None:
+            tensor.shape = rng.choice(([2**30, 2**30], [-3], [], [0, 7], [1] * 300))
+            tensor.shapeSignature = None if rng.random() < 0.5 else tensor.shape
+        elif what == 6:
+            sub.inputs = [int(v) for v in (sub.inputs if sub.inputs is not None else [])] + [
+                rng.choice((len(sub.tensors), -2, 0))]
+        else:
+            tensor_type = rng.choice((0, 1, 5, 9, 13, 14, 17, 18, 99))
+            if tensor is not None:
+                tensor.type = tensor_type
+    builder = flatbuffers.Builder(0)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    return bytes(builder.Output())
+
+
+def tflite_cases(seed: int, count: int):
+    """Yield ``count`` (label, file bytes, ".tflite") fuzz cases of LiteRT flatbuffers."""
+    rng = random.Random(seed)
+    seeds = [(FIXTURES / "tflite" / name).read_bytes() for name in TFLITE_SEEDS]
+    for number in range(count):
+        data = rng.choice(seeds)
+        if rng.random() < 0.7:
+            data = tflite_mutate(data, rng)
+        if rng.random() < 0.4:
+            data = byte_mutate(data, rng)
+            data = data[:4] + b"TFL3" + data[8:]  # still claims to be a LiteRT file
+        yield f"tflite case {number} (seed {seed})", data, ".tflite"
+
+
+def tflite_graph_def_cases(seed: int, count: int):
+    """Yield GraphDef fuzz cases made from .tflite fixtures (their ops, attrs and functions).
+
+    A GraphDef may carry the attributes the LiteRT reader writes (``tflite_index``,
+    ``tflite_inputs``, ``_input_names``) with any value: the LiteRT recognisers must refuse
+    them in one line or ignore them, never crash.
+    """
+    from rnngraph.graphdef.tflite import read_tflite
+
+    rng = random.Random(seed)
+    seeds = [read_tflite((FIXTURES / "tflite" / name).read_bytes(), name) for name in TFLITE_SEEDS]
+    for number in range(count):
+        graph_def = mutate(rng.choice(seeds), rng) if rng.random() < 0.5 else type(seeds[0])()
+        if not graph_def.node:
+            graph_def.CopyFrom(rng.choice(seeds))
+        ops = [n for n in graph_def.node if "tflite_index" in n.attr] or list(graph_def.node)
+        for _ in range(rng.randint(1, 3)):
+            node = rng.choice(ops)
+            key = rng.choice(("tflite_inputs", "tflite_outputs", "_input_names", "tflite_index",
+                              "tflite_op", "tflite_tensor", "quant_scale", "quant_channels",
+                              "num_splits", "cell_clip", "fused_activation_function",
+                              "time_major", "index"))
+            _random_attr(node.attr[key], rng, [n.name for n in graph_def.node])
+        yield f"tflite GraphDef case {number} (seed {seed})", graph_def.SerializeToString(), ".pb"

@@ -11,15 +11,15 @@ import traceback
 
 import pytest
 
-from fuzzing import cases, exercise
+from fuzzing import cases, exercise, tflite_cases, tflite_graph_def_cases
 from rnngraph.errors import RenderError, RnnGraphError
 
 CASES = 250
 
 
-def _failures(tmp_path, seed: int, count: int, run_dot: bool = False) -> list:
+def _failures(tmp_path, seed: int, count: int, run_dot: bool = False, make=cases) -> list:
     failures = []
-    for label, data, suffix in cases(seed, count):
+    for label, data, suffix in make(seed, count):
         path = tmp_path / f"case{suffix}"
         path.write_bytes(data)
         try:
@@ -48,3 +48,11 @@ def test_the_cases_are_the_same_for_the_same_seed():
     first = [data for _, data, _ in cases(7, 20)]
     assert first == [data for _, data, _ in cases(7, 20)]
     assert len(set(first)) > 10  # and they differ from each other
+
+
+def test_fuzzed_tflite_files_raise_only_rnngraph_errors(tmp_path):
+    assert _failures(tmp_path, seed=21, count=150, make=tflite_cases) == []
+
+
+def test_fuzzed_graph_defs_with_litert_attributes_raise_only_rnngraph_errors(tmp_path):
+    assert _failures(tmp_path, seed=2121, count=120, make=tflite_graph_def_cases) == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _KEYS = ["nodes", "edges", "ops", "while_loops", "tensor_arrays", "cells", "concats",
-         "strided_slices", "shared_loops", "function_calls"]
+         "strided_slices", "shared_loops", "function_calls", "tflite_cells"]
 
 
 def _inspect_json(capsys, path) -> dict:

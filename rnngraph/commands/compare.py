@@ -99,6 +99,17 @@ def run(args) -> int:
     from ..draw.pair import summary_text  # noqa: PLC0415
     from ..files import write_atomic  # noqa: PLC0415
 
+    suffixes = {Path(args.a).suffix.lower(), Path(args.b).suffix.lower()}
+    if ".tflite" in suffixes and suffixes & {".keras", ".h5"}:  # weights linked, as text
+        from ..errors import VerificationError  # noqa: PLC0415
+        from ..explain.tflite_compare import compare_text  # noqa: PLC0415
+
+        keras_path, lite_path = sorted((args.a, args.b), key=lambda p: p.lower().endswith(".tflite"))
+        report, ok = compare_text(keras_path, lite_path)
+        sys.stdout.write(report)
+        if not ok:
+            raise VerificationError(f"the weights of {keras_path} and {lite_path} differ (see above)")
+        return 0
     base = spec_from_args(_with_kind(args))
     sides = [parse_side(args.a, base), parse_side(args.b, base)]
     (graph_a, title_a, slug_a), (graph_b, title_b, slug_b) = (

@@ -12,7 +12,7 @@ __all__ = ["register", "summary", "summary_text"]
 
 _KIND_NAMES = {"graphdef": "GraphDef (binary)", "graphdef-text": "GraphDef (text)",
                "savedmodel": "SavedModel", "metagraph": "MetaGraphDef",
-               "events": "TensorBoard event file"}
+               "events": "TensorBoard event file", "tflite": "LiteRT flatbuffer"}
 
 
 def register(subparsers) -> None:
@@ -39,6 +39,7 @@ def summary(G) -> tuple:
     from ..graphdef.walk import top_level_nodes  # noqa: PLC0415
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.calls import find_function_calls, shared_loops  # noqa: PLC0415
+    from ..recognise.tflite import find_tflite_cells, is_tflite_graph  # noqa: PLC0415
     from .cell_summary import cell_json  # noqa: PLC0415
 
     nodes = set(top_level_nodes(G))
@@ -50,6 +51,8 @@ def summary(G) -> tuple:
     found.while_loops, shared = shared_loops(G, found.while_loops)
     found.shared_loops = shared
     found.function_calls = find_function_calls(G)
+    found.tflite_cells = find_tflite_cells(G) if is_tflite_graph(G) else []
+    found.graph_for_tflite = G
     return {
         "nodes": len(nodes),
         "edges": edges,
@@ -68,6 +71,7 @@ def summary(G) -> tuple:
                             "condition": c.condition, "in_function": c.in_function,
                             "implements": c.implements, "implementation": c.implementation,
                             "callers": c.callers} for c in found.function_calls],
+        "tflite_cells": [c.as_dict() for c in found.tflite_cells],
     }, found
 
 
@@ -147,6 +151,13 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
     lines.append(f"cells ({len(found.cells)}):")
     for c in found.cells:
         lines += cell_lines(c, recorded)
+    lite = getattr(found, "tflite_cells", [])
+    if lite:
+        from ..explain.tflite import cell_lines as tflite_lines  # noqa: PLC0415
+
+        lines.append(f"LiteRT cells ({len(lite)}):")
+        for cell in lite:
+            lines += tflite_lines(cell, found.graph_for_tflite)
     lines.append(f"concats ({len(found.concats)}):")
     lines += grouped_lines([(c.name, f" (axis {c.axis}): {c.meaning}") for c in found.concats])
     lines.append(f"strided slices ({len(found.strided_slices)}):")

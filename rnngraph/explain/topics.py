@@ -184,7 +184,19 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
     checked = None
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
     fused_cells = [c for c in found.cells if c.form == "fused"]
-    if verify and fused_cells:  # TensorFlow's fused kernels, run as the file holds them
+    if kind == "tflite":
+        from ..recognise.tflite import find_tflite_cells  # noqa: PLC0415
+        from .tflite import tflite_overview, tflite_sections, verify_tflite  # noqa: PLC0415
+
+        lite = find_tflite_cells(G)
+        body[0] = tflite_overview(path, G, lite)
+        extra = tflite_sections(topic, G, lite)
+        if extra and len(body) == 2 and body[1].title == "Nothing to explain":
+            body.pop()
+        body += extra
+        found.tflite_cells = lite
+        checked = verify_tflite(path, G, lite) if verify else None
+    elif verify and fused_cells:  # TensorFlow's fused kernels, run as the file holds them
         from .fused import verify_fused  # noqa: PLC0415
 
         checked = verify_fused(kind, graph_def, fused_cells)
@@ -200,4 +212,6 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
 
         checked = verify_file(path, kind, graph_def, found)
     return Explanation(topic=topic, title=f"rnngraph explain {topic}: {path}", spec={"file": str(path),
-                       "kind": kind}, sections=body, findings=found.as_dict(), verify=checked)
+                       "kind": kind}, sections=body, findings={**found.as_dict(), **(
+                           {"tflite_cells": [c.as_dict() for c in found.tflite_cells]}
+                           if kind == "tflite" else {})}, verify=checked)

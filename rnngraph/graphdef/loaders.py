@@ -19,16 +19,16 @@ from google.protobuf import message as _message
 from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from . import protos
+from . import protos, tflite
 from .formats import unreadable_message
 from ..errors import GraphFileError
 
-__all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
+__all__ = ["load_graph_def", "load_tflite_model", "resolve_log_dir", "MAX_BYTES", "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
-KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events")
+KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "tflite")
 _EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a MetaGraphDef "
-             "(.meta) or a TensorBoard event file with a graph")
+             "(.meta), a TensorBoard event file with a graph or a LiteRT flatbuffer (.tflite)")
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -213,6 +213,14 @@ def resolve_log_dir(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
                          f"add_graph); {_EXPECTED}")
 
 
+def load_tflite_model(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
+    """Return (the bounds-checked LiteRT model, the file's bytes) of the .tflite file ``path``."""
+    data = _read(Path(path), limit)
+    if not tflite.is_tflite(data):
+        raise GraphFileError(f"{path} is not a LiteRT flatbuffer (no TFL3 at bytes 4..8)")
+    return tflite.parse_model(data, path), data
+
+
 def _stdin_suffix(data: bytes) -> str:
     """Return ``.pbtxt`` when standard input holds protobuf text, else ``""`` (binary)."""
     # Binary protobuf uses control bytes as tags and lengths almost at once; text does not.
@@ -237,6 +245,8 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     if str(path) != "-" and not path.exists():
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
+    if tflite.is_tflite(data):
+        return tflite.read_tflite(data, path), "tflite"
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     if suffix in (".pbtxt", ".txt", ".prototxt"):
         text = data.decode("utf-8", "replace")

@@ -1,0 +1,387 @@
+"""LiteRT cells -> prose, and ``--verify``: the LiteRT interpreter against NumPy.
+
+The NumPy cell is computed from the weights rnngraph's own flatbuffer reader decoded
+(graphdef/tflite.py) and the recognised facts (gate order, activations, cell_clip); the
+interpreter (PyPI ``ai-edge-litert``) runs the file with every intermediate tensor kept, and
+each recognised cell's output tensor is compared with the NumPy one.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Optional
+
+import numpy as np
+
+from ..errors import UsageError
+from ..recognise.structures import KERAS_GATE_MEANING
+from ..recognise.tflite import TfliteCell
+from .prose import Section
+
+__all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
+           "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
+
+FLOAT_TOLERANCE = 1e-5
+# Dynamic-range quantisation keeps weights in int8 (one scale per output row) and the hybrid
+# kernels quantise each step's input and state to int8 too (asymmetric_quantize_inputs or
+# symmetric): the NumPy cell uses the dequantised weights but float inputs, so the rounding of
+# the inputs (1/254 of their range) times the weights' sum over a row remains.
+QUANT_TOLERANCE = 0.05
+# A full-integer model (int8 activations, int16 cell state) rounds h to its output step at
+# every step; the rounding feeds the next step, so the tolerance is counted in those steps.
+FULL_INTEGER_STEPS = 8
+_KIND_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "simple RNN"}
+_TOPIC_KINDS = {"lstm": {"lstm"}, "gru": {"gru"}, "rnn": {"rnn", "lstm", "gru"}}
+
+
+def _short(name: str) -> str:
+    return name.rpartition("/")[2] or name
+
+
+def cell_lines(cell: TfliteCell, G) -> list:
+    """Return the lines ``inspect`` prints for one LiteRT cell (facts only)."""
+    where = (f"fused {cell.op} {cell.node}" if cell.form == "fused"
+             else f"WHILE {cell.node} (body {cell.body})")
+    size = f"{cell.units} units, {cell.n_inputs} inputs per step" if cell.units else "sizes not recorded"
+    lines = [f"  {where}: {_KIND_NAMES[cell.kind]}, {size}, {cell.direction}"
+             + (f" (input reversed by REVERSE_V2 {cell.reversed_by})" if cell.reversed_by else "")]
+    if cell.pair:
+        lines.append(f"    one bidirectional layer with {cell.pair}")
+    if cell.gates:
+        gates = ", ".join(f"{g} ({KERAS_GATE_MEANING.get(g, g)})" for g in cell.gates)
+        source = f"from SPLIT {_short(cell.split)} and what each piece feeds" if cell.split \
+            else "by input slot"
+        lines.append(f"    gates in weight order {gates}, {source}")
+    if cell.reset_after is not None:
+        lines.append("    reset gate applied " + ("after the recurrent product, r·(h·U + b) "
+                     "(Keras reset_after=True)" if cell.reset_after else
+                     "to h before the recurrent product, (r·h)·U (Keras reset_after=False)"))
+    acts = [f"activation {cell.activation}"] if cell.activation else []
+    if cell.recurrent_activation:
+        acts.append(f"gates {cell.recurrent_activation}")
+    if acts:
+        lines.append("    " + ", ".join(acts))
+    if cell.form == "fused":
+        slots = len(cell.inputs) + len(cell.absent)
+        lines.append(f"    inputs ({len(cell.inputs)} of {slots}): " + ", ".join(
+            f"{name}{'' if _short(src) == name else ' = ' + _short(src)} {_shape_text(G, src)}"
+            for name, src in cell.inputs.items()))
+        if cell.absent:
+            lines.append(f"    absent (-1): {', '.join(cell.absent)}")
+        if cell.kind == "lstm":
+            lines.append("    " + "; ".join(_features(cell)))
+        lines.append("    options: " + ", ".join(f"{k} {_value(v)}" for k, v in cell.options.items()))
+        for name, state in cell.shares_state.items():
+            lines.append(f"    {name} is the same tensor as {state}, a variable the kernel overwrites "
+                         f"with the new state every step: this input does not keep the value "
+                         f"the file holds")
+        clip = cell.options.get("cell_clip")
+        if clip:
+            lines.append(f"    cell_clip {clip:g}: the kernel clips the cell state to [-{clip:g}, {clip:g}]")
+    else:
+        lines.append("    weights: " + ", ".join(
+            f"{role} = {_short(node)} {_shape_text(G, node)}" for role, node in cell.weights.items())
+            + " (FULLY_CONNECTED rows = gates × units: the Keras kernel transposed)")
+    for what, names in (("weights", [k for k in cell.quantised if "state" not in k]),
+                        ("state", [k for k in cell.quantised if "state" in k])):
+        if names:
+            lines.append(f"    quantised {what}: " + ", ".join(f"{k} {cell.quantised[k]}" for k in names))
+    return lines
+
+
+def _features(cell: TfliteCell) -> list:
+    return ["peepholes" if cell.peepholes else "no peepholes",
+            "projection" if cell.projection else "no projection",
+            "CIFG (no input gate weights: i = 1 - f)" if cell.cifg else "not CIFG (input gate weights present)",
+            "layer norm" if cell.layer_norm else "no layer norm"]
+
+
+def _value(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value).lower() if isinstance(value, bool) \
+        else str(value)
+
+
+def _shape_text(G, node: str) -> str:
+    from ..graphdef.walk import format_shape  # noqa: PLC0415
+
+    outs = G.nodes[node]["outputs"]
+    return f"({format_shape(outs[0]['shape'], outs[0]['dtype'])})" if outs else ""
+
+
+def tflite_sections(topic: str, G, cells: list) -> list:
+    """Return the explanation's sections for the LiteRT cells the topic is about."""
+    chosen = [c for c in cells if c.kind in _TOPIC_KINDS.get(topic, set())]
+    if not chosen:
+        return []
+    paragraphs = [f"{len(chosen)} recurrent {'cell was' if len(chosen) == 1 else 'cells were'} "
+                  f"recognised, as the converter wrote {'it' if len(chosen) == 1 else 'them'}."]
+    for cell in chosen:
+        lines = [line.strip() for line in cell_lines(cell, G)]
+        paragraphs += [lines[0][0].upper() + lines[0][1:] + ":", lines[1:]]
+    return [Section("LiteRT cells", paragraphs)]
+
+
+def tflite_overview(path, G, cells: list) -> Section:
+    """Return the first section of ``explain --file x.tflite``: what the file holds."""
+    top = [n for n, d in G.nodes(data=True) if d["function"] is None and "tflite_index" in d["attrs"]]
+    functions = G.graph.get("functions", [])
+    found = ", ".join(f"{'fused ' + c.op if c.form == 'fused' else 'a WHILE loop'} "
+                      f"({_KIND_NAMES[c.kind]}, {c.direction})" for c in cells) or "no recurrent cell"
+    return Section("The graph", [
+        f"{path} is a LiteRT flatbuffer: {len(top)} operators in its main subgraph"
+        + (f" and {len(functions)} more subgraphs (read as functions: {', '.join(functions)})"
+           if functions else "") + f". Recognised: {found}."])
+
+
+# --- verification -------------------------------------------------------------------------
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
+
+
+_ACT = {"sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0),
+        "relu6": lambda x: np.clip(x, 0, 6), "relu_n1_to_1": lambda x: np.clip(x, -1, 1)}
+
+
+def _array(model, G, node: str) -> np.ndarray:
+    """Return the full value of a constant node, dequantised, from rnngraph's own reader."""
+    from ..graphdef.tflite import quantisation, tensor_array  # noqa: PLC0415
+
+    s, t = G.nodes[node]["attrs"]["tflite_tensor"]
+    tensor = model.subgraphs[s].Tensors(t)
+    value = tensor_array(model, tensor)
+    if value is None and tensor.IsVariable() and not model.buffer_bytes(tensor):
+        # A variable tensor without data starts as zeros (LiteRT resets variables to 0); the
+        # converter reuses such a tensor for all-zero weights too.
+        value = np.zeros(model.vector(tensor, "Shape", "dimensions"))
+    if value is None:
+        raise UsageError(f"--verify needs the value of {node}, which the file does not hold")
+    q = quantisation(model, tensor)
+    if q and str(value.dtype) in ("int8", "uint8", "int16", "int32", "int64"):
+        shape = [1] * value.ndim
+        if len(q["scale"]) > 1:
+            shape[q["dimension"]] = -1
+        value = (value - np.reshape(q["zero_point"] or [0], shape)) * np.reshape(q["scale"], shape)
+    return value.astype("float64")
+
+
+def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[str] = None):
+    """Return the outputs h_t (steps × batch × units) of ``cell`` on time-major ``xs``.
+
+    ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
+    FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
+    deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
+    drops the bias, ``"noclip"`` ignores ``cell_clip``; ``"file_weights"`` keeps the values the
+    file holds for inputs that share a state tensor (``from_state``: (role, gate, "h"/"c")),
+    which the kernel replaces by that state at every step.
+    """
+    W, U = weights["kernel"], weights["recurrent_kernel"]
+    b = np.zeros(W.shape[0]) if wrong == "nobias" else weights.get("bias", np.zeros(W.shape[0]))
+    rb = np.zeros(U.shape[0]) if wrong == "nobias" else weights.get("recurrent_bias", np.zeros(U.shape[0]))
+    act = _ACT[cell.activation or "tanh"]
+    gate_act = _ACT[cell.recurrent_activation or "sigmoid"]
+    units = U.shape[1]
+    order = list(cell.gates)
+    if wrong == "swap" and len(order) > 1:
+        order[0], order[1] = order[1], order[0]
+    h = np.zeros((xs.shape[1], units))
+    c = np.zeros_like(h)
+    clip = 0.0 if wrong == "noclip" else float(cell.options.get("cell_clip") or 0.0)
+    out = []
+    for x in xs:
+        if cell.kind == "rnn":
+            h = act(x @ W.T + b + h @ U.T + rb)
+        elif cell.kind == "lstm":
+            if weights.get("from_state") and wrong != "file_weights":
+                W, U, b = _state_rows(weights, units, h, c)
+                b = np.zeros_like(b) if wrong == "nobias" else b
+            z = x @ W.T + b + h @ U.T + rb
+            part = {g: z[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
+            c = gate_act(part["f"]) * c + gate_act(part["i"]) * act(part["c"])
+            if clip > 0:
+                c = np.clip(c, -clip, clip)
+            h = gate_act(part["o"]) * act(c)
+        else:  # GRU: the reset gate after the recurrent product, or (reset_before) on h
+            zx, zh = x @ W.T + b, h @ U.T + rb
+            px = {g: zx[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
+            ph = {g: zh[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
+            zg = gate_act(px["z"] + ph["z"])
+            r = gate_act(px["r"] + ph["r"])
+            if cell.reset_after is False:
+                Uh = weights["candidate_recurrent_kernel"]
+                bh = 0 if wrong == "nobias" else weights.get("candidate_recurrent_bias", 0)
+                hh = act(px["h"] + (r * h) @ Uh.T + bh)
+            else:
+                hh = act(px["h"] + r * ph["h"])
+            h = zg * h + (1 - zg) * hh
+        out.append(h)
+    return np.stack(out)
+
+
+def _fused_weights(cell: TfliteCell, model, G) -> dict:
+    gates = {"i": "input", "f": "forget", "c": "cell", "o": "output"}
+    if cell.kind == "rnn":
+        return {"kernel": _array(model, G, cell.inputs["weights"]),
+                "recurrent_kernel": _array(model, G, cell.inputs["recurrent_weights"]),
+                "bias": _array(model, G, cell.inputs["bias"])}
+    if cell.peepholes or cell.projection or cell.cifg or cell.layer_norm or cell.direction == "bidirectional":
+        raise UsageError(f"--verify checks plain LSTMs; {cell.node} has "
+                         f"{', '.join(f for f in _features(cell) if not f.startswith(('no ', 'not ')))}")
+    rows, from_state = {}, []
+    for role, pre, post in (("kernel", "input_to_", "_weights"),
+                            ("recurrent_kernel", "recurrent_to_", "_weights"),
+                            ("bias", "", "_gate_bias")):
+        rows[role] = np.concatenate([_array(model, G, cell.inputs[f"{pre}{gates[g]}{post}"])
+                                     for g in cell.gates])
+        for k, g in enumerate(cell.gates):
+            state = cell.shares_state.get(f"{pre}{gates[g]}{post}")
+            if state in ("output_state", "cell_state"):
+                from_state.append((role, k, "h" if state == "output_state" else "c"))
+    rows["from_state"] = from_state
+    return rows
+
+
+def _state_rows(weights: dict, units: int, h, c) -> tuple:
+    """Return (W, U, b) with the rows the kernel reads from its own state replaced by it."""
+    found = {role: weights[role].copy() for role in ("kernel", "recurrent_kernel", "bias")}
+    for role, k, state in weights.get("from_state", []):
+        block = found[role][k * units:(k + 1) * units]
+        value = h if state == "h" else c
+        if value.size != block.size:
+            raise UsageError("--verify cannot model a weight that shares a state tensor of "
+                             "another size")
+        found[role][k * units:(k + 1) * units] = value.reshape(block.shape)
+    return found["kernel"], found["recurrent_kernel"], found["bias"]
+
+
+def _tensor_of(G, node: str, slot: int, key: str) -> int:
+    return int(G.nodes[node]["attrs"][key][slot])
+
+
+def _while_h_output(G, cell: TfliteCell) -> int:
+    """Return the While output index that carries h (the body returns the cell's new h there)."""
+    h_node = {"lstm": None, "gru": None, "rnn": cell.gate_nodes.get("h")}[cell.kind]
+    prefix = f"{cell.node}/body/"
+    rets = sorted((G.nodes[n]["attrs"]["index"], n) for n in G
+                  if n.startswith(prefix + "_retval_") and G.nodes[n]["parent_op"] == cell.node)
+    for index, ret in rets:
+        src = next(iter(G.predecessors(ret)), None)
+        if src is None:
+            continue
+        if h_node is not None and src == h_node:
+            return index
+        ops = {G.nodes[p]["op"] for p in G.predecessors(src)}
+        if cell.kind == "lstm" and G.nodes[src]["op"] == "MUL" and cell.gate_nodes.get("o") in set(G.predecessors(src)):
+            return index
+        if cell.kind == "gru" and G.nodes[src]["op"] == "ADD" and ops == {"MUL"}:
+            return index
+    raise UsageError(f"--verify found no loop variable carrying h out of {cell.node}")
+
+
+def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
+                  feed: Optional[np.ndarray] = None) -> dict:
+    """Run the file in the LiteRT interpreter and compare each cell's output with NumPy.
+
+    The input is random in [-1, 1] (any code, for an integer input), or ``feed`` when given.
+    """
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # noqa: PLC0415
+    except ImportError:
+        raise UsageError("--verify on a .tflite file needs the LiteRT interpreter: "
+                         "pip install ai-edge-litert") from None
+    from ..graphdef.loaders import load_tflite_model  # noqa: PLC0415
+
+    if not cells:
+        raise UsageError(f"--verify found no recurrent cell in {path} to check")
+    model, data = load_tflite_model(path)
+    with warnings.catch_warnings():  # "intended for debugging": keeping every tensor is the point
+        warnings.simplefilter("ignore", UserWarning)
+        interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)
+    interp.allocate_tensors()
+    rng = np.random.default_rng(0)
+    for detail in interp.get_input_details():
+        if np.issubdtype(detail["dtype"], np.integer):  # a full-integer model: any of its codes
+            info = np.iinfo(detail["dtype"])
+            value = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
+        else:
+            value = rng.uniform(-1, 1, detail["shape"])
+        if feed is not None:
+            value = np.reshape(feed, detail["shape"])
+        interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
+    interp.invoke()
+    rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []
+    for cell in cells:
+        if cell.form == "fused":
+            weights = _fused_weights(cell, model, G)
+            out_index = _tensor_of(G, cell.node, 0, "tflite_outputs")
+            xs = _real(interp, _tensor_of(G, cell.node, 0, "tflite_inputs"))
+            if not cell.options.get("time_major"):
+                xs = np.swapaxes(xs, 0, 1)
+            got = _real(interp, out_index)
+            want = numpy_cell(cell, weights, xs, wrong)
+            if not cell.options.get("time_major"):
+                want = np.swapaxes(want, 0, 1)
+            what = "output sequence"
+        else:
+            weights = {role: _array(model, G, node) for role, node in cell.weights.items()}
+            ins = G.nodes[cell.node]["attrs"]["tflite_inputs"]
+            slot = next(k for s, k in _in_edges(G, cell.node) if s == cell.inputs["input"])
+            xs = _real(interp, int(ins[slot]))
+            out = _while_h_output(G, cell)
+            out_index = _tensor_of(G, cell.node, out, "tflite_outputs")
+            got = _real(interp, out_index)
+            want = numpy_cell(cell, weights, xs, wrong)[-1].reshape(got.shape)
+            what = f"final h (WHILE output {out})"
+        if cell.form == "fused" and weights.get("from_state") and wrong != "file_weights":
+            shared = ", ".join(sorted(cell.shares_state))
+            reasons.append(f"In {cell.node} {shared} share a state variable's tensor: NumPy "
+                           f"reads them from that state at every step, as the kernel does, not "
+                           f"the values the file holds (what the Keras layer had).")
+        tolerance, reason = _tolerance(cell, interp, out_index)
+        diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
+        worst, ok = max(worst, diff), ok and diff <= tolerance
+        tolerances.append(tolerance)
+        if reason and reason not in reasons:
+            reasons.append(reason)
+        rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g} "
+                    f"(tolerance {tolerance:.3g})")
+    why = "".join(" " + r for r in reasons)
+    return {"summary": f"The LiteRT interpreter (ai-edge-litert) ran {path} on a random input; each "
+                       f"recognised cell was recomputed in NumPy from the weights rnngraph's reader "
+                       f"decoded, with the recognised gate order, activations and cell_clip.{why}",
+            "rows": rows, "max_abs_diff": worst, "ok": ok, "tolerance": max(tolerances)}
+
+
+def _tolerance(cell: TfliteCell, interp, out_index: int) -> tuple:
+    """Return (the tolerance for one cell, the sentence saying why)."""
+    detail = next(d for d in interp.get_tensor_details() if d["index"] == out_index)
+    scales = detail["quantization_parameters"]["scales"]
+    if np.issubdtype(detail["dtype"], np.integer) and len(scales):
+        step = float(scales[0])
+        return FULL_INTEGER_STEPS * step, (
+            f"The model is fully integer (int8 activations, {detail['dtype'].__name__} output with "
+            f"a step of {step:.3g}; the cell state in int16): every step rounds h to that step and "
+            f"the rounding carries into the next, so the tolerance is {FULL_INTEGER_STEPS} output "
+            f"steps ({FULL_INTEGER_STEPS * step:.3g}); NumPy uses the dequantised weights.")
+    if cell.quantised:
+        return QUANT_TOLERANCE, (
+            f"The weights are quantised to int8 and LiteRT's hybrid kernels also quantise each "
+            f"step's inputs to int8, so the tolerance is {QUANT_TOLERANCE:g} (NumPy uses the "
+            f"dequantised weights with float inputs).")
+    return FLOAT_TOLERANCE, ""
+
+
+def _real(interp, index: int) -> np.ndarray:
+    """Return a tensor the interpreter computed, as real numbers (dequantised when it is an integer)."""
+    value = np.asarray(interp.get_tensor(index), "float64")
+    detail = next(d for d in interp.get_tensor_details() if d["index"] == index)
+    scales = detail["quantization_parameters"]["scales"]
+    if np.issubdtype(detail["dtype"], np.integer) and len(scales):
+        zero = detail["quantization_parameters"]["zero_points"]
+        value = (value - zero[0]) * scales[0]
+    return value
+
+
+def _in_edges(G, node: str) -> list:
+    return sorted(((s, k) for s, _, k, d in G.in_edges(node, keys=True, data=True)
+                   if 0 <= k < 1000 and not d["control"]), key=lambda e: e[1])
