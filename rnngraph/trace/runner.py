@@ -91,23 +91,36 @@ def trace_model(spec, batch: int = 2, seed: int = 0, device: Optional[str] = Non
 
 
 def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] = None,
-               watch_values: bool = True) -> Traced:
-    """Read the graph in ``path``, run its ends once with the full trace and return the trace."""
+               watch_values: bool = True, allow_ops=(), max_iterations: Optional[int] = None) -> Traced:
+    """Read the graph in ``path``, run its ends once with the full trace and return the trace.
+
+    Nothing runs unless :func:`graphdef.runpolicy.check_runnable` admits the file (pure compute
+    ops, plus the kinds in ``allow_ops``); with ``max_iterations``, every v1 while loop stops with
+    :class:`RunLimitExceeded` when it wants more iterations than that.
+    """
     from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
+    from ..graphdef.loopbound import bound_v1_loops  # noqa: PLC0415
+    from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.imported import import_graph  # noqa: PLC0415
     from . import session  # noqa: PLC0415
 
     session.check_device(device)
     graph_def, kind = load_graph_def(path)
-    built = import_graph(graph_def, device=device)
+    check_runnable(graph_def, path, allow_ops)
+    runnable = graph_def
+    if max_iterations is not None:
+        runnable = type(graph_def)()
+        runnable.CopyFrom(graph_def)
+        bound_v1_loops(runnable, max_iterations)
+    built = import_graph(runnable, device=device)
     feeds = session.random_feeds(built, batch, seed)
     return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, feeds, batch, seed, device,
-                  watch_values)
+                  watch_values, max_iterations)
 
 
 def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device: Optional[str],
-           watch_values: bool) -> Traced:
+           watch_values: bool, max_iterations: Optional[int] = None) -> Traced:
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
     from . import session  # noqa: PLC0415
@@ -118,8 +131,13 @@ def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device
     try:
         result = session.run_traced(built, feeds, session.fetches_of(built), watch=watch)
     except tf_errors() as exc:
-        from ..errors import GraphFileError  # noqa: PLC0415
+        from ..errors import GraphFileError, RunLimitExceeded  # noqa: PLC0415
+        from ..graphdef.loopbound import MARKER  # noqa: PLC0415
 
+        if MARKER in str(exc):
+            raise RunLimitExceeded(f"stopped: a while loop wanted more than {max_iterations} "
+                                   f"iterations (--max-iterations; raise it if the loop is meant "
+                                   f"to run longer)") from None
         raise GraphFileError(f"TensorFlow could not run the graph: {_reason(exc)}") from None
     doc = trace_document(model, graph, result, batch, seed, device,
                          session.devices_present(), built.graph.as_graph_def())
