@@ -112,21 +112,40 @@ def _crc32c_table() -> list:
 _CRC_TABLE = _crc32c_table()
 
 
-def masked_crc32c(data: bytes) -> int:
+try:
+    import google_crc32c  # C speed for megabyte records
+except ImportError:  # pragma: no cover - a dependency; the table below is the fallback
+    google_crc32c = None
+
+
+def _crc32c(data: bytes) -> int:
+    if google_crc32c is not None:
+        return google_crc32c.value(bytes(data))
     crc = 0xFFFFFFFF
     for byte in data:
         crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    crc ^= 0xFFFFFFFF
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes) -> int:
+    """Return TFRecord's masked CRC32C of ``data`` (tensorflow/core/lib/hash/crc32c.h ``Mask``)."""
+    crc = _crc32c(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def _header_ok(header: bytes) -> bool:
-    """Check a TFRecord header: uint64 length, then the masked CRC32C of those 8 bytes.
-
-    The data CRC is not checked (pure-Python CRC32C over megabytes is slow); a corrupt
-    record still fails when its bytes do not parse as an Event.
-    """
+    """Check a TFRecord header: uint64 length, then the masked CRC32C of those 8 bytes."""
     return len(header) == 12 and struct.unpack("<I", header[8:])[0] == masked_crc32c(header[:8])
+
+
+_warned: set = set()  # (file, offset) of damaged records already reported, once per process
+
+
+def _skip_damaged(path: Path, offset: int) -> None:
+    if (str(path), offset) not in _warned:
+        _warned.add((str(path), offset))
+        print(f"rnngraph: warning: skipping the record at byte {offset} of {path}: its data fails "
+              f"its CRC (TensorFlow's reader stops there with DataLossError)", file=sys.stderr)
 
 
 def _from_events(data: bytes, path: Path):
@@ -142,7 +161,17 @@ def _from_events(data: bytes, path: Path):
         if end + 4 > len(data):
             raise GraphFileError(f"{path} looks like an event file but its record at byte {offset} "
                                  f"is truncated; {_EXPECTED}")
-        event = _parse_binary(protos.Event, data[start:end])
+        record = data[start:end]
+        damaged = struct.unpack("<I", data[end:end + 4])[0] != masked_crc32c(record)
+        event = _parse_binary(protos.Event, record)
+        if damaged:
+            if event is not None and (event.graph_def or event.meta_graph_def):
+                raise GraphFileError(f"{path}: the graph record at byte {offset} fails its CRC "
+                                     f"(the file is damaged; TensorFlow's reader raises "
+                                     f"DataLossError); {_EXPECTED}")
+            _skip_damaged(path, offset)
+            offset = end + 4
+            continue
         if event is None:
             raise GraphFileError(f"{path} has a record at byte {offset} that is not an Event; {_EXPECTED}")
         if event.graph_def:
