@@ -266,12 +266,18 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
-    if suffix in (".pbtxt", ".txt", ".prototxt"):
+    text_meta = suffix == ".meta" and _stdin_suffix(data) == ".pbtxt"  # export_meta_graph(as_text=True)
+    if suffix in (".pbtxt", ".txt", ".prototxt") or text_meta:
         text = data.decode("utf-8", "replace")
-        errors = []
-        for cls, kind, convert in ((protos.GraphDef, "graphdef-text", None),
-                                   (protos.MetaGraphDef, "metagraph", _from_meta),
-                                   (protos.SavedModel, "savedmodel", _from_saved_model)):
+        errors, empty = [], None
+        order = [(protos.GraphDef, "graphdef-text", None),
+                 (protos.MetaGraphDef, "metagraph", _from_meta),
+                 (protos.SavedModel, "savedmodel", _from_saved_model)]
+        if suffix == ".pbtxt" and path.name.startswith("saved_model"):
+            order.insert(0, order.pop(2))
+        elif text_meta:
+            order.insert(0, order.pop(1))
+        for cls, kind, convert in order:
             try:
                 msg = text_format.Parse(text, cls(), allow_unknown_field=True)
             except text_format.ParseError as exc:
@@ -281,12 +287,16 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
                 raise GraphFileError(f"{path} nests messages deeper than the protobuf text parser "
                                      f"can follow (the binary format allows 100 levels); "
                                      f"{_EXPECTED}") from None
+            if not msg.ListFields():
+                continue  # every field unknown to this message: a text MetaGraphDef or SavedModel
             try:
                 return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
-            except GraphFileError:
-                if not errors:
-                    raise
-                break  # it parsed only by skipping the GraphDef's fields: report why those failed
+            except GraphFileError as exc:
+                empty = empty or exc
+                if errors:
+                    break  # it parsed only by skipping the GraphDef's fields: report why those failed
+        if empty is not None and not errors:
+            raise empty
         detail = f" ({str(errors[0])[:200]})" if errors else ""
         raise GraphFileError(f"{path} is not a GraphDef in protobuf text format{detail}; {_EXPECTED}")
     if _is_events(path, data):
