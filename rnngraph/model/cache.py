@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -52,7 +53,17 @@ def _builder_digest() -> str:
     return digest.hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=1)
+def _versions_once() -> tuple:
+    return tuple(sorted(_versions_now().items()))
+
+
 def _versions() -> dict:
+    """Return the versions that key a build (read once per process: they do not change under it)."""
+    return dict(_versions_once())
+
+
+def _versions_now() -> dict:
     found = {"rnngraph": __version__, "builder": _builder_digest()}
     for package in VERSIONED:
         try:
