@@ -77,8 +77,7 @@ def run_isolated(args, path: str, timeout: float) -> int:
 def child_main() -> int:
     """The child's entry: read the parsed arguments from stdin and run them here."""
     from ..cli import guarded  # noqa: PLC0415
-    from .run import run  # noqa: PLC0415
 
     args = pickle.load(sys.stdin.buffer)  # written by run_isolated, our own parent
     args.isolated = True
-    return guarded(lambda: run(args), debug=getattr(args, "debug", False))
+    return guarded(lambda: args.func(args), debug=getattr(args, "debug", False))  # run.run

@@ -27,12 +27,12 @@ __all__ = ["PURE_OPS", "DORMANT_OPS", "check_runnable", "refused_ops", "recursiv
 _MATH = """Abs Acos Acosh Add AddN AddV2 All Any ApproximateEqual ArgMax ArgMin Asin Asinh Atan Atan2
 Atanh BatchMatMul BatchMatMulV2 BatchMatMulV3 BiasAdd BiasAddV1 Bucketize Cast Ceil ClipByValue
 Complex ComplexAbs Conj Cos Cosh Cross Cumprod Cumsum DivNoNan Div Digamma Einsum Elu Equal Erf Erfc
-Exp Expm1 Floor FloorDiv FloorMod Gelu Greater GreaterEqual Imag Inv IsFinite IsInf IsNan LeakyRelu
+Exp Expm1 Floor FloorDiv FloorMod Greater GreaterEqual Imag Inv IsFinite IsInf IsNan LeakyRelu
 Less LessEqual Lgamma Log Log1p LogSoftmax LogicalAnd LogicalNot LogicalOr MatMul Max Maximum Mean
 Min Minimum Mod Mul MulNoNan Neg NotEqual OnesLike Pow Prod Real RealDiv Reciprocal Relu Relu6
 Rint Round Rsqrt Selu Sigmoid Sign Sin Sinh Softmax Softplus Softsign SparseSoftmaxCrossEntropyWithLogits
 SoftmaxCrossEntropyWithLogits Sqrt Square SquaredDifference Sub Sum Tan Tanh TruncateDiv TruncateMod
-Xdivy Xlog1py Xlogy ZerosLike L2Loss Conv2D Conv1D DepthwiseConv2dNative MaxPool AvgPool FusedBatchNorm
+Xdivy Xlog1py Xlogy ZerosLike L2Loss Conv2D DepthwiseConv2dNative MaxPool AvgPool FusedBatchNorm
 FusedBatchNormV3 LRN InTopKV2 TopKV2 BitwiseAnd BitwiseOr BitwiseXor LeftShift RightShift Invert
 _FusedMatMul _MklMatMul _FusedConv2D CudnnRNN CudnnRNNV2 CudnnRNNV3 CudnnRNNBackprop CudnnRNNBackpropV2
 CudnnRNNBackpropV3 CudnnRNNParamsSize CudnnRNNParamsToCanonical CudnnRNNCanonicalToParams
@@ -46,7 +46,7 @@ Placeholder PlaceholderV2 PlaceholderWithDefault PreventGradient Range Rank Resh
 ReverseSequence ReverseV2 ScatterNd Select SelectV2 Shape ShapeN Size Slice Snapshot Split SplitV
 Squeeze StopGradient StridedSlice StridedSliceGrad TensorScatterUpdate TensorScatterAdd Tile Transpose
 Unique Unpack UnravelIndex Where ZerosLike Bitcast SegmentSum UnsortedSegmentSum UnsortedSegmentMax
-SparseToDense Cumulative StringJoin StaticRegexFullMatch ShardedFilename DisableCopyOnRead Assert
+SparseToDense StringJoin StaticRegexFullMatch ShardedFilename DisableCopyOnRead Assert
 NoOp _Arg _Retval"""
 
 _CONTROL = """Enter Exit LoopCond Merge NextIteration Switch RefEnter RefExit RefMerge RefNextIteration
