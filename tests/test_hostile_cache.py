@@ -141,7 +141,7 @@ def test_a_cache_folder_others_can_write_is_not_used(cache, mode):
     module.cache_dir().chmod(0o700)
     assert module.load_cached(spec, say=notes.append) == _graph_bytes("mine")
     assert notes == [f"not using the build cache {module.cache_dir()}: other users can write to it "
-                     f"(mode {mode:04o}); building without it"]
+                     f"(mode {mode:04o}); building without it (make it yours with mode 700 to use it)"]
 
 
 def _limited() -> None:

@@ -111,3 +111,15 @@ def test_a_bounded_loop_computes_what_it_did_before(tmp_path):
     status, _, err, _ = run(tmp_path, fixture, "--max-iterations", "9")
     assert status == 1 and err[-1].startswith("rnngraph: error: stopped: a while loop wanted more "
                                               "than 9 iterations")
+
+
+def test_a_child_killed_by_a_signal_is_one_line(monkeypatch):
+    import argparse
+
+    from rnngraph.commands import sandbox
+    from rnngraph.errors import RunLimitExceeded
+
+    monkeypatch.setattr(sandbox, "_CHILD", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)")
+    with pytest.raises(RunLimitExceeded, match=r"^TensorFlow died running g.pb \(SIGSEGV\); "
+                                               r"rnngraph cannot run this graph$"):
+        sandbox.run_isolated(argparse.Namespace(), "g.pb", timeout=30)

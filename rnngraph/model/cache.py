@@ -112,7 +112,8 @@ def _safe_folder(folder: Path, say) -> bool:
             return True
     if str(folder) not in _noted:
         _noted.add(str(folder))
-        say(f"not using the build cache {folder}: {reason}; building without it")
+        say(f"not using the build cache {folder}: {reason}; building without it "
+            f"(make it yours with mode 700 to use it)")
     return False
 
 
