@@ -80,6 +80,15 @@ def test_the_write_file_graph_does_write_when_admitted(tmp_path, crafted):
 
 @pytest.mark.tf
 @pytest.mark.slow
+def test_a_function_named_like_an_op_runs_nothing(tmp_path, crafted):
+    files, target = crafted
+    status, out, err, _ = run(tmp_path, files["function_named_like_an_op.pbtxt"])
+    assert (status, out) == (1, "") and not target.exists()
+    assert len(err) == 1 and "because an op with the same name already exists" in err[0]
+
+
+@pytest.mark.tf
+@pytest.mark.slow
 def test_a_v1_loop_that_never_ends_stops_at_max_iterations(tmp_path, crafted):
     files, _ = crafted
     status, out, err, _ = run(tmp_path, files["loop_forever_v1.pbtxt"], "--max-iterations", "1000")
