@@ -132,3 +132,14 @@ def test_a_child_killed_by_a_signal_is_one_line(monkeypatch):
     with pytest.raises(RunLimitExceeded, match=r"^TensorFlow died running g.pb \(SIGSEGV\); "
                                                r"rnngraph cannot run this graph$"):
         sandbox.run_isolated(argparse.Namespace(), "g.pb", timeout=30)
+
+
+def test_explain_verify_refuses_a_graph_with_a_file_op(tmp_path, crafted, capsys):
+    # `explain --file --verify` runs the file with TensorFlow too: the same check comes first.
+    from rnngraph.cli import main
+
+    files, target = crafted
+    assert main(["explain", "rnn", "--file", str(files["write_file.pbtxt"]), "--verify"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "refusing to run" in err[0] and "WriteFile (top level)" in err[0]
+    assert not target.exists()
