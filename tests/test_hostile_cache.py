@@ -183,3 +183,21 @@ def test_render_with_a_poisoned_cache(tmp_path, monkeypatch):
         assert any("/while/" in name for name in names), kind  # dynamic_rnn's loop, not static's copies
         assert dynamic.is_file() and not dynamic.is_symlink()
     assert secret.read_bytes() == b"root:secret\n" and stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="giving a file to another user needs root")
+def test_an_entry_or_a_folder_of_another_user_is_not_used(cache):
+    module, notes = cache
+    spec = _spec()
+    module._store(spec, _graph_bytes("mine"), notes.append)
+    entry = module.cache_path(spec)
+    os.chown(entry, 12345, -1)
+    assert module.load_cached(spec, say=notes.append) is None
+    assert notes == [f"ignoring cache entry {entry.name}: it belongs to user id 12345, not you; "
+                     f"building again"]
+    os.chown(entry, 0, -1)
+    os.chown(module.cache_dir(), 12345, -1)
+    assert module.load_cached(spec, say=notes.append) is None
+    assert notes[-1] == (f"not using the build cache {module.cache_dir()}: it belongs to user id "
+                         f"12345, not you; building without it (make it yours with mode 700 to use it)")

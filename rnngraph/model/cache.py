@@ -91,6 +91,11 @@ _FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 
 _noted: set = set()  # one note per cache folder refused, per process
 
 
+def _uid() -> Optional[int]:
+    """Return this process's effective user id (None where the system has none, e.g. Windows)."""
+    return os.geteuid() if hasattr(os, "geteuid") else None
+
+
 def _say(line: str) -> None:
     print(f"rnngraph: note: {line}", file=sys.stderr)
 
@@ -104,7 +109,7 @@ def _safe_folder(folder: Path, say) -> bool:
     else:
         if not stat.S_ISDIR(info.st_mode):
             reason = "it is not a directory"
-        elif info.st_uid != os.geteuid():
+        elif _uid() is not None and info.st_uid != _uid():
             reason = f"it belongs to user id {info.st_uid}, not you"
         elif info.st_mode & 0o022:
             reason = f"other users can write to it (mode {stat.S_IMODE(info.st_mode):04o})"
@@ -163,7 +168,7 @@ def _read_entry(path: Path) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise ValueError("it is not a regular file")
-        if info.st_uid != os.geteuid():
+        if _uid() is not None and info.st_uid != _uid():
             raise ValueError(f"it belongs to user id {info.st_uid}, not you")
         if info.st_size > MAX_ENTRY:
             raise ValueError(f"it is {info.st_size} bytes, more than the {MAX_ENTRY} an entry may hold")
