@@ -114,9 +114,15 @@ def test_a_bounded_loop_computes_what_it_did_before(tmp_path):
     # walk_while_v1 counts i from 0 while i < 10: the counter added by --max-iterations lets all
     # ten iterations run, and the trace is the same as with a bound far away.
     fixture = FIXTURES / "walk_while_v1.pbtxt"
-    status, out, err, _ = run(tmp_path, fixture, "--max-iterations", "10")
+    status, out, err, _ = run(tmp_path, fixture, "--max-iterations", "10", "--optimized",
+                              str(tmp_path / "after.dot"))
     assert status == 0, err
     assert "iterations: 10; ran on" in out
+    # The counter is rnngraph's, not the file's: neither the trace nor the drawing shows it.
+    trace = (tmp_path / "t.json").read_text(encoding="utf-8")
+    assert "rnngraph_bound" not in trace and "rnngraph_bound" not in out
+    assert "rnngraph_bound" not in (tmp_path / "after.dot").read_text(encoding="utf-8")
+    assert '"loop/LoopCond"' in trace and "loop/LoopCond: inputs changed" not in out
     status, _, err, _ = run(tmp_path, fixture, "--max-iterations", "9")
     assert status == 1 and err[-1].startswith("rnngraph: error: stopped: a while loop wanted more "
                                               "than 9 iterations")

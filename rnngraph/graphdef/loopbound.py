@@ -61,12 +61,12 @@ def _frame_enter(graph_def, loop_cond: str, by_name: dict):
     return None
 
 
-def bound_v1_loops(graph_def, limit: int) -> int:
-    """Add the counter and Assert to every ``LoopCond`` of ``graph_def`` (in place); return how many."""
+def bound_v1_loops(graph_def, limit: int) -> set:
+    """Add the counter and Assert to every ``LoopCond`` of ``graph_def`` (in place); return the names added."""
     by_name = {node.name: node for node in graph_def.node}
     conds = [node for node in graph_def.node if node.op == "LoopCond" and node.input]
     int64, boolean = protos.DTYPE_ENUM["DT_INT64"], protos.DTYPE_ENUM["DT_BOOL"]
-    bounded = 0
+    added: set = set()
     for index, cond in enumerate(conds):
         enter = _frame_enter(graph_def, cond.name, by_name)
         if enter is None:
@@ -75,7 +75,7 @@ def bound_v1_loops(graph_def, limit: int) -> int:
         while any(name.startswith(base) for name in by_name):
             base += "_"
         outer = enter.input[0].lstrip("^").split(":")[0]  # in the frame around the loop
-        pred = cond.input[0]
+        pred, first = cond.input[0], len(graph_def.node)
         _const(graph_def, f"{base}/zero", 0, outer)
         counter = _node(graph_def, f"{base}/enter", "Enter", [f"{base}/zero"], T=int64)
         counter.attr["frame_name"].CopyFrom(enter.attr["frame_name"])
@@ -97,6 +97,7 @@ def bound_v1_loops(graph_def, limit: int) -> int:
         _const(graph_def, f"{base}/one", 1, f"{base}/body")
         _node(graph_def, f"{base}/add", "AddV2", [f"{base}/body", f"{base}/one"], T=int64)
         _node(graph_def, f"{base}/next", "NextIteration", [f"{base}/add"], T=int64)
-        by_name.update({node.name: node for node in graph_def.node[-15:]})
-        bounded += 1
-    return bounded
+        new = {node.name: node for node in graph_def.node[first:]}
+        by_name.update(new)
+        added |= set(new)
+    return added
