@@ -14,14 +14,20 @@ PAGE_FORMATS = ("text", "html")
 OPTIMIZED_FORMATS = ("svg", "png", "pdf", "dot", "html")
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if not 1 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 4096, got {value}")
-    return value
+def _int_in(low: int, high: int):
+    """Return an argparse type: an int from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
+_positive = _int_in(1, 4096)
 
 
 DEFAULT_TIMEOUT = 60.0
@@ -38,23 +44,16 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _positive_iterations(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if not 1 <= value <= 1 << 40:
-        raise argparse.ArgumentTypeError(f"must be from 1 to {1 << 40}, got {value}")
-    return value
-
-
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "run", help="run the graph once with the full trace: ops per iteration, time, memory, values",
         description="Build the graph, run it once on random input (seeded) with "
                     "RunOptions(trace_level=FULL_TRACE), and report per iteration of the loop "
                     "(per step copy when unrolled) which ops ran, for how long, on which device, "
-                    "and the values of the loop variables, gates and TensorArray slots.")
+                    "and the values of the loop variables, gates and TensorArray slots. A graph "
+                    "FILE runs only if every op in it is pure computation (--allow-op admits "
+                    "more), in a child process stopped after --timeout seconds or "
+                    "--max-iterations loop iterations.")
     parser.add_argument("target", metavar="{static,dynamic}|FILE",
                         help="build static_rnn or dynamic_rnn from the model options, or run the "
                              "graph in FILE (.pb, .pbtxt, SavedModel, .meta; float inputs only)")
@@ -77,7 +76,7 @@ def register(subparsers) -> None:
     safety.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
                         help=f"stop a graph file still running after this long "
                              f"(default: {DEFAULT_TIMEOUT:g})")
-    safety.add_argument("--max-iterations", type=_positive_iterations, default=DEFAULT_ITERATIONS,
+    safety.add_argument("--max-iterations", type=_int_in(1, 1 << 40), default=DEFAULT_ITERATIONS,
                         metavar="N", help=f"stop when a while loop wants more than N iterations "
                                           f"(default: {DEFAULT_ITERATIONS})")
     out = parser.add_argument_group("output")

@@ -62,7 +62,10 @@ def _frame_enter(graph_def, loop_cond: str, by_name: dict):
 
 
 def bound_v1_loops(graph_def, limit: int) -> set:
-    """Add the counter and Assert to every ``LoopCond`` of ``graph_def`` (in place); return the names added."""
+    """Add the counter and Assert to every ``LoopCond`` of ``graph_def`` (in place).
+
+    Returns the names of the nodes added.
+    """
     by_name = {node.name: node for node in graph_def.node}
     conds = [node for node in graph_def.node if node.op == "LoopCond" and node.input]
     int64, boolean = protos.DTYPE_ENUM["DT_INT64"], protos.DTYPE_ENUM["DT_BOOL"]

@@ -165,7 +165,10 @@ def recursive_calls(graph_def) -> list:
 
 
 def refused_ops(graph_def, allowed=()) -> dict:
-    """Return {op kind: sorted places} for every op ``run`` refuses; places: ``top level`` or ``function F``."""
+    """Return {op kind: sorted places} for every op ``run`` refuses.
+
+    A place is ``top level`` or ``function NAME``.
+    """
     allowed = frozenset(allowed)
     functions = {f.signature.name: f for f in graph_def.library.function}
     live_nodes = _run_closure(graph_def)

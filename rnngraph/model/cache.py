@@ -87,7 +87,8 @@ def cache_path(spec: ModelSpec) -> Path:
 _MAGIC = b"rnngraph-build-2\n"  # then a 4-byte header length, the JSON header, the GraphDef
 MAX_ENTRY = 256 << 20  # larger than any GraphDef rnngraph builds; a bigger entry is not read
 _MAX_HEADER = 1 << 20
-_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+          | getattr(os, "O_CLOEXEC", 0))
 _noted: set = set()  # one note per cache folder refused, per process
 
 
