@@ -61,11 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in argv
-    try:
+
+    def dispatch() -> int:
         args = build_parser().parse_args(argv)
-        status = args.func(args)
-        return int(status or 0)
+        return int(args.func(args) or 0)
+
+    return guarded(dispatch, debug="--debug" in argv)
+
+
+def guarded(call, debug: bool = False) -> int:
+    """Return ``call()``'s exit status; an error becomes one line on stderr and status 2 or 1."""
+    try:
+        return call()
     except UsageError as exc:
         if debug:
             raise

@@ -17,6 +17,7 @@ __all__ = [
     "RunDirError",
     "DeviceError",
     "TrainingDiverged",
+    "RunLimitExceeded",
 ]
 
 
@@ -70,3 +71,7 @@ class VerificationError(RnnGraphError, ArithmeticError):
 
 class TrainingDiverged(RnnGraphError, ArithmeticError):
     """The training loss (or a variable) became NaN or infinite; the run stopped."""
+
+
+class RunLimitExceeded(RnnGraphError, RuntimeError):
+    """``rnngraph run FILE`` stopped a graph that ran past --timeout or --max-iterations."""

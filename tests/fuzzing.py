@@ -329,3 +329,107 @@ def tflite_graph_def_cases(seed: int, count: int):
                               "time_major", "index"))
             _random_attr(node.attr[key], rng, [n.name for n in graph_def.node])
         yield f"tflite GraphDef case {number} (seed {seed})", graph_def.SerializeToString(), ".pb"
+# --- Cache mode (issue 24): hostile build-cache entries -------------------------------------
+
+CACHE_KINDS = ("bytes", "header", "symlink", "fifo", "directory", "sparse", "foreign-key", "mode")
+
+
+def cache_cases(seed: int, count: int):
+    """Yield ``count`` (label, kind, entry bytes, spec changes) cache cases, the same for the same seed.
+
+    ``kind`` says what stands at the entry's path (see :func:`exercise_cache`); the bytes are a
+    valid entry of a small GraphDef, mutated byte by byte or in its JSON header.
+    """
+    import json
+
+    from rnngraph.graphdef import protos
+    from rnngraph.model import cache
+    from rnngraph.model.spec import ModelSpec
+
+    rng = random.Random(seed)
+    seeds = seed_graph_defs()
+    for number in range(count):
+        spec = ModelSpec(kind=rng.choice(("static", "dynamic")), steps=rng.randint(1, 4))
+        payload = rng.choice(seeds).SerializeToString()
+        kind = rng.choice(CACHE_KINDS)
+        entry = cache._entry_bytes(spec, payload)
+        if kind == "bytes":
+            entry = byte_mutate(entry, rng)
+        elif kind == "header":
+            head = cache._header(spec, payload)
+            field = rng.choice(sorted(head))
+            head[field] = rng.choice((None, 0, -1, 2**64, "", "x" * 100, [], {}, head["spec"],
+                                      head["key"], True))
+            text = json.dumps(head).encode()
+            size = rng.choice((len(text), len(text) + 1, 0, 2**32 - 1, len(entry)))
+            entry = cache._MAGIC + size.to_bytes(4, "big") + text + rng.choice(
+                (payload, payload[:-1], b"", protos.GraphDef().SerializeToString()))
+        elif kind == "foreign-key":
+            other = ModelSpec(kind="static" if spec.kind == "dynamic" else "dynamic", steps=spec.steps)
+            entry = cache._entry_bytes(other, payload)
+        yield f"cache case {number} (seed {seed})", kind, entry, spec, payload
+
+
+def exercise_cache(folder: Path, kind: str, entry: bytes, spec, payload: bytes) -> str:
+    """Put one hostile entry in a fresh cache under ``folder`` and read it back as ``render`` does.
+
+    Returns ``served``, ``missed`` (with a note) or ``absent``.  Raises AssertionError when
+    the cache served bytes other than ``payload``, wrote through a link, changed the file a
+    link points to, or said more than one line; any other exception is a crash.
+    """
+    import os
+    import stat
+
+    from rnngraph.graphdef import protos
+    from rnngraph.model import cache
+
+    os.environ["XDG_CACHE_HOME"] = str(folder / "xdg")
+    cache._noted.clear()
+    path = cache.cache_path(spec)
+    path.parent.mkdir(parents=True, mode=0o700)
+    path.parent.parent.chmod(0o700)
+    secret = folder / "secret"
+    secret.write_bytes(b"secret\n")
+    secret.chmod(0o600)
+    if kind == "symlink":
+        path.symlink_to(secret)
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "sparse":
+        with open(path, "wb") as handle:
+            handle.truncate(cache.MAX_ENTRY + 1)
+    else:
+        path.write_bytes(entry)
+        if kind == "mode":
+            path.parent.chmod(0o777)
+    notes: list = []
+    served = cache.load_cached(spec, parse=protos.GraphDef.FromString, say=notes.append)
+    assert served is None or served == payload, "served bytes that are not this spec's GraphDef"
+    assert len(notes) <= 1 and all("\n" not in n for n in notes), notes
+    cache._store(spec, payload, notes.append)
+    assert secret.read_bytes() == b"secret\n" and stat.S_IMODE(secret.stat().st_mode) == 0o600
+    if kind == "mode":
+        path.parent.chmod(0o700)
+    elif kind != "directory":
+        assert not path.is_symlink() and path.is_file()
+        assert cache.load_cached(spec, parse=protos.GraphDef.FromString, say=notes.append) == payload
+    return "served" if served is not None else "missed" if notes else "absent"
+
+
+def exercise_run_policy(path: Path) -> str:
+    """Check ``path`` as ``run FILE`` does before running it, and bound its v1 loops.
+
+    Returns ``admitted`` or raises: rnngraph's errors are expected, anything else is a bug.
+    """
+    from rnngraph.graphdef.loaders import load_graph_def
+    from rnngraph.graphdef.loopbound import bound_v1_loops
+    from rnngraph.graphdef.runpolicy import check_runnable
+
+    graph_def, _ = load_graph_def(path)
+    check_runnable(graph_def, path)
+    bounded = type(graph_def)()
+    bounded.CopyFrom(graph_def)
+    bound_v1_loops(bounded, 1000)
+    return "admitted"

@@ -90,7 +90,8 @@ def _load(side: tuple, use_cache: bool) -> tuple:
     from ..model.cache import graph_def_for  # noqa: PLC0415
     from .render import title_of  # noqa: PLC0415
 
-    graph = walk(GraphDef.FromString(graph_def_for(value, use_cache=use_cache)[0]))
+    data = graph_def_for(value, use_cache=use_cache, parse=GraphDef.FromString)[0]
+    graph = walk(GraphDef.FromString(data))
     return graph, title_of(value, graph), value.slug()
 
 

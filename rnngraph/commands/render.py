@@ -223,7 +223,8 @@ def run(args) -> int:
 
     from ..graphdef.protos import GraphDef  # noqa: PLC0415
 
-    data, built = graph_def_for(spec, use_cache=not (args.no_cache or args.tensorboard))
+    data, built = graph_def_for(spec, use_cache=not (args.no_cache or args.tensorboard),
+                                parse=GraphDef.FromString)
     graph_def = GraphDef.FromString(data)
     graph = walk(graph_def)
     if args.tensorboard:

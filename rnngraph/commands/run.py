@@ -14,13 +14,33 @@ PAGE_FORMATS = ("text", "html")
 OPTIMIZED_FORMATS = ("svg", "png", "pdf", "dot", "html")
 
 
-def _positive(text: str) -> int:
+def _int_in(low: int, high: int):
+    """Return an argparse type: an int from ``low`` to ``high``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+    return parse
+
+
+_positive = _int_in(1, 4096)
+
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_ITERATIONS = 100_000
+
+
+def _seconds(text: str) -> float:
     try:
-        value = int(text)
+        value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-    if not 1 <= value <= 4096:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 4096, got {value}")
+        raise argparse.ArgumentTypeError(f"invalid number of seconds: {text!r}") from None
+    if not 0 < value <= 86400:
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400, got {text}")
     return value
 
 
@@ -30,7 +50,10 @@ def register(subparsers) -> None:
         description="Build the graph, run it once on random input (seeded) with "
                     "RunOptions(trace_level=FULL_TRACE), and report per iteration of the loop "
                     "(per step copy when unrolled) which ops ran, for how long, on which device, "
-                    "and the values of the loop variables, gates and TensorArray slots.")
+                    "and the values of the loop variables, gates and TensorArray slots. A graph "
+                    "FILE runs only if every op in it is pure computation (--allow-op admits "
+                    "more), in a child process stopped after --timeout seconds or "
+                    "--max-iterations loop iterations.")
     parser.add_argument("target", metavar="{static,dynamic}|FILE",
                         help="build static_rnn or dynamic_rnn from the model options, or run the "
                              "graph in FILE (.pb, .pbtxt, SavedModel, .meta; float inputs only)")
@@ -45,6 +68,17 @@ def register(subparsers) -> None:
                        help="place every op on this device, e.g. /cpu:0 or /gpu:0")
     group.add_argument("--no-values", action="store_true",
                        help="skip recording tensor values (timing and placement only)")
+    safety = parser.add_argument_group("running a graph file (safe by default)")
+    safety.add_argument("--allow-op", action="append", default=[], metavar="NAME",
+                        help="admit one more op kind (repeatable); by default a file runs only if "
+                             "every op in it, and in its functions, is pure computation (no files, "
+                             "network, processes or Python)")
+    safety.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+                        help=f"stop a graph file still running after this long "
+                             f"(default: {DEFAULT_TIMEOUT:g})")
+    safety.add_argument("--max-iterations", type=_int_in(1, 1 << 40), default=DEFAULT_ITERATIONS,
+                        metavar="N", help=f"stop when a while loop wants more than N iterations "
+                                          f"(default: {DEFAULT_ITERATIONS})")
     out = parser.add_argument_group("output")
     out.add_argument("--trace", default=None, metavar="PATH",
                      help="write the trace here (JSON; '-' for stdout); default: <model>.trace.json")
@@ -141,8 +175,13 @@ def run(args) -> int:
                    watch_values=not args.no_values)
     if spec is None and args.input != "random":
         raise UsageError(f"--input {args.input} feeds a model built from the options, not a graph file")
+    if spec is None and not getattr(args, "isolated", False):
+        _check_file(path, args.allow_op)  # refused here, before TensorFlow starts
+        from .sandbox import run_isolated  # noqa: PLC0415
+
+        return run_isolated(args, path, args.timeout)
     traced = trace_model(spec, source=args.input, **options) if spec is not None \
-        else trace_file(path, **options)
+        else trace_file(path, allow_ops=args.allow_op, max_iterations=args.max_iterations, **options)
     doc = traced.document
     print(record.format_table(doc["table"], doc["iterations"], doc["unit"]), end="")
     devices = sorted({r["device"] for r in doc["nodes"].values() if r["device"]})
@@ -162,6 +201,13 @@ def run(args) -> int:
     if args.optimized:
         print(_optimized(args, title, traced))
     return 0
+
+
+def _check_file(path: str, allowed: list) -> None:
+    from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
+    from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
+
+    check_runnable(load_graph_def(path)[0], path, allowed)
 
 
 def _title(spec, path, graph) -> str:

@@ -182,6 +182,12 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             f"No {topic.replace('_', ' ')} was recognised in this graph, so rnngraph says "
             "nothing more about it."]))
     checked = None
+    if verify:  # --verify runs the file with TensorFlow: only pure compute ops (as `run FILE`)
+        from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
+
+        # A SavedModel's loader restores its variables; its save functions stay admitted here.
+        checkpoint = ("RestoreV2", "SaveV2", "MergeV2Checkpoints")
+        check_runnable(graph_def, path, checkpoint if kind == "savedmodel" else ())
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
     fused_cells = [c for c in found.cells if c.form == "fused"]
     if kind == "tflite":

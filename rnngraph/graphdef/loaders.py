@@ -113,21 +113,40 @@ def _crc32c_table() -> list:
 _CRC_TABLE = _crc32c_table()
 
 
-def masked_crc32c(data: bytes) -> int:
+try:
+    import google_crc32c  # C speed for megabyte records
+except ImportError:  # pragma: no cover - a dependency; the table below is the fallback
+    google_crc32c = None
+
+
+def _crc32c(data: bytes) -> int:
+    if google_crc32c is not None:
+        return google_crc32c.value(bytes(data))
     crc = 0xFFFFFFFF
     for byte in data:
         crc = _CRC_TABLE[(crc ^ byte) & 0xFF] ^ (crc >> 8)
-    crc ^= 0xFFFFFFFF
+    return crc ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes) -> int:
+    """Return TFRecord's masked CRC32C of ``data`` (tensorflow/core/lib/hash/crc32c.h ``Mask``)."""
+    crc = _crc32c(data)
     return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
 
 
 def _header_ok(header: bytes) -> bool:
-    """Check a TFRecord header: uint64 length, then the masked CRC32C of those 8 bytes.
-
-    The data CRC is not checked (pure-Python CRC32C over megabytes is slow); a corrupt
-    record still fails when its bytes do not parse as an Event.
-    """
+    """Check a TFRecord header: uint64 length, then the masked CRC32C of those 8 bytes."""
     return len(header) == 12 and struct.unpack("<I", header[8:])[0] == masked_crc32c(header[:8])
+
+
+_warned: set = set()  # (file, offset) of damaged records already reported, once per process
+
+
+def _skip_damaged(path: Path, offset: int) -> None:
+    if (str(path), offset) not in _warned:
+        _warned.add((str(path), offset))
+        print(f"rnngraph: warning: skipping the record at byte {offset} of {path}: its data fails "
+              f"its CRC (TensorFlow's reader stops there with DataLossError)", file=sys.stderr)
 
 
 def _from_events(data: bytes, path: Path):
@@ -143,7 +162,17 @@ def _from_events(data: bytes, path: Path):
         if end + 4 > len(data):
             raise GraphFileError(f"{path} looks like an event file but its record at byte {offset} "
                                  f"is truncated; {_EXPECTED}")
-        event = _parse_binary(protos.Event, data[start:end])
+        record = data[start:end]
+        damaged = struct.unpack("<I", data[end:end + 4])[0] != masked_crc32c(record)
+        event = _parse_binary(protos.Event, record)
+        if damaged:
+            if event is not None and (event.graph_def or event.meta_graph_def):
+                raise GraphFileError(f"{path}: the graph record at byte {offset} fails its CRC "
+                                     f"(the file is damaged; TensorFlow's reader raises "
+                                     f"DataLossError); {_EXPECTED}")
+            _skip_damaged(path, offset)
+            offset = end + 4
+            continue
         if event is None:
             raise GraphFileError(f"{path} has a record at byte {offset} that is not an Event; {_EXPECTED}")
         if event.graph_def:
@@ -248,12 +277,18 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     if tflite.is_tflite(data):
         return tflite.read_tflite(data, path), "tflite"
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
-    if suffix in (".pbtxt", ".txt", ".prototxt"):
+    text_meta = suffix == ".meta" and _stdin_suffix(data) == ".pbtxt"  # export_meta_graph(as_text=True)
+    if suffix in (".pbtxt", ".txt", ".prototxt") or text_meta:
         text = data.decode("utf-8", "replace")
-        errors = []
-        for cls, kind, convert in ((protos.GraphDef, "graphdef-text", None),
-                                   (protos.MetaGraphDef, "metagraph", _from_meta),
-                                   (protos.SavedModel, "savedmodel", _from_saved_model)):
+        errors, empty = [], None
+        order = [(protos.GraphDef, "graphdef-text", None),
+                 (protos.MetaGraphDef, "metagraph", _from_meta),
+                 (protos.SavedModel, "savedmodel", _from_saved_model)]
+        if suffix == ".pbtxt" and path.name.startswith("saved_model"):
+            order.insert(0, order.pop(2))
+        elif text_meta:
+            order.insert(0, order.pop(1))
+        for cls, kind, convert in order:
             try:
                 msg = text_format.Parse(text, cls(), allow_unknown_field=True)
             except text_format.ParseError as exc:
@@ -263,12 +298,16 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
                 raise GraphFileError(f"{path} nests messages deeper than the protobuf text parser "
                                      f"can follow (the binary format allows 100 levels); "
                                      f"{_EXPECTED}") from None
+            if not msg.ListFields():
+                continue  # every field unknown to this message: a text MetaGraphDef or SavedModel
             try:
                 return (convert(msg, path) if convert else _check_nodes(msg, path, "GraphDef")), kind
-            except GraphFileError:
-                if not errors:
-                    raise
-                break  # it parsed only by skipping the GraphDef's fields: report why those failed
+            except GraphFileError as exc:
+                empty = empty or exc
+                if errors:
+                    break  # it parsed only by skipping the GraphDef's fields: report why those failed
+        if empty is not None and not errors:
+            raise empty
         detail = f" ({str(errors[0])[:200]})" if errors else ""
         raise GraphFileError(f"{path} is not a GraphDef in protobuf text format{detail}; {_EXPECTED}")
     if _is_events(path, data):

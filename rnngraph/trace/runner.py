@@ -91,23 +91,77 @@ def trace_model(spec, batch: int = 2, seed: int = 0, device: Optional[str] = Non
 
 
 def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] = None,
-               watch_values: bool = True) -> Traced:
-    """Read the graph in ``path``, run its ends once with the full trace and return the trace."""
+               watch_values: bool = True, allow_ops=(), max_iterations: Optional[int] = None) -> Traced:
+    """Read the graph in ``path``, run its ends once with the full trace and return the trace.
+
+    Nothing runs unless :func:`graphdef.runpolicy.check_runnable` admits the file (pure compute
+    ops, plus the kinds in ``allow_ops``); with ``max_iterations``, every v1 while loop stops with
+    :class:`RunLimitExceeded` when it wants more iterations than that.
+    """
     from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
+    from ..graphdef.loopbound import bound_v1_loops  # noqa: PLC0415
+    from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.imported import import_graph  # noqa: PLC0415
     from . import session  # noqa: PLC0415
 
     session.check_device(device)
     graph_def, kind = load_graph_def(path)
-    built = import_graph(graph_def, device=device)
+    check_runnable(graph_def, path, allow_ops)
+    runnable, added = graph_def, set()
+    if max_iterations is not None:
+        runnable = type(graph_def)()
+        runnable.CopyFrom(graph_def)
+        added = bound_v1_loops(runnable, max_iterations)
+    built = import_graph(runnable, device=device)
     feeds = session.random_feeds(built, batch, seed)
     return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, feeds, batch, seed, device,
-                  watch_values)
+                  watch_values, max_iterations, hidden=added)
+
+
+def _without(graph_def, hidden: set):
+    """Return a copy of ``graph_def`` without the nodes named in ``hidden``.
+
+    An input read through a hidden Identity (the loop condition routed through the counter's
+    check) is read from that Identity's own input again; other references to hidden nodes
+    (control inputs) are dropped.
+    """
+    by_name = {node.name: node for node in graph_def.node}
+
+    def source(ref: str):
+        name = ref.lstrip("^").split(":")[0]
+        while name in hidden:
+            node = by_name.get(name)
+            if node is None or node.op != "Identity" or ref.startswith("^") or not node.input:
+                return None
+            ref = node.input[0]
+            name = ref.lstrip("^").split(":")[0]
+        return ref
+
+    kept = type(graph_def)()
+    kept.CopyFrom(graph_def)
+    del kept.node[:]
+    for node in graph_def.node:
+        if node.name in hidden:
+            continue
+        copy = kept.node.add()
+        copy.CopyFrom(node)
+        del copy.input[:]
+        copy.input.extend(ref for ref in map(source, node.input) if ref is not None)
+    return kept
+
+
+def _hide(result, hidden: set) -> None:
+    """Drop the loop counters rnngraph added (``hidden``) from a run's step stats and graphs."""
+    for device in result.step_stats.dev_stats:
+        kept = [n for n in device.node_stats if n.node_name.split(":")[0] not in hidden]
+        del device.node_stats[:]
+        device.node_stats.extend(kept)
+    result.partition_graphs = [_without(g, hidden) for g in result.partition_graphs]
 
 
 def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device: Optional[str],
-           watch_values: bool) -> Traced:
+           watch_values: bool, max_iterations: Optional[int] = None, hidden: set = frozenset()) -> Traced:
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
     from . import session  # noqa: PLC0415
@@ -118,11 +172,20 @@ def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device
     try:
         result = session.run_traced(built, feeds, session.fetches_of(built), watch=watch)
     except tf_errors() as exc:
-        from ..errors import GraphFileError  # noqa: PLC0415
+        from ..errors import GraphFileError, RunLimitExceeded  # noqa: PLC0415
+        from ..graphdef.loopbound import MARKER  # noqa: PLC0415
 
+        if MARKER in str(exc):
+            raise RunLimitExceeded(f"stopped: a while loop wanted more than {max_iterations} "
+                                   f"iterations (--max-iterations; raise it if the loop is meant "
+                                   f"to run longer)") from None
         raise GraphFileError(f"TensorFlow could not run the graph: {_reason(exc)}") from None
+    built_graph_def = built.graph.as_graph_def()
+    if hidden:  # the trace shows the file's graph, not the counters --max-iterations added
+        _hide(result, hidden)
+        built_graph_def = _without(built_graph_def, hidden)
     doc = trace_document(model, graph, result, batch, seed, device,
-                         session.devices_present(), built.graph.as_graph_def())
+                         session.devices_present(), built_graph_def)
     return Traced(document=doc, graph=graph, built=built,
                   partition_graphs=result.partition_graphs, result=result)
 
