@@ -182,7 +182,9 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             f"No {topic.replace('_', ' ')} was recognised in this graph, so rnngraph says "
             "nothing more about it."]))
     checked = None
-    if verify:  # --verify runs the file with TensorFlow: only pure compute ops (as `run FILE`)
+    # --verify runs the file with TensorFlow: only pure compute ops (as `run FILE`).  A .tflite
+    # file runs in LiteRT's interpreter instead, whose builtin ops are all pure computation.
+    if verify and kind != "tflite":
         from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
 
         # A SavedModel's loader restores its variables; its save functions stay admitted here.

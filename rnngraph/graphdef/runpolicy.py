@@ -43,7 +43,7 @@ ConcatV2 Const DeepCopy Diag DiagPart DynamicPartition DynamicStitch Empty Ensur
 Gather GatherNd GatherV2 Identity IdentityN InvertPermutation LinSpace ListDiff MatrixBandPart
 MatrixDiag MatrixDiagPart MatrixDiagV3 MatrixSetDiag MirrorPad OneHot Pack Pad PadV2 ParallelConcat
 Placeholder PlaceholderV2 PlaceholderWithDefault PreventGradient Range Rank Reshape ResourceGather
-ReverseSequence ReverseV2 ScatterNd Select SelectV2 Shape ShapeN Size Slice Snapshot Split SplitV
+ReverseSequence ReverseV2 Roll ScatterNd Select SelectV2 Shape ShapeN Size Slice Snapshot Split SplitV
 Squeeze StopGradient StridedSlice StridedSliceGrad TensorScatterUpdate TensorScatterAdd Tile Transpose
 Unique Unpack UnravelIndex Where ZerosLike Bitcast SegmentSum UnsortedSegmentSum UnsortedSegmentMax
 SparseToDense StringJoin StaticRegexFullMatch ShardedFilename DisableCopyOnRead Assert
