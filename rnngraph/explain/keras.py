@@ -31,19 +31,19 @@ def _equations(cell: Cell) -> str:
     if cell.kind == "lstm":
         return (f"    z   = x_t · W + h_(t−1) · U + b      (W = kernel, U = recurrent_kernel)\n"
                 f"    i   = {g}(z_i)   f = {g}(z_f)   o = {g}(z_o)\n"
-                f"    c_t = f ∘ c_(t−1) + i ∘ {a}(z_c)\n"
-                f"    h_t = o ∘ {a}(c_t)")
+                f"    c_t = f ⊙ c_(t−1) + i ⊙ {a}(z_c)\n"
+                f"    h_t = o ⊙ {a}(c_t)")
     if cell.kind == "gru" and cell.reset_after:
         return (f"    x_z, x_r, x_h = x_t · W + b_in          (b = [b_in; b_rec], shape 2 × 3n)\n"
                 f"    u_z, u_r, u_h = h_(t−1) · U + b_rec\n"
                 f"    z = {g}(x_z + u_z)   r = {g}(x_r + u_r)\n"
-                f"    ĥ = {a}(x_h + r ∘ u_h)                 (reset applied after the MatMul)\n"
-                f"    h_t = z ∘ h_(t−1) + (1 − z) ∘ ĥ")
+                f"    ĥ = {a}(x_h + r ⊙ u_h)                 (reset applied after the MatMul)\n"
+                f"    h_t = z ⊙ h_(t−1) + (1 − z) ⊙ ĥ")
     if cell.kind == "gru":
         return (f"    x_z, x_r, x_h = x_t · W + b\n"
                 f"    z = {g}(x_z + h_(t−1) · U_z)   r = {g}(x_r + h_(t−1) · U_r)\n"
-                f"    ĥ = {a}(x_h + (r ∘ h_(t−1)) · U_h)      (reset applied before the MatMul)\n"
-                f"    h_t = z ∘ h_(t−1) + (1 − z) ∘ ĥ")
+                f"    ĥ = {a}(x_h + (r ⊙ h_(t−1)) · U_h)      (reset applied before the MatMul)\n"
+                f"    h_t = z ⊙ h_(t−1) + (1 − z) ⊙ ĥ")
     return f"    h_t = {a}(x_t · W + b + h_(t−1) · U)"
 
 

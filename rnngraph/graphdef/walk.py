@@ -94,6 +94,9 @@ def _tensor(tensor_proto) -> dict:
     decoded: dict[str, Any] = {"dtype": dtype, "shape": shape}
     count = _element_count(shape)
     if count is None or len(shape) > _MAX_VALUE_RANK:
+        fill = _fill(tensor_proto, dtype)
+        if fill is not None:  # too many elements to keep, but all one value (a bias's zeros)
+            decoded["fill"] = fill
         return decoded
     if count == 0:
         # An empty tensor: nest only when the empty lists are few ([2, 0] -> [[], []]).
@@ -123,6 +126,21 @@ def _tensor(tensor_proto) -> dict:
     if len(values) == count:
         decoded["value"] = values[0] if not shape else _nest(values, shape)
     return decoded
+
+
+def _fill(tensor_proto, dtype: str) -> Any:
+    """Return the one value a TensorProto stores for all its elements, else None.
+
+    TensorFlow stores a constant fill as a single value (none at all for zeros).
+    """
+    if tensor_proto.tensor_content or dtype not in _VAL_FIELD or dtype in ("string", "float16"):
+        return None
+    stored = getattr(tensor_proto, _VAL_FIELD[dtype])
+    if len(stored) > 1:
+        return None
+    if stored:
+        return stored[0]
+    return False if dtype == "bool" else 0.0 if dtype.startswith("float") else 0
 
 
 def _nest(flat: list, shape: list) -> list:
