@@ -248,7 +248,7 @@ def _gates(G, found: Findings) -> FocusView:
             if cell.candidate.get("activation_node"):
                 core.add(cell.candidate["activation_node"])
                 view.annotations[cell.candidate["activation_node"]] = (
-                    f"candidate c = {cell.activation or 'φ'}([X_t, r⊙h_(t−1)] · W_c + b_c)")
+                    f"candidate c = {cell.activation or 'φ'}([X_t, r⊙h] · W_c + b_c)")
             if cell.outputs.get("h"):
                 view.annotations[cell.outputs["h"]] = "h_t = u⊙h_(t−1) + (1 − u)⊙c"
         core |= set(cell.outputs.values())
