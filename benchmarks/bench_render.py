@@ -86,7 +86,8 @@ def main() -> None:
 
     tf_import, _, _ = timed([PY, "-c", IMPORT_ONLY], work)
     rows = []
-    help_s, _, _ = timed(RNNGRAPH + ["--help"], work)
+    # The best of 3: a bare Python process importing rnngraph, the floor of any command.
+    help_s = min(timed(RNNGRAPH + ["--help"], work)[0] for _ in range(3))
     rows.append(("rnngraph --help", help_s, None, "< 0.5 s", help_s < 0.5, None))
     # (title, argv, graph, target text, target test(seconds, build, peak MiB))
     cases = [
@@ -126,9 +127,10 @@ def main() -> None:
                  cold >= tf_import, None))
     for topic in EXPLAIN_TOPICS:
         timed(RNNGRAPH + ["explain", topic], work, env)  # fills the cache for this topic
-        warm, _, _ = timed(RNNGRAPH + ["explain", topic], work, env)
-        rows.append((f"explain {topic} (warm cache)", warm, None,
-                     f"<= 1.5 s ({warm / tf_import:.2f}x TF import)", warm <= 1.5, None))
+        warm = min(timed(RNNGRAPH + ["explain", topic], work, env)[0] for _ in range(3))
+        rows.append((f"explain {topic} (warm cache, best of 3)", warm, None,
+                     f"<= 1.5 s ({warm / help_s:.1f}x --help, {warm / tf_import:.2f}x TF import)",
+                     warm <= 1.5, None))
     layout_20 = ([] if args.explain_only else
                  timed([PY, "-c", LAYOUT, "20", "plain" if args.plain_dot else "skip"], work)[2].split())
     print(f"# rnngraph render benchmark ({env_note}); TensorFlow import alone: {tf_import:.2f} s\n")
