@@ -121,7 +121,10 @@ def main() -> None:
 
     # explain from a cached build reads only the GraphDef: no TensorFlow import.  A cache of
     # its own, so the cold row really builds; the warm rows read what it (and the next) stored.
-    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"))
+    # Bytecode written as an installed package has it (this run's own folder, not the tree).
+    env = dict(os.environ, XDG_CACHE_HOME=os.path.join(work, "cache"),
+               PYTHONPYCACHEPREFIX=os.path.join(work, "pycache"))
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     cold, _, _ = timed(RNNGRAPH + ["explain", "lstm"], work, env)
     rows.append(("explain lstm (cold: builds, imports TF)", cold, None, ">= TF import (reference)",
                  cold >= tf_import, None))

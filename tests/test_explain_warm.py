@@ -1,4 +1,4 @@
-"""explain from a cached build reads only the GraphDef: a warm run imports no TensorFlow."""
+"""explain from a cached build reads only the GraphDef: a warm run imports no TensorFlow (nor NumPy)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ for topic in sys.argv[1:]:
     with contextlib.redirect_stdout(buffer):
         assert main(["explain", topic]) == 0
     out[topic] = buffer.getvalue()
-print(repr((sorted(m for m in sys.modules if m == "tensorflow" or m.startswith("tensorflow.")), out)))
+print(repr((sorted(m for m in sys.modules if m.partition(".")[0] in ("tensorflow", "numpy")), out)))
 """
 
 

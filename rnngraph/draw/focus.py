@@ -263,8 +263,8 @@ def _cell(G, found: Findings) -> FocusView:
         if cell.form != "tf1":  # no [X_t, h] concat to annotate
             continue
         shape = cell.kernel_shape
-        view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: ?×{cell.n_inputs} and ?×{cell.n_neurons}"
-                                         f" → ?×{shape[0] if shape else '?'}")
+        view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: m × {cell.n_inputs} and m × {cell.n_neurons}"
+                                         f" → m × {shape[0] if shape else '?'}")
         view.annotations[cell.matmul] = (f"one MatMul with the kernel {format_shape(shape, scalar='?')} "
                                          f"({cell.kind}, {cell.n_neurons} neurons)")
         view.labels[cell.matmul] = f"{cell.kind} cell"

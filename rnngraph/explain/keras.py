@@ -12,17 +12,13 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
 from ..recognise import Cell
 from ..recognise.structures import KERAS_GATE_MEANING
 from .prose import Section, cols, dims
-from .verify import NUMPY_ACTIVATIONS, TOLERANCE
 
 __all__ = ["keras_cell", "custom_cell", "cell_section", "keras_step", "keras_sequence",
            "weights_from_graph_def", "verify_frozen"]
 
-_ACT = NUMPY_ACTIVATIONS
 
 
 def _equations(cell: Cell) -> str:
@@ -111,6 +107,8 @@ def cell_section(cell: Cell) -> Optional[Section]:
 
 def _hard_sigmoid(cell: Cell):
     """Return Keras' hard sigmoid with the slope read from the graph (0.2 tf-keras, 1/6 Keras 3)."""
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
     gate = (cell.gates or ["i"])[0]
     slope = cell.gate_nodes.get(gate, {}).get("slope") or 0.2
     return lambda v: np.clip(slope * v + 0.5, 0.0, 1.0)
@@ -121,6 +119,10 @@ def keras_step(cell: Cell, weights: dict, x: np.ndarray, state):
 
     The state is h, or (h, c) for an LSTM (Keras' order).
     """
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
+    from .verify import NUMPY_ACTIVATIONS as _ACT  # noqa: PLC0415
+
     act = _ACT[cell.activation or "tanh"]
     gate = _ACT[cell.recurrent_activation or "sigmoid"] if cell.recurrent_activation != "hard_sigmoid" \
         else _hard_sigmoid(cell)
@@ -155,6 +157,8 @@ def keras_step(cell: Cell, weights: dict, x: np.ndarray, state):
 
 def keras_sequence(cell: Cell, weights: dict, xs: np.ndarray, go_backwards: bool = False):
     """Return (outputs batch × steps × units, final state) of a Keras layer from zero state."""
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
     batch, n = xs.shape[0], weights["recurrent_kernel"].shape[0]
     zeros = np.zeros((batch, n), xs.dtype)
     state = (zeros, zeros) if cell.kind == "lstm" else zeros
@@ -168,6 +172,8 @@ def keras_sequence(cell: Cell, weights: dict, xs: np.ndarray, go_backwards: bool
 
 def weights_from_graph_def(graph_def, cell: Cell) -> dict:
     """Return a frozen Keras cell's kernel, recurrent_kernel and bias as arrays, read from the file."""
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
     from ..graphdef.walk import dtype_name  # noqa: PLC0415
 
     wanted = {"kernel": cell.kernel, "recurrent_kernel": cell.recurrent_kernel, "bias": cell.bias}
@@ -200,6 +206,10 @@ def verify_frozen(graph_def, cell: Cell, batch: int = 4, seed: int = 0,
     input is its one float placeholder of rank 3 (batch, steps, features); its output is the
     one float node nothing reads.  Returns the same kind of dict as ``verify.verify``.
     """
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
+    from .verify import TOLERANCE  # noqa: PLC0415
+
     from ..errors import UsageError  # noqa: PLC0415
     from ..model.tfcompat import tf as _tf  # noqa: PLC0415
 

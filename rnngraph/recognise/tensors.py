@@ -56,8 +56,8 @@ def _concat_meaning(G, node: str, role, inputs: list, value, fills: dict) -> str
         hn = (h["shape"] or [None])[-1] or cell.n_neurons
         total = (xn + hn) if isinstance(xn, int) and isinstance(hn, int) else None
         h_text = "r ⊙ h_(t−1)" if kind == "candidate" else "h_(t−1)"
-        return (f"[X_t, {h_text}]: ?×{xn} and ?×{hn} side by side give "
-                f"?×({xn}+{hn}) = ?×{total}, the input of {cell.kind} cell {cell.scope}")
+        return (f"[X_t, {h_text}]: m × {xn} and m × {hn} side by side give "
+                f"m × ({xn} + {hn}) = m × {total}, the input of {cell.kind} cell {cell.scope}")
     users = [(node_op(G, d), i) for d, i in consumers(G, node)]
     parts = ", ".join(i["meaning"] or i["expr"] for i in inputs)
     fills_of = [d for d, i in consumers(G, node) if node_op(G, d) == "Fill" and i == 0]
