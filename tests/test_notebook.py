@@ -54,6 +54,7 @@ def test_each_graph_adds_at_most_200_kb_to_the_notebook():
         assert "<script>" in html and "wheel" in html
 
 
+@pytest.mark.slow
 @pytest.mark.dot
 def test_the_page_is_there_on_request():
     notebook = _execute([f'g = rg.inspect({str(FIXTURES / "rnn_v1_ref.pbtxt")!r})\ng',
