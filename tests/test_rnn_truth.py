@@ -165,15 +165,17 @@ def test_array_reads_and_writes_are_indexed_by_time(variant):
         assert names[recognised[op.name]] == "time"
 
 
-def _initial_values(truth) -> dict:
-    """Return {variable op name: its value right after TensorFlow runs the initializers}."""
+def _initial_values(truth) -> tuple:
+    """Return ({variable: its value right after TensorFlow runs the initializers},
+    {variable: the op its initializer assigns from})."""
     from rnngraph.model.tfcompat import tf as get_tf
 
     tf = get_tf()
     with truth.graph.as_default(), tf.compat.v1.Session(graph=truth.graph) as sess:
         sess.run(tf.compat.v1.global_variables_initializer())
         variables = tf.compat.v1.global_variables()
-        return {v.op.name: value for v, value in zip(variables, sess.run(variables))}
+        sources = {v.op.name: v.initializer.inputs[1].op.name for v in variables}
+        return {v.op.name: value for v, value in zip(variables, sess.run(variables))}, sources
 
 
 @pytest.mark.parametrize("variant", [v for v in VARIANTS if v.cell in ("gru", "lstm")][:5]
@@ -181,9 +183,10 @@ def _initial_values(truth) -> dict:
 def test_bias_starts_where_explain_says(variant):
     """The bias's starting value explain prints is what TensorFlow's initializer gives it."""
     truth, G, found = _facts(variant)
-    values = _initial_values(truth)
+    values, sources = _initial_values(truth)
     checked = 0
     for cell in found.cells:
+        assert cell.bias_initializer == sources[cell.bias]  # the Const explain names
         for name, said in [(cell.bias, cell.bias_initial),
                            (cell.candidate.get("bias"), cell.candidate.get("bias_initial"))]:
             if name is None:

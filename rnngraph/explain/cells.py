@@ -126,7 +126,8 @@ def _gru_bias_note(cell: Cell) -> Optional[str]:
     start = cell.bias_initial
     if start is None:
         return None
-    text = (f"The gates' bias starts at {num(start)} (the constant its initializer assigns), so "
+    text = (f"The gates' bias starts at {num(start)} (its initializer assigns the constant "
+            f"{cell.bias_initializer}), so "
             f"at the start of training, while the kernel's products are still small, r and u "
             f"are near σ({num(start)}) ≈ {1 / (1 + math.exp(-start)):.2f}")
     if start > 0:

@@ -29,10 +29,13 @@ def _one_value(value) -> Optional[float]:
     return float(flat) if isinstance(flat, (int, float)) else None
 
 
-def initial_fill(G: nx.MultiDiGraph, variable: Optional[str]) -> Optional[float]:
-    """Return the one value every element of ``variable`` is initialized to, or None."""
+def initial_fill(G: nx.MultiDiGraph, variable: Optional[str]) -> tuple:
+    """Return ``(value, Const node)``: the one value every element of ``variable`` starts at.
+
+    ``(None, None)`` when the initializer is not one constant value (or not in the graph).
+    """
     if not variable or variable not in G:
-        return None
+        return None, None
     for user, index in consumers(G, variable):
         if node_op(G, user) not in _ASSIGN or index != 0:
             continue
@@ -45,16 +48,15 @@ def initial_fill(G: nx.MultiDiGraph, variable: Optional[str]) -> Optional[float]
         tensor = G.nodes[const]["attrs"].get("value")
         if not isinstance(tensor, dict):
             continue
-        if "value" in tensor:
-            return _one_value(tensor["value"])
-        if "fill" in tensor:
-            return float(tensor["fill"])
-    return None
+        value = _one_value(tensor["value"]) if "value" in tensor else (
+            float(tensor["fill"]) if "fill" in tensor else None)
+        return (value, const) if value is not None else (None, None)
+    return None, None
 
 
 def add_initial_fills(G: nx.MultiDiGraph, cells: list) -> None:
     """Record on each cell what its bias (and a GRU's candidate bias) starts at."""
     for cell in cells:
-        cell.bias_initial = initial_fill(G, cell.bias)
+        cell.bias_initial, cell.bias_initializer = initial_fill(G, cell.bias)
         if cell.candidate.get("bias"):
-            cell.candidate["bias_initial"] = initial_fill(G, cell.candidate["bias"])
+            cell.candidate["bias_initial"] = initial_fill(G, cell.candidate["bias"])[0]

@@ -87,6 +87,7 @@ class Cell:
     instance_matmuls: list = field(default_factory=list)  # every MatMul of every copy
     recurrent_activation: Optional[str] = None
     bias_initial: Optional[float] = None  # the one value the bias variable's initializer assigns
+    bias_initializer: Optional[str] = None  # the Const holding it
     reset_after: Optional[bool] = None  # GRU: reset applied after the recurrent MatMul
     bias_layout: Optional[str] = None
     projection: dict = field(default_factory=dict)  # LSTM num_proj: matmul, kernel, shape
