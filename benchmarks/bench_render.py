@@ -126,8 +126,8 @@ def main() -> None:
                PYTHONPYCACHEPREFIX=os.path.join(work, "pycache"))
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     cold, _, _ = timed(RNNGRAPH + ["explain", "lstm"], work, env)
-    rows.append(("explain lstm (cold: builds, imports TF)", cold, None, ">= TF import (reference)",
-                 cold >= tf_import, None))
+    rows.append(("explain lstm (cold: builds, imports TF)", cold, None,
+                 f"reference: {cold / tf_import:.1f}x TF import", None, None))
     for topic in EXPLAIN_TOPICS:
         timed(RNNGRAPH + ["explain", topic], work, env)  # fills the cache for this topic
         warm = min(timed(RNNGRAPH + ["explain", topic], work, env)[0] for _ in range(3))
@@ -140,7 +140,7 @@ def main() -> None:
     print(f"{'command':46} {'end to end':>10} {'TF build':>9} {'ratio':>7} {'overhead':>9} "
           f"{'peak MiB':>9}  target")
     for title, seconds, build, target, met, peak in rows:
-        verdict = f"{target} {'met' if met else 'MISSED'}"
+        verdict = target if met is None else f"{target} {'met' if met else 'MISSED'}"
         if build is None:
             print(f"{title:46} {seconds:9.2f}s {'':>9} {'':>7} {'':>9} {'':>9}  {verdict}")
             continue
