@@ -1,6 +1,6 @@
 """Keras cells and hand-written cells in prose, and one Keras step in NumPy.
 
-Keras names its weights ``kernel`` (W, applied to x_t), ``recurrent_kernel`` (U, applied to
+Keras names its weights ``kernel`` (W, applied to X_t), ``recurrent_kernel`` (U, applied to
 h_(t−1)) and ``bias``, and its gates i, f, c, o (LSTM) and z, r, h (GRU): the sections here use
 those names and Keras' own equations, with the shapes, activations and node names read from
 the recognised cell.  :func:`keras_step` computes one step from the weights the way Keras does,
@@ -25,22 +25,22 @@ def _equations(cell: Cell) -> str:
     """Return Keras' equations for the cell's kind, activations as recognised."""
     g, a = cell.recurrent_activation or "σ", cell.activation or "φ"
     if cell.kind == "lstm":
-        return (f"    z   = x_t · W + h_(t−1) · U + b      (W = kernel, U = recurrent_kernel)\n"
+        return (f"    z   = X_t · W + h_(t−1) · U + b      (W = kernel, U = recurrent_kernel)\n"
                 f"    i   = {g}(z_i)   f = {g}(z_f)   o = {g}(z_o)\n"
                 f"    c_t = f ⊙ c_(t−1) + i ⊙ {a}(z_c)\n"
                 f"    h_t = o ⊙ {a}(c_t)")
     if cell.kind == "gru" and cell.reset_after:
-        return (f"    x_z, x_r, x_h = x_t · W + b_in          (b = [b_in; b_rec], shape 2 × 3n)\n"
+        return (f"    x_z, x_r, x_h = X_t · W + b_in          (b = [b_in; b_rec], shape 2 × 3n)\n"
                 f"    u_z, u_r, u_h = h_(t−1) · U + b_rec\n"
                 f"    z = {g}(x_z + u_z)   r = {g}(x_r + u_r)\n"
                 f"    ĥ = {a}(x_h + r ⊙ u_h)                 (reset applied after the MatMul)\n"
                 f"    h_t = z ⊙ h_(t−1) + (1 − z) ⊙ ĥ")
     if cell.kind == "gru":
-        return (f"    x_z, x_r, x_h = x_t · W + b\n"
+        return (f"    x_z, x_r, x_h = X_t · W + b\n"
                 f"    z = {g}(x_z + h_(t−1) · U_z)   r = {g}(x_r + h_(t−1) · U_r)\n"
                 f"    ĥ = {a}(x_h + (r ⊙ h_(t−1)) · U_h)      (reset applied before the MatMul)\n"
                 f"    h_t = z ⊙ h_(t−1) + (1 − z) ⊙ ĥ")
-    return f"    h_t = {a}(x_t · W + b + h_(t−1) · U)"
+    return f"    h_t = {a}(X_t · W + b + h_(t−1) · U)"
 
 
 def keras_cell(cell: Cell) -> Section:
@@ -50,7 +50,7 @@ def keras_cell(cell: Cell) -> Section:
     name = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[cell.kind]
     paragraphs = [
         f"The Keras {name} layer {cell.layer} computes each step with two products and no "
-        f"concatenation: x_t · kernel ({cell.matmul}) and h_(t−1) · recurrent_kernel "
+        f"concatenation: X_t · kernel ({cell.matmul}) and h_(t−1) · recurrent_kernel "
         f"({', '.join(cell.recurrent_matmuls)}). The kernel {cell.kernel} is {dims(cell.kernel_shape)} "
         f"(n_inputs {n_in} × {blocks}·units), the recurrent_kernel {cell.recurrent_kernel} is "
         f"{dims(cell.recurrent_kernel_shape)} (units {n} × {blocks}·units)"
