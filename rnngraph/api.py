@@ -2,13 +2,13 @@
 
 A :class:`Graph` holds the walked graph, finds recognised structures,
 explains them, draws itself to a file and displays itself in Jupyter
-(``_repr_svg_`` for the diagram, ``_repr_html_`` for the interactive page).
+(``_repr_html_``: the diagram as compact SVG with pan and zoom; ``page()``: the
+interactive page, on request).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import html
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -17,7 +17,7 @@ import networkx as nx
 from .errors import UsageError
 from .model.spec import ModelSpec
 
-__all__ = ["Graph", "build", "inspect", "FIND_TOPICS"]
+__all__ = ["Graph", "Page", "build", "inspect", "FIND_TOPICS"]
 
 # topic -> the Findings field listing it ("gates": the cells, whose gate_nodes say which is which)
 FIND_TOPICS = {"while_loop": "while_loops", "tensor_array": "tensor_arrays", "cell": "cells",
@@ -136,13 +136,31 @@ class Graph:
         drawn = drawing(self.networkx, options)
         return drawn.dot if fmt == "dot" else run_graphviz(drawn.dot, fmt, drawn.engine, drawn.no_op)
 
-    def _repr_svg_(self) -> str:
-        return self._drawn("svg", self.options()).decode("utf-8")
+    def _repr_html_(self) -> str:
+        # The diagram as compact SVG with pan/zoom: well under the full page's 1 MB per output.
+        from .notebook import notebook_html  # noqa: PLC0415
+
+        return notebook_html(self._drawn("svg", self.options()).decode("utf-8"))
+
+    def page(self, **options) -> "Page":
+        """Return the interactive page (search, open scopes, structures) to display in Jupyter.
+
+        ``options`` as for :meth:`render`.  It embeds the whole viewer (about 1 MB), so
+        the default display is the diagram; ask for the page where it is needed.
+        """
+        return Page(self._drawn("html", self.options(**options)))
+
+
+class Page:
+    """The interactive page of a graph, shown in Jupyter as a sandboxed iframe."""
+
+    def __init__(self, html_text: str):
+        self.html = html_text
 
     def _repr_html_(self) -> str:
-        page = self._drawn("html", self.options())
-        return (f'<iframe srcdoc="{html.escape(page, quote=True)}" style="width:100%;height:640px;'
-                f'border:1px solid #ccc" sandbox="allow-scripts"></iframe>')
+        from .notebook import page_iframe  # noqa: PLC0415
+
+        return page_iframe(self.html)
 
 
 def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields) -> Graph:

@@ -8,6 +8,7 @@ module level, so ``rnngraph --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import os
 import sys
@@ -33,8 +34,57 @@ COMMAND_MODULES = (
 )
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Adds "(default: X)" to an option's help unless its text already says or it has none."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (not action.option_strings or default in (None, False, argparse.SUPPRESS)
+                or "default" in text.lower() or action.nargs == 0):
+            return text
+        return f"{text} (default: %(default)s)".lstrip()
+
+
+_PARSER_ATTR = "_rnngraph_parser"  # the innermost (sub-)parser that read the arguments
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports usage errors as one line and exit status 2."""
+    """argparse that reports usage errors as one line and exit status 2.
+
+    No abbreviated options (``--step`` is not taken for ``--steps``), defaults shown in
+    ``--help``, and an unknown option gets the nearest known one suggested.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+    def parse_known_args(self, args=None, namespace=None):
+        namespace, extras = super().parse_known_args(args, namespace)
+        if not hasattr(namespace, _PARSER_ATTR):  # the innermost sub-command finishes first
+            setattr(namespace, _PARSER_ATTR, self)
+        return namespace, extras
+
+    def parse_args(self, args=None, namespace=None):
+        namespace, extras = self.parse_known_args(args, namespace)
+        parser = getattr(namespace, _PARSER_ATTR, self)
+        delattr(namespace, _PARSER_ATTR)
+        if extras:
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{parser.suggestion(extras)}")
+        return namespace
+
+    def suggestion(self, extras: Sequence[str]) -> str:
+        """Return " (did you mean --steps?)" for the first unknown option close to a known one."""
+        known = [o for action in self._actions for o in action.option_strings if o.startswith("--")]
+        for extra in extras:
+            if not extra.startswith("--"):
+                continue
+            close = difflib.get_close_matches(extra.partition("=")[0], known, n=1, cutoff=0.6)
+            if close:
+                return f" (did you mean {close[0]}?)"
+        return ""
 
     def error(self, message: str):  # noqa: D401 - argparse's API
         # main() prints "rnngraph: error: "; name only the sub-command here, so the

@@ -20,7 +20,7 @@ STAGES = {
     "draw": 3, "explain": 3,
     "growth": 4, "train": 4,
     "trace": 5,
-    "gallery": 6, "commands": 6, "cli": 6, "api": 6, "__main__": 6,
+    "gallery": 6, "commands": 6, "cli": 6, "api": 6, "notebook": 6, "__main__": 6,
 }
 
 

@@ -30,6 +30,7 @@ def test_static_and_dynamic_link_the_cell_copies_to_the_loop_body(walked):
     assert found["kernel rnn/basic_rnn_cell/kernel"]["b"] == ["rnn/basic_rnn_cell/kernel"]
     split = found["input split"]
     assert split["a"] == ["unstack"]
+    assert split["title"].startswith("input split into steps: unstack (Unpack) ↔ TensorArray ")
     assert split["b"][0] == "rnn/TensorArrayUnstack/TensorArrayScatter/TensorArrayScatterV3"
     assert "while loop:" not in " ".join(found)  # static_rnn has no loop to link
 

@@ -115,7 +115,7 @@ def test_concat_names_the_zero_output_not_the_initial_state(build):
     text = _flat(render_text(explain("concat", ModelSpec(), build=build)))
     assert "rnn/concat_1" in text and "(the initial state)" not in text
     assert "rnn/zeros, a zero-filled tensor nothing in this graph reads" in text
-    assert "the initial state (rnn/BasicRNNCellZeroState/zeros, zeros)" in text
+    assert "the initial state, zeros from rnn/BasicRNNCellZeroState/zeros" in text
 
 
 @pytest.mark.parametrize("kind", ["static", "dynamic"])
@@ -137,7 +137,7 @@ def test_no_generic_head_sentence(build):
 
 def test_final_state_of_stacked_layers(build):
     text = _flat(render_text(explain("lstm", ModelSpec(layers=3), build=build)))
-    assert "The final state is 6 tensors (one state per layer, each the pair (c, h), m × 5 each)" in text
+    assert "The final state is 6 tensors, the pair (c, h) of each of the 3 layers, each m × 5:" in text
     assert "layer 3: c = rnn/while/Exit_7, h = rnn/while/Exit_8" in text
     assert "for an LSTM the pair c, h" not in text
 
@@ -223,4 +223,27 @@ def test_none_of_the_ten_statements_on_any_variant(fields, build):
             assert ("w_f ⊙ c_(t−1)" in flat) == (expl.spec["cell"] == "lstm-peephole")
         if topic in ("rnn", "lstm", "gru", "dynamic", "static"):
             count = spec.layers * (2 if is_lstm else 1)
-            assert f"The final state is {count} tensor" in flat
+            assert ("The final state is one tensor, h" if count == 1 else
+                    f"The final state is {count} tensors, ") in flat
+            assert "1 tensor" not in flat and "one tensor, m" not in flat
+
+
+def test_gru_bias_start_is_read_from_the_initializer(build):
+    """18 gate biases: too many to keep as values, so the fill value TensorFlow stores is read."""
+    from rnngraph.graphdef.walk import walk
+    from rnngraph.model.tfcompat import tf as get_tf
+    from rnngraph.recognise import recognise
+
+    built = build(ModelSpec(cell="gru", neurons=9))
+    cell = recognise(walk(built)).cells[0]
+    tf = get_tf()
+    with built.graph.as_default(), tf.compat.v1.Session(graph=built.graph) as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        by_name = {v.op.name: v for v in tf.compat.v1.global_variables()}
+        gates, candidate = sess.run([by_name[cell.bias], by_name[cell.candidate["bias"]]])
+    assert gates.shape == (18,) and (gates == cell.bias_initial).all() and cell.bias_initial == 1.0
+    assert (candidate == cell.candidate["bias_initial"]).all() and cell.candidate["bias_initial"] == 0.0
+    text = _flat(render_text(explain("gru", ModelSpec(neurons=9), build=build)))
+    assert "The gates' bias starts at 1.0" in text and "The candidate's bias starts at 0.0" in text
+    lstm = _flat(render_text(explain("lstm", ModelSpec(neurons=9), build=build)))
+    assert "a bias vector of 36 values (rnn/basic_lstm_cell/bias, all 0.0 at the start)" in lstm

@@ -91,7 +91,7 @@ def test_keras_section_uses_keras_names_and_numbers_from_the_graph():
     assert section.title == "The Keras GRU cell model/gru"
     assert "recurrent_kernel" in text and "4 × 12" in text and "3 × 12" in text
     assert "2 × 12 (input bias and recurrent bias, one row each)" in text
-    assert "reset_after=True" in text and "r ∘ u_h" in text
+    assert "reset_after=True" in text and "r ⊙ u_h" in text
     assert "z = columns 0–3: update gate" in text and "h = columns 8–11: candidate state" in text
     assert "api_implements" in text
 
@@ -104,8 +104,8 @@ def test_keras_section_differs_with_the_graph():
         return "\n".join(p if isinstance(p, str) else "\n".join(p) for p in section.paragraphs)
 
     lstm, gru_v1 = keras_cell(cell("k3-lstm.frozen.pbtxt")), keras_cell(cell("k2-gru-v1.savedmodel"))
-    assert "c_t = f ∘ c_(t−1) + i ∘ tanh(z_c)" in joined(lstm)
-    assert "(r ∘ h_(t−1)) · U_h" in joined(gru_v1) and "reset_after=False" in joined(gru_v1)
+    assert "c_t = f ⊙ c_(t−1) + i ⊙ tanh(z_c)" in joined(lstm)
+    assert "(r ⊙ h_(t−1)) · U_h" in joined(gru_v1) and "reset_after=False" in joined(gru_v1)
     assert cell_section(cell("k2-simplernn.frozen.pbtxt")).title == \
         "The Keras SimpleRNN cell model/simple_rnn"
     hand = cell_section(cell("hand-gru-while-v2.pbtxt"))

@@ -201,7 +201,7 @@ def test_alike_concats_fold_into_one_line(capsys):
     section = out.split("concats (201):\n")[1].split("strided slices")[0].splitlines()
     assert len(section) == 2
     assert section[1].startswith("  rnn/basic_rnn_cell/concat … rnn/basic_rnn_cell/concat_199 "
-                                 "(200 alike) (axis 1): [X_t, h_(t-1)]")
+                                 "(200 alike) (axis 1): [X_t, h_(t−1)]")
 
 
 def test_grouped_lines_rules():

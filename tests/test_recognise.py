@@ -38,7 +38,7 @@ def test_ref_variable_dynamic_rnn_fixture():
     assert ta_in.unstack_source == "encoder/rnn/transpose"
     assert ta_in.reads == ["encoder/rnn/while/TensorArrayReadV3"]
     (concat,) = found.concats
-    assert concat.axis == 1 and "?×(3+4) = ?×7" in concat.meaning
+    assert concat.axis == 1 and "m × (3 + 4) = m × 7" in concat.meaning
 
 
 def test_ref_variable_lstm_fixture():

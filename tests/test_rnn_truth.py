@@ -113,3 +113,89 @@ def test_bidirectional_pair(variant):
     half = len(truth.state) // 2
     assert [s.node for s in fw.final_state] == truth.state[:half]
     assert [s.node for s in bw.final_state] == truth.state[half:]
+
+
+# --- Facts behind the explain sentences, against what TensorFlow built and computes ---------
+
+def _v1_frame_ancestors(op, stop_types=("Merge", "Enter", "Const")) -> set:
+    """Return the ops between the loop variables' Merges and ``op``, walking TF's own op graph."""
+    todo, seen = [op], set()
+    while todo:
+        cur = todo.pop()
+        if cur.name in seen or cur.type in stop_types:
+            continue
+        seen.add(cur.name)
+        todo.extend(t.op for t in cur.inputs)
+    return seen
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v.kind == "dynamic" and v.cf == "v1"],
+                         ids=Variant.id)
+def test_condition_is_evaluated_before_loopcond(variant):
+    """The ops explain says evaluate the condition are those TF built between the loop variables
+    and LoopCond; LoopCond itself only passes the boolean on, to every Switch."""
+    truth, G, found = _facts(variant)
+    loop = next(w for w in found.while_loops if w.name == found.rnns[0].loop)
+    loop_cond = truth.graph.get_operation_by_name(loop.loop_cond)
+    assert loop_cond.type == "LoopCond"
+    evaluating = {n for n in _v1_frame_ancestors(loop_cond.inputs[0].op)
+                  if truth.graph.get_operation_by_name(n).type not in ("Identity",)}
+    assert set(loop.condition_ops) == evaluating
+    assert {truth.graph.get_operation_by_name(n).type for n in evaluating} == {"Less", "LogicalAnd"}
+    switches = {o.name for o in truth.graph.get_operations() if o.type == "Switch"
+                and o.inputs[1].op is loop_cond}
+    assert len(switches) == len(loop.loop_vars)
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v.kind == "dynamic" and v.cf == "v1"][:4],
+                         ids=Variant.id)
+def test_array_reads_and_writes_are_indexed_by_time(variant):
+    """Each per-step read/write takes its index from dynamic_rnn's `time` loop variable."""
+    truth, G, found = _facts(variant)
+    names = {v.identity: v.carries for w in found.while_loops for v in w.loop_vars}
+    ops = [o for o in truth.graph.get_operations()
+           if o.type in ("TensorArrayReadV3", "TensorArrayWriteV3") and not o.name.startswith("gradients")]
+    recognised = {n: i for ta in found.tensor_arrays for n, i in ta.indices.items()}
+    assert set(recognised) == {o.name for o in ops}
+    for op in ops:
+        index = op.inputs[1].op  # Identity <- Switch <- Merge <- Enter <- dynamic_rnn's `time`
+        while index.type in ("Identity", "Switch", "Merge", "Enter"):
+            index = index.inputs[0].op
+        assert index.name.rsplit("/", 1)[-1] == "time"  # array_ops.constant(0, name="time")
+        assert names[recognised[op.name]] == "time"
+
+
+def _initial_values(truth) -> tuple:
+    """Return ({variable: its value right after TensorFlow runs the initializers},
+    {variable: the op its initializer assigns from})."""
+    from rnngraph.model.tfcompat import tf as get_tf
+
+    tf = get_tf()
+    with truth.graph.as_default(), tf.compat.v1.Session(graph=truth.graph) as sess:
+        sess.run(tf.compat.v1.global_variables_initializer())
+        variables = tf.compat.v1.global_variables()
+        sources = {v.op.name: v.initializer.inputs[1].op.name for v in variables}
+        return {v.op.name: value for v, value in zip(variables, sess.run(variables))}, sources
+
+
+@pytest.mark.parametrize("variant", [v for v in VARIANTS if v.cell in ("gru", "lstm")][:5]
+                         + [Variant(cell="gru", kind="dynamic", cf="v2")], ids=Variant.id)
+def test_bias_starts_where_explain_says(variant):
+    """The bias's starting value explain prints is what TensorFlow's initializer gives it."""
+    truth, G, found = _facts(variant)
+    values, sources = _initial_values(truth)
+    checked = 0
+    for cell in found.cells:
+        assert cell.bias_initializer == sources[cell.bias]  # the Const explain names
+        for name, said in [(cell.bias, cell.bias_initial),
+                           (cell.candidate.get("bias"), cell.candidate.get("bias_initial"))]:
+            if name is None:
+                continue
+            value = values[name]
+            assert said is not None and (value == said).all(), (name, said)
+            assert list(value.shape) == cell.bias_shape or name != cell.bias
+            checked += 1
+    assert checked >= len(found.cells)
+    if variant.cell == "gru":
+        assert {c.bias_initial for c in found.cells} == {1.0}  # the gates start open
+        assert {c.candidate["bias_initial"] for c in found.cells} == {0.0}

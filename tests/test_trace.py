@@ -172,7 +172,10 @@ def test_run_command(tmp_path, capsys, monkeypatch):
     assert any(line.startswith("3 (exit test)") for line in lines)
     assert "iterations: 3 (steps: 3); ran on /device:CPU:0" in out
     assert "rnn/while/Merge took: Enter, NextIteration ×3" in out
-    assert "rnn/while/Switch sent its value to the side: true ×3, false" in out
+    assert "rnn/while/Switch sent its value to: the body (true) ×3, Exit (false)" in out
+    produced = sum(int(line.split()[-1]) for line in lines[2:] if line[:1].isdigit() or
+                   line.startswith("outside"))
+    assert f"the table's output bytes add up every output each op produced, {produced} in all" in out
     assert "rnn/TensorArray filled slots 0–2, in order" in out
     written = json.loads((tmp_path / "dynamic-lstm-3.trace.json").read_text(encoding="utf-8"))
     assert written["iterations"] == 3 and written["model"]["steps"] == 3

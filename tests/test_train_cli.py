@@ -71,6 +71,8 @@ def test_series_train_resume_and_generate_through_the_cli(tmp_path, capsys):
     assert main(["train", "series", *TINY_SERIES, "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert "iteration    20/20  MSE" in out and f"wrote {run}" in out
+    assert "(metrics.json, loss-curve.png, test-window.png, checkpoints)" in out
+    assert (run / "loss-curve.png").stat().st_size > 1000
 
     assert main(["train", "series", "--out", str(run)]) == 1  # a new run never overwrites
     assert "already holds a run; pass --resume" in _one_error_line(capsys)

@@ -18,7 +18,8 @@ def add_model_options(parser: argparse.ArgumentParser, kind_positional: bool = T
         parser.add_argument("kind", choices=KINDS, help="static_rnn (unrolled) or dynamic_rnn (while loop)")
     group = parser.add_argument_group("model")
     group.add_argument("--cell", default="rnn", choices=CELLS, help="cell type (default: rnn)")
-    group.add_argument("--activation", default="tanh", choices=ACTIVATIONS)
+    group.add_argument("--activation", default="tanh", choices=ACTIVATIONS,
+                       help="the cell's activation (default: tanh)")
     group.add_argument("--steps", type=int, default=2, help="time steps (default: 2)")
     group.add_argument("--inputs", type=int, default=3, help="inputs per step (default: 3)")
     group.add_argument("--neurons", type=int, default=5, help="units per layer (default: 5)")

@@ -125,7 +125,8 @@ def _loop_lines(document: dict) -> list:
     for name, taken in sorted(recorded.get("merges", {}).items())[:1]:
         lines.append(f"{name} took: " + _runs([t.rpartition("/")[2] for t in taken]))
     for name, sides in sorted(recorded.get("switches", {}).items())[:1]:
-        lines.append(f"{name} sent its value to the side: {_runs(sides)}")
+        where = {"true": "the body (true)", "false": "Exit (false)"}
+        lines.append(f"{name} sent its value to: {_runs([where.get(s, s) for s in sides])}")
     for name, slots in sorted(recorded.get("tensor_arrays", {}).items()):
         lines.append(f"{name} filled slots " + _slots([s["slot"] for s in slots]))
     return lines
@@ -188,8 +189,12 @@ def run(args) -> int:
     steps = f" (steps: {spec.steps})" if spec is not None else ""
     counted = f"{doc['unit']}s: {doc['iterations']}{steps}" if doc["iterations"] or spec else \
         "no while loop and no unrolled steps found"
-    print(f"{counted}; ran on {', '.join(devices)}; "
-          f"step {doc['step_micros']} µs; peak {doc['peak_bytes']} bytes allocated during the step")
+    produced = sum(row["bytes"] for row in doc["table"])
+    print(f"{counted}; ran on {', '.join(devices)}; step {doc['step_micros']} µs")
+    print(f"memory: at most {doc['peak_bytes']} bytes were allocated at once during the step "
+          f"(allocator records);\nthe table's output bytes add up every output each op produced, "
+          f"{produced} in all, counting buffers freed before the peak and outputs that share a "
+          "buffer with their input")
     for line in _loop_lines(doc):
         print(line)
     trace_path = write_atomic(trace_path, trace_json(doc))

@@ -176,7 +176,8 @@ def _run_program(args: argparse.Namespace) -> int:
               f"(continue with: rnngraph train {args.program} --resume {result.folder})",
               file=sys.stderr)
         return 130
-    print(f"wrote {result.folder} (metrics.json, plots, checkpoints)")
+    plots = ", ".join(sorted(path.name for path in Path(result.folder).glob("*.png")))
+    print(f"wrote {result.folder} (metrics.json, {plots or 'no plots'}, checkpoints)")
     return 0
 
 

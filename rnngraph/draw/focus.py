@@ -204,15 +204,15 @@ def _lstm_notes(cell) -> dict:
     """Return the notes for an LSTM's c_t and h_t, from the recognised activation and peepholes."""
     act = cell.activation or "φ"
     peep = cell.peepholes
-    fb = " + b" if cell.forget_bias is not None else ""
+    fb = f" + {cell.forget_bias!r}" if cell.forget_bias is not None else ""
     f_in = f"f{fb}" + (" + w_f⊙c_(t−1)" if "f" in peep else "")
     i_in = "i" + (" + w_i⊙c_(t−1)" if "i" in peep else "")
     o_in = "o" + (" + w_o⊙c_t" if "o" in peep else "")
     notes = {}
     if cell.outputs.get("c"):
-        notes[cell.outputs["c"]] = f"c_t = c_(t−1)·σ({f_in}) + σ({i_in})·{act}(j)"
+        notes[cell.outputs["c"]] = f"c_t = c_(t−1)⊙σ({f_in}) + σ({i_in})⊙{act}(j)"
     if cell.outputs.get("h"):
-        notes[cell.outputs["h"]] = f"h_t = {act}(c_t)·σ({o_in})"
+        notes[cell.outputs["h"]] = f"h_t = {act}(c_t)⊙σ({o_in})"
     return notes
 
 
@@ -248,9 +248,9 @@ def _gates(G, found: Findings) -> FocusView:
             if cell.candidate.get("activation_node"):
                 core.add(cell.candidate["activation_node"])
                 view.annotations[cell.candidate["activation_node"]] = (
-                    f"candidate c = {cell.activation or 'φ'}([X_t, r·h] · W_c + b_c)")
+                    f"candidate c = {cell.activation or 'φ'}([X_t, r⊙h] · W_c + b_c)")
             if cell.outputs.get("h"):
-                view.annotations[cell.outputs["h"]] = "h_t = u·h_(t−1) + (1 − u)·c"
+                view.annotations[cell.outputs["h"]] = "h_t = u⊙h_(t−1) + (1 − u)⊙c"
         core |= set(cell.outputs.values())
     view.nodes = _with_context(G, core)
     return view
@@ -266,13 +266,13 @@ def _cell(G, found: Findings) -> FocusView:
         if cell.form != "tf1":  # no [X_t, h] concat to annotate
             continue
         shape = cell.kernel_shape
-        view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: ?×{cell.n_inputs} and ?×{cell.n_neurons}"
-                                         f" → ?×{shape[0] if shape else '?'}")
+        view.annotations[cell.concat] = (f"[X_t, h_(t−1)]: m × {cell.n_inputs} and m × {cell.n_neurons}"
+                                         f" → m × {shape[0] if shape else '?'}")
         view.annotations[cell.matmul] = (f"one MatMul with the kernel {format_shape(shape, scalar='?')} "
                                          f"({cell.kind}, {cell.n_neurons} neurons)")
         view.labels[cell.matmul] = f"{cell.kind} cell"
         if cell.kind == "rnn" and cell.activation_node:
-            view.annotations[cell.activation_node] = f"Y_t = {cell.activation}([X_t, Y_(t−1)]·W + b)"
+            view.annotations[cell.activation_node] = f"h_t = {cell.activation}([X_t, h_(t−1)] · W + b)"
     view.nodes = _with_context(G, core)
     return view
 

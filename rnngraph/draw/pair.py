@@ -39,7 +39,7 @@ def _splitters(graph: nx.MultiDiGraph, found) -> list:
     for name in sorted(graph.nodes):
         data = graph.nodes[name]
         if data["op"] == "Unpack" and data["function"] is None:
-            out.append((f"unstack {name}", [name]))
+            out.append((f"{name} (Unpack)", [name]))
     for ta in found.tensor_arrays:
         if ta.role == "input" and ta.unstack:
             out.append((f"{ta.kind} {ta.name} filled by {ta.unstack}", [ta.unstack, ta.name]))

@@ -10,7 +10,35 @@ from .prose import Section, dims
 __all__ = ['tensor_arrays']
 
 
-def tensor_arrays(found: Findings) -> Optional[Section]:
+def _index_names(found: Findings) -> dict:
+    """Return {node: loop variable it carries} for the loop variables seen inside loop bodies."""
+    return {v.identity: v.carries for w in found.while_loops for v in w.loop_vars if v.identity}
+
+
+def _why(found: Findings, counts: Optional[dict]) -> str:
+    """Return what the arrays buy the loop, from the index of each read/write and the node counts."""
+    names = _index_names(found)
+    per_step = [(node, names.get(index, index)) for ta in found.tensor_arrays
+                for node, index in sorted(ta.indices.items())]
+    if not per_step:
+        return ("The loop reads its input from an array of per-step slices and collects its outputs "
+                "in another:")
+    index_vars = sorted({var for _, var in per_step})
+    text = (f"Inside the loop the step number is a tensor, the loop variable {' and '.join(index_vars)}, "
+            f"not a Python int, so the body cannot pick x[t] from a Python list. Instead each of its "
+            f"{len(per_step)} per-step ops reads or writes one element of an array at index "
+            f"{' and '.join(index_vars)} ({', '.join(node for node, _ in per_step)}). Each element is "
+            "a tensor of its own, written once, so the gradient of step t's output reaches "
+            "element t alone, and the body holds these ops once whatever the number of steps")
+    if counts and "dynamic" in counts and counts.get("steps"):
+        d0, d1 = counts["dynamic"]
+        steps = counts["steps"]
+        text += (f" (this graph: {d0} nodes at {steps} steps, {d1} at {steps + 1})")
+    return text + ". The input array and the output array:"
+
+
+def tensor_arrays(found: Findings, counts: Optional[dict] = None) -> Optional[Section]:
+    """Return the TensorArrays section; ``counts`` (node counts by step count) backs the size claim."""
     if not found.tensor_arrays:
         return None
     bullets = []
@@ -32,9 +60,7 @@ def tensor_arrays(found: Findings) -> Optional[Section]:
             parts.append(f"stacked after the loop by {ta.stack} into one time-major tensor")
         bullets.append("; ".join(parts))
     v1 = any(t.kind == "TensorArray" for t in found.tensor_arrays)
-    paras = ["A while loop cannot slice a Python list by the loop index, so the loop reads its "
-             "input from an array of per-step slices and collects its outputs in another:",
-             bullets]
+    paras = [_why(found, counts), bullets]
     if v1:
         paras.append("A v1 TensorArray is a handle (a resource) plus a flow scalar: each write "
                      "returns a new flow value that the next operation takes as input, which is "

@@ -18,27 +18,27 @@ def equation(cell: Cell, layer: int) -> Section:
     act = cell.activation or "φ"
     rows = [
         ("X_t", f"m × {n_in}", f"inputs at step t ({cell.x_input})"),
-        ("Y_(t−1)", f"m × {n}", f"outputs of the previous step ({cell.h_input})"),
-        ("[X_t, Y_(t−1)]", f"m × {total}", f"ConcatV2 on axis 1 ({cell.concat})"),
-        ("[W_x; W_y]", f"{total} × {n}", f"the kernel {cell.kernel}: W_x is rows 0–{n_in - 1} "
-                                         f"({n_in} × {n}), W_y rows {n_in}–{total - 1} ({n} × {n})"
+        ("h_(t−1)", f"m × {n}", f"outputs of the previous step ({cell.h_input})"),
+        ("[X_t, h_(t−1)]", f"m × {total}", f"ConcatV2 on axis 1 ({cell.concat})"),
+        ("[W_x; W_h]", f"{total} × {n}", f"the kernel {cell.kernel}: W_x is rows 0–{n_in - 1} "
+                                         f"({n_in} × {n}), W_h rows {n_in}–{total - 1} ({n} × {n})"
          if isinstance(n_in, int) and isinstance(total, int) else f"the kernel {cell.kernel}"),
         ("b", dims(cell.bias_shape), f"the bias {cell.bias}"),
         ("φ", act, f"the activation ({cell.activation_node})"),
-        ("Y_t", f"m × {n}", "this step's output, which is also the state"),
+        ("h_t", f"m × {n}", "this step's output, which is also the state"),
     ]
     table = "\n".join(f"    {a:<15} {b:<9} {c}" for a, b, c in rows)
     where = "" if layer == 0 else f" (layer {layer + 1}, whose X_t is layer {layer}'s output)"
     return Section(f"The layer equation{where}", [
-        "Every step computes, for the whole mini-batch at once:",
-        "    Y_t = φ([X_t, Y_(t−1)] · [W_x; W_y] + b)",
+        "Every step computes, for the whole mini-batch at once (· is the matrix product):",
+        "    h_t = φ([X_t, h_(t−1)] · [W_x; W_h] + b)",
         table,
         f"m is the number of instances in the mini-batch: the graph leaves it open (None in the "
         f"placeholder, ? in shapes) and reads it at run time. n_inputs = {n_in} is the size of "
         f"X_t, the features fed at each step. n_neurons = {n} is the number of recurrent units, "
-        f"so Y_t has {n} columns and the state fed back is m × {n}.",
-        f"TensorFlow does not compute X_t · W_x + Y_(t−1) · W_y as two products: it concatenates "
-        f"X_t and Y_(t−1) into one m × {total} matrix and multiplies once by the stacked kernel "
+        f"so h_t has {n} columns and the state fed back is m × {n}.",
+        f"TensorFlow does not compute X_t · W_x + h_(t−1) · W_h as two products: it concatenates "
+        f"X_t and h_(t−1) into one m × {total} matrix and multiplies once by the stacked kernel "
         f"of shape {kernel_text(cell)} — the same sum, one MatMul ({cell.matmul})."])
 
 
@@ -83,10 +83,10 @@ def lstm(cell: Cell) -> Section:
         f"The cell {cell.scope} multiplies [X_t, h_(t−1)] (m × {total}) by one kernel of shape "
         f"{kernel_text(cell)} = {rows} — "
         f"rows match the concatenated input, columns are four blocks of {n} units, so it is "
-        f"{kernel_text(cell)}, not the transpose — and adds a bias of {dims(cell.bias_shape)}. "
+        f"{kernel_text(cell)}, not the transpose — and adds {_bias_text(cell)}. "
         f"The m × {4 * n if n else '?'} result is split on axis 1 into four blocks:",
         bullets,
-        "Then, with σ the sigmoid and ⊙ the elementwise product:",
+        "Then, with σ the sigmoid, · the matrix product and ⊙ the elementwise product:",
         lstm_equations(cell)]
     tail = []
     if cell.forget_bias is not None:
@@ -111,24 +111,68 @@ def lstm(cell: Cell) -> Section:
     return Section("The LSTM cell", paras)
 
 
+def _bias_text(cell: Cell, with_start: bool = True) -> str:
+    """Return "a bias vector of 20 values (name, all 0.0 at the start)" as the graph says."""
+    shape = cell.bias_shape
+    size = (f"a bias vector of {shape[0]} values" if shape and len(shape) == 1
+            else f"a bias of shape {dims(shape)}")
+    start = (f", all {num(cell.bias_initial)} at the start"
+             if with_start and cell.bias_initial is not None else "")
+    return f"{size} ({cell.bias}{start})" if cell.bias else size
+
+
+def _gru_bias_note(cell: Cell) -> Optional[str]:
+    """Return what the gates' bias starts at and what that does, when the initializer says."""
+    start = cell.bias_initial
+    if start is None:
+        return None
+    text = (f"The gates' bias starts at {num(start)} (its initializer assigns the constant "
+            f"{cell.bias_initializer}), so "
+            f"at the start of training, while the kernel's products are still small, r and u "
+            f"are near σ({num(start)}) ≈ {1 / (1 + math.exp(-start)):.2f}")
+    if start > 0:
+        text += (": the candidate sees most of the old state, and h_t keeps most of h_(t−1) "
+                 "instead of replacing it")
+    cand = cell.candidate.get("bias_initial")
+    if cand is not None:
+        text += f". The candidate's bias starts at {num(cand)}"
+    return text + "."
+
+
 def gru(cell: Cell) -> Section:
     n = cell.n_neurons
     cand = cell.candidate
     ks = cand.get("kernel_shape")
-    return Section("The GRU cell", [
+    act = cell.activation or "φ"
+    r_cols, u_cols = (cols(_gate_index(cell, g) * n, n) for g in ("r", "u"))
+    eq_r = f"r   = σ([X_t, h_(t−1)] · W_g + b_g), {r_cols}"
+    eq_u = f"u   = σ([X_t, h_(t−1)] · W_g + b_g), {u_cols}"
+    eq_c = f"c   = {act}([X_t, r ⊙ h_(t−1)] · W_c + b_c)"
+    eq_h = "h_t = u ⊙ h_(t−1) + (1 − u) ⊙ c"
+    width = max(map(len, (eq_r, eq_u, eq_c, eq_h))) + 3
+    sigmoid = cell.gate_nodes["r"]["activation"]
+    paras = [
         f"The cell {cell.scope} has two kernels. The gates kernel {cell.kernel} of shape "
         f"{kernel_text(cell)} = (n_inputs + n_neurons, 2·n_neurons) turns [X_t, h_(t−1)] into "
-        f"m × {2 * n if n else '?'}; one sigmoid ({cell.gate_nodes['r']['activation']}) computes "
-        f"both gates at once and a split after it gives r = {cols(_gate_index(cell, 'r') * n, n)} "
-        f"(reset gate) and u = {cols(_gate_index(cell, 'u') * n, n)} (update gate).",
+        f"m × {2 * n if n else '?'}; with {_bias_text(cell, with_start=False)} added, one sigmoid ({sigmoid}) "
+        f"computes both gates at once and a split after it gives r = {r_cols} (reset gate) and "
+        f"u = {u_cols} (update gate).",
         f"The candidate kernel {cand.get('kernel')} of shape "
-        f"{tuple(ks) if ks else '(not recorded)'} is applied to [X_t, r · h_(t−1)] "
+        f"{tuple(ks) if ks else '(not recorded)'} is applied to [X_t, r ⊙ h_(t−1)] "
         f"({cand.get('concat')}): the reset gate decides how much of the old state the candidate "
         f"sees.",
-        f"    c   = {cell.activation or 'φ'}([X_t, r ⊙ h_(t−1)] · W_c + b_c)   ({cand.get('activation_node')})\n"
-        f"    h_t = u ⊙ h_(t−1) + (1 − u) ⊙ c               ({cell.outputs.get('h')})",
+        "With σ the sigmoid, · the matrix product, ⊙ the elementwise product, W_g and b_g the "
+        "gates kernel and bias, W_c and b_c the candidate's:",
+        f"    {eq_r:<{width}}({sigmoid})\n"
+        f"    {eq_u:<{width}}({sigmoid})\n"
+        f"    {eq_c:<{width}}({cand.get('activation_node')})\n"
+        f"    {eq_h:<{width}}({cell.outputs.get('h')})",
         "There is no separate cell state: h_t is both the output and the state, and u blends "
-        "the old state with the candidate."])
+        "the old state with the candidate."]
+    note = _gru_bias_note(cell)
+    if note:
+        paras.append(note)
+    return Section("The GRU cell", paras)
 
 
 def stacked(found: Findings) -> Optional[Section]:

@@ -1,6 +1,6 @@
 """Keras cells and hand-written cells in prose, and one Keras step in NumPy.
 
-Keras names its weights ``kernel`` (W, applied to x_t), ``recurrent_kernel`` (U, applied to
+Keras names its weights ``kernel`` (W, applied to X_t), ``recurrent_kernel`` (U, applied to
 h_(t−1)) and ``bias``, and its gates i, f, c, o (LSTM) and z, r, h (GRU): the sections here use
 those names and Keras' own equations, with the shapes, activations and node names read from
 the recognised cell.  :func:`keras_step` computes one step from the weights the way Keras does,
@@ -12,39 +12,35 @@ from __future__ import annotations
 
 from typing import Optional
 
-import numpy as np
-
 from ..recognise import Cell
 from ..recognise.structures import KERAS_GATE_MEANING
 from .prose import Section, cols, dims
-from .verify import NUMPY_ACTIVATIONS, TOLERANCE
 
 __all__ = ["keras_cell", "custom_cell", "cell_section", "keras_step", "keras_sequence",
            "weights_from_graph_def", "verify_frozen"]
 
-_ACT = NUMPY_ACTIVATIONS
 
 
 def _equations(cell: Cell) -> str:
     """Return Keras' equations for the cell's kind, activations as recognised."""
     g, a = cell.recurrent_activation or "σ", cell.activation or "φ"
     if cell.kind == "lstm":
-        return (f"    z   = x_t · W + h_(t−1) · U + b      (W = kernel, U = recurrent_kernel)\n"
+        return (f"    z   = X_t · W + h_(t−1) · U + b      (W = kernel, U = recurrent_kernel)\n"
                 f"    i   = {g}(z_i)   f = {g}(z_f)   o = {g}(z_o)\n"
-                f"    c_t = f ∘ c_(t−1) + i ∘ {a}(z_c)\n"
-                f"    h_t = o ∘ {a}(c_t)")
+                f"    c_t = f ⊙ c_(t−1) + i ⊙ {a}(z_c)\n"
+                f"    h_t = o ⊙ {a}(c_t)")
     if cell.kind == "gru" and cell.reset_after:
-        return (f"    x_z, x_r, x_h = x_t · W + b_in          (b = [b_in; b_rec], shape 2 × 3n)\n"
+        return (f"    x_z, x_r, x_h = X_t · W + b_in          (b = [b_in; b_rec], shape 2 × 3n)\n"
                 f"    u_z, u_r, u_h = h_(t−1) · U + b_rec\n"
                 f"    z = {g}(x_z + u_z)   r = {g}(x_r + u_r)\n"
-                f"    ĥ = {a}(x_h + r ∘ u_h)                 (reset applied after the MatMul)\n"
-                f"    h_t = z ∘ h_(t−1) + (1 − z) ∘ ĥ")
+                f"    ĥ = {a}(x_h + r ⊙ u_h)                 (reset applied after the MatMul)\n"
+                f"    h_t = z ⊙ h_(t−1) + (1 − z) ⊙ ĥ")
     if cell.kind == "gru":
-        return (f"    x_z, x_r, x_h = x_t · W + b\n"
+        return (f"    x_z, x_r, x_h = X_t · W + b\n"
                 f"    z = {g}(x_z + h_(t−1) · U_z)   r = {g}(x_r + h_(t−1) · U_r)\n"
-                f"    ĥ = {a}(x_h + (r ∘ h_(t−1)) · U_h)      (reset applied before the MatMul)\n"
-                f"    h_t = z ∘ h_(t−1) + (1 − z) ∘ ĥ")
-    return f"    h_t = {a}(x_t · W + b + h_(t−1) · U)"
+                f"    ĥ = {a}(x_h + (r ⊙ h_(t−1)) · U_h)      (reset applied before the MatMul)\n"
+                f"    h_t = z ⊙ h_(t−1) + (1 − z) ⊙ ĥ")
+    return f"    h_t = {a}(X_t · W + b + h_(t−1) · U)"
 
 
 def keras_cell(cell: Cell) -> Section:
@@ -54,7 +50,7 @@ def keras_cell(cell: Cell) -> Section:
     name = {"lstm": "LSTM", "gru": "GRU", "rnn": "SimpleRNN"}[cell.kind]
     paragraphs = [
         f"The Keras {name} layer {cell.layer} computes each step with two products and no "
-        f"concatenation: x_t · kernel ({cell.matmul}) and h_(t−1) · recurrent_kernel "
+        f"concatenation: X_t · kernel ({cell.matmul}) and h_(t−1) · recurrent_kernel "
         f"({', '.join(cell.recurrent_matmuls)}). The kernel {cell.kernel} is {dims(cell.kernel_shape)} "
         f"(n_inputs {n_in} × {blocks}·units), the recurrent_kernel {cell.recurrent_kernel} is "
         f"{dims(cell.recurrent_kernel_shape)} (units {n} × {blocks}·units)"
@@ -111,6 +107,8 @@ def cell_section(cell: Cell) -> Optional[Section]:
 
 def _hard_sigmoid(cell: Cell):
     """Return Keras' hard sigmoid with the slope read from the graph (0.2 tf-keras, 1/6 Keras 3)."""
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
     gate = (cell.gates or ["i"])[0]
     slope = cell.gate_nodes.get(gate, {}).get("slope") or 0.2
     return lambda v: np.clip(slope * v + 0.5, 0.0, 1.0)
@@ -121,6 +119,10 @@ def keras_step(cell: Cell, weights: dict, x: np.ndarray, state):
 
     The state is h, or (h, c) for an LSTM (Keras' order).
     """
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
+    from .verify import NUMPY_ACTIVATIONS as _ACT  # noqa: PLC0415
+
     act = _ACT[cell.activation or "tanh"]
     gate = _ACT[cell.recurrent_activation or "sigmoid"] if cell.recurrent_activation != "hard_sigmoid" \
         else _hard_sigmoid(cell)
@@ -155,6 +157,8 @@ def keras_step(cell: Cell, weights: dict, x: np.ndarray, state):
 
 def keras_sequence(cell: Cell, weights: dict, xs: np.ndarray, go_backwards: bool = False):
     """Return (outputs batch × steps × units, final state) of a Keras layer from zero state."""
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
     batch, n = xs.shape[0], weights["recurrent_kernel"].shape[0]
     zeros = np.zeros((batch, n), xs.dtype)
     state = (zeros, zeros) if cell.kind == "lstm" else zeros
@@ -168,6 +172,8 @@ def keras_sequence(cell: Cell, weights: dict, xs: np.ndarray, go_backwards: bool
 
 def weights_from_graph_def(graph_def, cell: Cell) -> dict:
     """Return a frozen Keras cell's kernel, recurrent_kernel and bias as arrays, read from the file."""
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
     from ..graphdef.walk import dtype_name  # noqa: PLC0415
 
     wanted = {"kernel": cell.kernel, "recurrent_kernel": cell.recurrent_kernel, "bias": cell.bias}
@@ -200,6 +206,10 @@ def verify_frozen(graph_def, cell: Cell, batch: int = 4, seed: int = 0,
     input is its one float placeholder of rank 3 (batch, steps, features); its output is the
     one float node nothing reads.  Returns the same kind of dict as ``verify.verify``.
     """
+    import numpy as np  # noqa: PLC0415 (numbers only for --verify: prose needs no NumPy)
+
+    from .verify import TOLERANCE  # noqa: PLC0415
+
     from ..errors import UsageError  # noqa: PLC0415
     from ..model.tfcompat import tf as _tf  # noqa: PLC0415
 

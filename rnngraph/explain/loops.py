@@ -72,6 +72,19 @@ def _returned(loop: WhileLoop, found: Findings) -> dict:
     return names
 
 
+def _and(items: list) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _condition_step(loop: WhileLoop) -> str:
+    """Return step (3): which ops evaluate the condition, and what LoopCond does with it."""
+    hands = f"LoopCond ({loop.loop_cond}) only hands that boolean to every Switch"
+    if not loop.condition_ops:
+        return f"(3) {hands}."
+    verb = "evaluates" if len(loop.condition_ops) == 1 else "evaluate"
+    return (f"(3) {_and(loop.condition_ops)} {verb} the condition, {loop.condition}; {hands}.")
+
+
 def while_v1(loop: WhileLoop) -> list:
     return [
         f"The while loop {loop.name} runs in the frame {loop.frame}. Each of its "
@@ -80,7 +93,7 @@ def while_v1(loop: WhileLoop) -> list:
         "                    Switch ─false→ Exit",
         "Step by step: (1) Enter brings the initial value into the frame, once. (2) Merge "
         "forwards whichever input arrives: Enter on the first iteration, NextIteration after. "
-        f"(3) LoopCond ({loop.loop_cond}) evaluates the condition, {loop.condition}. (4) Switch "
+        f"{_condition_step(loop)} (4) Switch "
         "sends the value to its true output (Identity, the body) while the condition holds "
         "and to its false output (Exit) once it fails. (5) The body computes the next value and "
         "NextIteration hands it back to Merge for the next iteration."]

@@ -89,15 +89,19 @@ def _final(G, rnn: RnnInfo, layer: bool = False) -> list:
     count = len(rnn.final_state)
     layers = len({s.layer for s in rnn.final_state})
     parts = {s.part for s in rnn.final_state}
-    per = ("the pair (c, h)" if parts == {"c", "h"} else "one tensor")
+    per = "the pair (c, h)" if parts == {"c", "h"} else "h"
     shapes = {_tensor(s): _dims(out_shape(G, s.node, s.output)) for s in rnn.final_state
               if out_shape(G, s.node, s.output)}
-    grouping = (f"one state per layer, each {per}" if layers > 1 else
-                ("the pair (c, h)" if parts == {"c", "h"} else "one tensor"))
     same = len(set(shapes.values())) == 1 and len(shapes) == count
-    size = (f", {next(iter(shapes.values()))}" + (" each" if count > 1 else "")) if same else ""
-    text = (f"The final state is {count} tensor{'s' if count > 1 else ''} ({grouping}{size}): "
-            f"{state_text(rnn, None if same or not shapes else shapes)}.")
+    shape = next(iter(shapes.values())) if same else None
+    listed = state_text(rnn, None if same or not shapes else shapes)
+    if count == 1:
+        text = (f"The final state is one tensor, {per}" + (f" ({shape})" if shape else "")
+                + f": {listed}.")
+    else:
+        grouping = f"{per} of each of the {layers} layers" if layers > 1 else per
+        text = (f"The final state is {count} tensors, {grouping}"
+                + (f", each {shape}" if shape else "") + f": {listed}.")
     if rnn.kind == "dynamic" and rnn.loop and layer:
         text += (f" {'They leave' if count > 1 else 'It leaves'} the while loop {rnn.loop} after "
                  "its last iteration.")

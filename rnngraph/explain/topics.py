@@ -16,7 +16,7 @@ from . import arrays, cells, loops, returns, tensors
 from .prose import Explanation, Section
 from ..model.spec import CELL_CLASSES, ModelSpec
 
-__all__ = ["TOPICS", "FORMATS", "spec_for_topic", "explain", "explain_file", "sections"]
+__all__ = ["TOPICS", "FORMATS", "spec_for_topic", "explain", "explain_file", "sections", "cached_graph_def"]
 
 TOPICS = ("rnn", "lstm", "gru", "static", "dynamic", "while_loop", "tensor_array", "concat",
           "strided_slice")
@@ -72,6 +72,7 @@ def _node_counts(spec: ModelSpec, build: Callable) -> dict:
     for kind in ("static", "dynamic"):
         counts[kind] = tuple(len(top_level_nodes(walk(build(spec.replace(kind=kind, steps=s)))))
                              for s in (spec.steps, spec.steps + 1))
+    counts["steps"] = spec.steps
     return counts
 
 
@@ -115,7 +116,7 @@ def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
         if topic == "dynamic" and loop is not None:
             add(loops.while_loop(loop, found))
             add(loops.why_two_counters(loop))
-            add(arrays.tensor_arrays(found))
+            add(arrays.tensor_arrays(found, counts))
         add(returns.returns(G, found))
         add(returns.dropout(found))
         add(tensors.sequence_length(found))
@@ -125,13 +126,27 @@ def sections(topic: str, G, found: Findings, counts: Optional[dict] = None,
             add(loops.why_two_counters(each))
         add(tensors.sequence_length(found))
     elif topic == "tensor_array":
-        add(arrays.tensor_arrays(found))
+        add(arrays.tensor_arrays(found, counts))
         add(returns.returns(G, found))
     elif topic == "concat" and found.concats:
         add(tensors.concats(found))
     elif topic == "strided_slice" and found.strided_slices:
         add(tensors.slices(found))
     return [s for s in out if s is not None]
+
+
+def cached_graph_def(spec: ModelSpec):
+    """Return the GraphDef of ``spec`` from rnngraph's build cache (TensorFlow only on a miss)."""
+    from ..graphdef.protos import GraphDef  # noqa: PLC0415
+    from ..model.cache import graph_def_for  # noqa: PLC0415
+
+    return GraphDef.FromString(graph_def_for(spec)[0])
+
+
+def _build_with_tf(spec: ModelSpec):
+    from ..model.builder import build_graph  # noqa: PLC0415 (imports TensorFlow)
+
+    return build_graph(spec)
 
 
 def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
@@ -142,13 +157,16 @@ def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
     """
     spec = spec_for_topic(topic, spec)
     if build is None:
-        from ..model.builder import build_graph as build  # noqa: PLC0415 (imports TensorFlow)
+        # --verify runs the graph, so it needs TensorFlow's; the prose needs only the
+        # GraphDef, which a cached build gives without importing TensorFlow.
+        build = _build_with_tf if verify else cached_graph_def
     from ..graphdef.walk import walk
 
     built = build(spec)
     G = walk(built)
     found = recognise(G)
-    counts = _node_counts(spec, build) if topic in ("static", "dynamic") else None
+    counts = _node_counts(spec, cached_graph_def if build is _build_with_tf else build) \
+        if topic in ("static", "dynamic", "tensor_array") else None
     body = [_overview(spec, G, found)] + sections(topic, G, found, counts, spec)
     title = f"rnngraph explain {topic}: {spec.kind}_rnn, {CELL_CLASSES[spec.cell]}, " \
             f"{spec.inputs} inputs, {spec.neurons} neurons, {spec.steps} steps"

@@ -11,6 +11,7 @@ are expanded under the calling node.
 
 from __future__ import annotations
 
+import struct
 from typing import Any, Optional
 
 import networkx as nx
@@ -38,10 +39,11 @@ _DTYPE_SHORT = {
     "DT_VARIANT": "variant", "DT_QINT8": "qint8", "DT_QUINT8": "quint8",
     "DT_QINT32": "qint32", "DT_QINT16": "qint16", "DT_QUINT16": "quint16",
 }
-_NUMPY_DTYPE = {
-    "float32": "<f4", "float64": "<f8", "float16": "<f2", "int32": "<i4", "int64": "<i8",
-    "int16": "<i2", "int8": "i1", "uint8": "u1", "uint16": "<u2", "uint32": "<u4",
-    "uint64": "<u8", "bool": "?",
+# struct codes of raw little-endian tensor_content (struct, not NumPy: reading needs no NumPy).
+_STRUCT_CODE = {
+    "float32": "f", "float64": "d", "float16": "e", "int32": "i", "int64": "q",
+    "int16": "h", "int8": "b", "uint8": "B", "uint16": "H", "uint32": "I",
+    "uint64": "Q", "bool": "?",
 }
 _VAL_FIELD = {
     "float32": "float_val", "float64": "double_val", "int32": "int_val", "int16": "int_val",
@@ -95,6 +97,9 @@ def _tensor(tensor_proto) -> dict:
     decoded: dict[str, Any] = {"dtype": dtype, "shape": shape}
     count = _element_count(shape)
     if count is None or len(shape) > _MAX_VALUE_RANK:
+        fill = _fill(tensor_proto, dtype)
+        if fill is not None:  # too many elements to keep, but all one value (a bias's zeros)
+            decoded["fill"] = fill
         return decoded
     if count == 0:
         # An empty tensor: nest only when the empty lists are few ([2, 0] -> [[], []]).
@@ -102,13 +107,11 @@ def _tensor(tensor_proto) -> dict:
             decoded["value"] = _nest([], shape)
         return decoded
     values: list = []
-    if tensor_proto.tensor_content and dtype in _NUMPY_DTYPE:
-        import numpy as np  # noqa: PLC0415 (only for constants stored as raw bytes)
-
-        item = np.dtype(_NUMPY_DTYPE[dtype])
+    if tensor_proto.tensor_content and dtype in _STRUCT_CODE:
+        layout = struct.Struct(f"<{count}{_STRUCT_CODE[dtype]}")
         content = tensor_proto.tensor_content
-        if len(content) >= count * item.itemsize:
-            values = np.frombuffer(content, dtype=item, count=count).tolist()
+        if len(content) >= layout.size:
+            values = list(layout.unpack_from(content))
     elif dtype in _VAL_FIELD:
         values = list(getattr(tensor_proto, _VAL_FIELD[dtype])[:count])
         if dtype == "string":
@@ -124,6 +127,21 @@ def _tensor(tensor_proto) -> dict:
     if len(values) == count:
         decoded["value"] = values[0] if not shape else _nest(values, shape)
     return decoded
+
+
+def _fill(tensor_proto, dtype: str) -> Any:
+    """Return the one value a TensorProto stores for all its elements, else None.
+
+    TensorFlow stores a constant fill as a single value (none at all for zeros).
+    """
+    if tensor_proto.tensor_content or dtype not in _VAL_FIELD or dtype in ("string", "float16"):
+        return None
+    stored = getattr(tensor_proto, _VAL_FIELD[dtype])
+    if len(stored) > 1:
+        return None
+    if stored:
+        return stored[0]
+    return False if dtype == "bool" else 0.0 if dtype.startswith("float") else 0
 
 
 def _nest(flat: list, shape: list) -> list:

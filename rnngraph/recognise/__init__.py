@@ -17,6 +17,7 @@ import networkx as nx
 
 from .arrays import find_tensor_arrays
 from .cells import find_cells
+from .initial import add_initial_fills
 from .loops import find_while_loops
 from .rnn import find_dropout, find_rnns
 from .structures import (ACTIVATIONS, GATE_MEANING, GATE_NAMES, Cell, ConcatInfo, DenseLayer,
@@ -34,6 +35,7 @@ __all__ = ["Findings", "WhileLoop", "LoopVar", "TensorArrayInfo", "Cell", "Conca
 def recognise(G: nx.MultiDiGraph) -> Findings:
     """Return every structure found in ``G`` (cells, loops, TensorArrays, concats, slices, RNNs)."""
     cells = find_cells(G)
+    add_initial_fills(G, cells)
     loops = find_while_loops(G, cells)
     arrays = find_tensor_arrays(G)
     seq = find_sequence_length(G)

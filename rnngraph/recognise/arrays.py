@@ -46,6 +46,10 @@ def _record_uses(G, info: TensorArrayInfo, node: str) -> None:
                 getattr(info, attr).append(dst)
             else:
                 setattr(info, attr, dst)
+            if attr in ("reads", "writes"):  # the index input: which loop variable picks the element
+                index = input_of(G, dst, 1)
+                if index:
+                    info.indices[dst] = index[0]
             if attr == "unstack":
                 src = input_of(G, dst, 2)
                 info.unstack_source = src[0] if src else None

@@ -106,6 +106,23 @@ def _condition(G, node: str, out: int, names: dict, depth: int = 0) -> tuple[str
     return _operand(G, node, out, names), []
 
 
+def _condition_ops(G, node: str, depth: int = 0) -> list:
+    """Return the comparison and logic ops that compute the boolean ``node`` (a LoopCond) reads."""
+    op = node_op(G, node)
+    if depth > 6:
+        return []
+    if op in _LOGICAL or op in _COMPARE:
+        found = [node]
+        if op in _LOGICAL:
+            for src, _ in data_inputs(G, node):
+                found += _condition_ops(G, src, depth + 1)
+        return found
+    if op in PASS_THROUGH or op == "LoopCond":
+        srcs = data_inputs(G, node)
+        return _condition_ops(G, srcs[0][0], depth + 1) if srcs else []
+    return []
+
+
 def _operand(G, node: str, out: int, names: dict) -> str:
     if node in names:
         return names[node]
@@ -152,7 +169,9 @@ def _v1_loops(G, cells: list) -> list:
                      node_op(G, s) in _SWITCH for s, _ in data_inputs(G, n)))]
         loops.append(WhileLoop(name=name, control_flow="v1", frame=frame, loop_vars=loop_vars,
                                invariants=invariants, condition=condition, comparisons=comps,
-                               loop_cond=loop_cond, body_nodes=inner))
+                               loop_cond=loop_cond, body_nodes=inner,
+                               condition_ops=sorted(_condition_ops(G, loop_cond), key=_natural)
+                               if loop_cond else []))
     return loops
 
 

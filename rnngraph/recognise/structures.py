@@ -86,6 +86,8 @@ class Cell:
     recurrent_matmuls: list = field(default_factory=list)  # the first instance's h·U MatMuls
     instance_matmuls: list = field(default_factory=list)  # every MatMul of every copy
     recurrent_activation: Optional[str] = None
+    bias_initial: Optional[float] = None  # the one value the bias variable's initializer assigns
+    bias_initializer: Optional[str] = None  # the Const holding it
     reset_after: Optional[bool] = None  # GRU: reset applied after the recurrent MatMul
     bias_layout: Optional[str] = None
     projection: dict = field(default_factory=dict)  # LSTM num_proj: matmul, kernel, shape
@@ -135,6 +137,7 @@ class WhileLoop:
     tensor_list_reads: list = field(default_factory=list)  # v2: TensorListGetItem in the body
     tensor_list_writes: list = field(default_factory=list)  # v2: TensorListSetItem in the body
     lowered: Optional[bool] = None  # v2: _lower_using_switch_merge (run as v1's machinery)
+    condition_ops: list = field(default_factory=list)  # v1: the comparisons and logic LoopCond reads
 
 
 @dataclass
@@ -152,6 +155,7 @@ class TensorArrayInfo:
     writes: list = field(default_factory=list)
     stack: Optional[str] = None
     flow: list = field(default_factory=list)
+    indices: dict = field(default_factory=dict)  # read/write -> the node its index comes from
 
 
 @dataclass

@@ -55,16 +55,16 @@ def _concat_meaning(G, node: str, role, inputs: list, value, fills: dict) -> str
         xn = (x["shape"] or [None])[-1] or cell.n_inputs
         hn = (h["shape"] or [None])[-1] or cell.n_neurons
         total = (xn + hn) if isinstance(xn, int) and isinstance(hn, int) else None
-        h_text = "r·h_(t-1)" if kind == "candidate" else "h_(t-1)"
-        return (f"[X_t, {h_text}]: ?×{xn} and ?×{hn} side by side give "
-                f"?×({xn}+{hn}) = ?×{total}, the input of {cell.kind} cell {cell.scope}")
+        h_text = "r ⊙ h_(t−1)" if kind == "candidate" else "h_(t−1)"
+        return (f"[X_t, {h_text}]: m × {xn} and m × {hn} side by side give "
+                f"m × ({xn} + {hn}) = m × {total}, the input of {cell.kind} cell {cell.scope}")
     users = [(node_op(G, d), i) for d, i in consumers(G, node)]
     parts = ", ".join(i["meaning"] or i["expr"] for i in inputs)
     fills_of = [d for d, i in consumers(G, node) if node_op(G, d) == "Fill" and i == 0]
     if fills_of:
         role = fills.get(fills_of[0]) or fill_role(G, fills_of[0])
         fill = fills_of[0]
-        what = {"initial state": f"the initial state ({fill}, zeros)",
+        what = {"initial state": f"the initial state, zeros from {fill}",
                 "masked output": f"{fill}, the zeros selected as the output past a sequence's end",
                 "unused": f"{fill}, a zero-filled tensor nothing in this graph reads"}
         return f"shape [{parts}] assembled for {what.get(role, f'the zero-filled tensor {fill}')}"

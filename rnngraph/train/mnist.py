@@ -17,7 +17,7 @@ import numpy as np
 from ..model.builder import build_graph
 from ..errors import DataError
 from .config import MnistConfig
-from .data import MnistData, check_images, load_mnist
+from .data import MnistData, check_images, data_title, load_mnist
 from .plots import learning_curve
 from .runs import RunResult, open_run
 from .session import progress_bar
@@ -141,6 +141,7 @@ def train_mnist(config: MnistConfig, out: Optional[Path] = None, *, resume: bool
         note = "" if data.name == "mnist" else f" (on the {data.name}, not full MNIST)"
         say(f"test accuracy {test_accuracy:.4f}{note}")
         if metrics["history"]:
-            learning_curve(metrics["history"], f"MNIST, {config.layers}x {config.cell}"
-                           f"({config.neurons})", run.folder / "learning-curve.png")
+            learning_curve(metrics["history"], f"{data_title(data.name, len(x_train))}: {config.layers}x "
+                           f"{config.cell}({config.neurons}), {len(metrics['history'])} epoch"
+                           f"{'s' if len(metrics['history']) != 1 else ''}", run.folder / "learning-curve.png")
         return run.finished(metrics)

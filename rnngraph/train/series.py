@@ -15,7 +15,7 @@ import numpy as np
 
 from ..model.builder import build_graph
 from .config import SeriesConfig
-from .plots import series_window
+from .plots import loss_curve, series_window
 from .runs import RunResult, open_run
 from .session import progress_bar
 
@@ -114,6 +114,10 @@ def train_series(config: SeriesConfig, out: Optional[Path] = None, *, resume: bo
         checkpoint("done")
         say(f"MSE on {EVAL_WINDOWS:,} fixed test windows: {eval_mse:.4f}")
         _plot_test_window(session, tensors, config.steps, run.folder / "test-window.png")
+        if state["history"]:
+            loss_curve(state["history"], f"series: {config.cell}({config.neurons}), "
+                       f"{config.iterations} iterations, test MSE {eval_mse:.4f}",
+                       run.folder / "loss-curve.png")
         return run.finished(metrics)
 
 
