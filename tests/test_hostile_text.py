@@ -74,7 +74,7 @@ def test_weird_names_and_raw_attrs_draw(fmt, tmp_path):
                 spelling, title = scene["ids"].get(name, [f'"{name}"', name])
                 assert statements[name].startswith(spelling + " ["), name  # edges meet the box
                 assert title == graphviz_title(name)
-            assert scene["ids"]["cluster_k&amp;"][0] == '"cluster_k&amp;amp;"'
+            assert scene["ids"]["cluster::k&amp;"][0] == '"cluster::k&amp;amp;"'
         for level in data["levels"]:
             boxes = dict(zip([n["n"] for n in data["nodes"]], level["box"]))
             for name in WEIRD:

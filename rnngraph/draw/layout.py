@@ -19,9 +19,12 @@ from ..errors import UsageError
 from .functional import routing
 
 __all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
-           "plan_detail", "scope_parent"]
+           "plan_detail", "scope_parent", "CLUSTER"]
 
 COLOR_BY = ("kind", "device")
+# The id of a scope's cluster: DOT draws a subgraph named "cluster…" as a box; "::" keeps these
+# ids, like "scope::", apart from every node name (graphdef.walk.RESERVED).
+CLUSTER = "cluster::"
 
 @dataclass(frozen=True)
 class RenderOptions:
