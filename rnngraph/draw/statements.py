@@ -37,6 +37,7 @@ _CONTROLS = {code: chr(0x2400 + code) for code in range(32) if code not in (9, 1
 _CONTROLS[127] = "\u2421"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _C1 = {code: "\ufffd" for code in range(0x80, 0xa0)}  # C1 controls (0x9b is a terminal CSI)
+_C1.update({0xFFFE: "\ufffd", 0xFFFF: "\ufffd"})  # not XML characters: an SVG holding one is invalid
 
 
 def visible_controls(text) -> str:

@@ -26,7 +26,7 @@ from ..errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
            "top_level_nodes", "scope_of", "format_shape", "RESERVED", "body_prefix",
-           "retval_key", "retval_name", "expansion_budget"]
+           "retval_key", "retval_name", "expansion_budget", "expansion_notes"]
 
 # Ops whose function-valued attributes are expanded as subgraphs.
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
@@ -420,7 +420,8 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
     graph.graph["recursion"] = recursive_functions(graph_def)
     graph.graph["unexpanded_calls"] = []
     if expand_functions:
-        _expand_calls(graph, graph_def, expansion_budget(graph_def))
+        graph.graph["expansion_budget"] = expansion_budget(graph_def)
+        _expand_calls(graph, graph_def, graph.graph["expansion_budget"])
     _check_inputs(graph)
     return graph
 
@@ -430,6 +431,26 @@ def expansion_budget(graph_def) -> int:
     held = len(graph_def.node) + sum(len(f.node_def) + len(f.signature.input_arg)
                                      + len(f.signature.output_arg) for f in graph_def.library.function)
     return _BUDGET_FLOOR + _BUDGET_PER_NODE * held
+
+
+def expansion_notes(graph: nx.MultiDiGraph) -> list:
+    """Return one line per thing the walk left out of the graph on purpose (recursion, budget)."""
+    notes = []
+    for group in graph.graph.get("recursion", []):
+        if len(group) == 1:
+            notes.append(f"recursion: function {group[0]!r} calls itself; the call inside it is "
+                         f"drawn as a box, not expanded")
+        else:
+            notes.append(f"recursion: functions {', '.join(repr(f) for f in group)} call each "
+                         f"other; a call back into one of them is drawn as a box, not expanded")
+    left = graph.graph.get("unexpanded_calls", [])
+    if left:
+        notes.append(f"{len(left):,} function call{'s' if len(left) != 1 else ''} drawn as "
+                     f"boxes, not expanded: expanding stops at "
+                     f"{graph.graph.get('expansion_budget', 0):,} nodes ({_BUDGET_PER_NODE} per "
+                     f"node the file holds, at least {_BUDGET_FLOOR:,}) or {_MAX_FUNCTION_DEPTH} "
+                     f"calls deep")
+    return notes
 
 
 def _check_name(name: str) -> None:
