@@ -50,15 +50,10 @@ def summary(G) -> tuple:
     found.while_loops, shared = shared_loops(G, found.while_loops)
     found.shared_loops = shared
     found.function_calls = find_function_calls(G)
-    from ..graphdef.walk import expansion_notes  # noqa: PLC0415
+    from ..graphdef.walk import walk_notes  # noqa: PLC0415
 
     return {
         "nodes": len(nodes),
-        # What the file holds, as TensorFlow parses it: top-level nodes and library functions'.
-        "file_nodes": dict(G.graph.get("file_nodes", {})),
-        "recursion": G.graph.get("recursion", []),
-        "unexpanded_calls": len(G.graph.get("unexpanded_calls", [])),
-        "notes": expansion_notes(G),
         "edges": edges,
         "ops": dict(sorted(ops.items(), key=lambda kv: (-kv[1], kv[0]))),
         "while_loops": [{"name": w.name, "control_flow": w.control_flow,
@@ -75,6 +70,11 @@ def summary(G) -> tuple:
                             "condition": c.condition, "in_function": c.in_function,
                             "implements": c.implements, "implementation": c.implementation,
                             "callers": c.callers} for c in found.function_calls],
+        # What the file holds, as TensorFlow parses it: top-level nodes and library functions'.
+        "file_nodes": dict(G.graph.get("file_nodes", {})),
+        "recursion": G.graph.get("recursion", []),
+        "unexpanded_calls": len(G.graph.get("unexpanded_calls", [])),
+        "notes": walk_notes(G),
     }, found
 
 

@@ -25,8 +25,8 @@ from . import protos
 from ..errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
-           "top_level_nodes", "scope_of", "format_shape", "RESERVED", "body_prefix",
-           "retval_key", "retval_name", "expansion_budget", "expansion_notes"]
+           "top_level_nodes", "scope_of", "format_shape", "MAX_SCOPE_DEPTH", "RESERVED",
+           "body_prefix", "retval_key", "retval_name", "expansion_budget", "walk_notes"]
 
 # Ops whose function-valued attributes are expanded as subgraphs.
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
@@ -37,11 +37,14 @@ _MAX_FUNCTION_DEPTH = 8
 RESERVED = "::"
 # Nodes that expanding function calls may add: this many per node the file holds, plus a floor.
 # A function called N times costs N copies; past the budget calls stay boxes (issue 24).
-_BUDGET_PER_NODE = 4
-_BUDGET_FLOOR = 5_000
+_BUDGET_PER_NODE = 2
+_BUDGET_FLOOR = 3_000
 _SMALL_TENSOR = 16  # constants with at most this many elements keep their values
 _MAX_VALUE_RANK = 8  # deeper nesting is not kept as a value (TensorFlow allows rank 254)
 _MAX_STRING_VALUE = 1024  # bytes kept of each string element
+# Shapes and tensors kept of one list attribute: a 20 MB file may record 10 million output shapes
+# on one node (2 bytes each in the file, a Python list each once decoded: gigabytes).
+MAX_LIST_ITEMS = 100_000
 
 _DTYPE_SHORT = {
     "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
@@ -185,9 +188,9 @@ def decode_attr(value, depth: int = 0) -> Any:
         if lst.type:
             return [dtype_name(t) for t in lst.type]
         if lst.shape:
-            return [_shape(s) for s in lst.shape]
+            return [_shape(s) for s in lst.shape[:MAX_LIST_ITEMS]]
         if lst.tensor:
-            return [_tensor(t) for t in lst.tensor]
+            return [_tensor(t) for t in lst.tensor[:MAX_LIST_ITEMS]]
         if lst.func:
             return [{"function": f.name} for f in lst.func]
         return []
@@ -362,13 +365,33 @@ def _outputs(op: str, attrs: dict, output_shapes: Optional[list]) -> list:
              "shape": shapes[i] if i < len(shapes) else None} for i in range(count)]
 
 
+# Name scopes deeper than this are drawn and grouped at this depth: a 40 KB name nested 20,000
+# scopes deep would otherwise make 20,000 scopes of 20 KB each (400 MB of scope names).
+MAX_SCOPE_DEPTH = 200  # as draw.dot nests clusters
+
+
 def scope_of(name: str) -> str:
-    """Return the name scope a node name sits in (``rnn/while`` for ``rnn/while/Merge``)."""
-    return name.rpartition("/")[0]
+    """Return the name scope a node name sits in (``rnn/while`` for ``rnn/while/Merge``).
+
+    At most ``MAX_SCOPE_DEPTH`` levels: a node nested deeper sits in its 200th scope.
+    """
+    scope = name.rpartition("/")[0]
+    at = -1
+    for _ in range(MAX_SCOPE_DEPTH):
+        at = scope.find("/", at + 1)
+        if at < 0:
+            return scope
+    return scope[:at]
 
 
 def _add_node(graph: nx.MultiDiGraph, key: str, node_def, **extra) -> None:
     attrs, output_shapes = _node_attrs(node_def)
+    if "_output_shapes" in node_def.attr and \
+            len(node_def.attr["_output_shapes"].list.shape) > MAX_LIST_ITEMS:
+        graph.graph.setdefault("cut_outputs", []).append(
+            (key, len(node_def.attr["_output_shapes"].list.shape)))
+    if key.count("/") > MAX_SCOPE_DEPTH:
+        graph.graph["deep_nodes"] = graph.graph.get("deep_nodes", 0) + 1
     graph.add_node(
         key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
         outputs=_outputs(node_def.op, attrs, output_shapes), scope=scope_of(key),
@@ -433,8 +456,8 @@ def expansion_budget(graph_def) -> int:
     return _BUDGET_FLOOR + _BUDGET_PER_NODE * held
 
 
-def expansion_notes(graph: nx.MultiDiGraph) -> list:
-    """Return one line per thing the walk left out of the graph on purpose (recursion, budget)."""
+def walk_notes(graph: nx.MultiDiGraph) -> list:
+    """Return one line per thing the walk left out on purpose (recursion, budget, cut lists)."""
     notes = []
     for group in graph.graph.get("recursion", []):
         if len(group) == 1:
@@ -443,6 +466,12 @@ def expansion_notes(graph: nx.MultiDiGraph) -> list:
         else:
             notes.append(f"recursion: functions {', '.join(repr(f) for f in group)} call each "
                          f"other; a call back into one of them is drawn as a box, not expanded")
+    for name, count in graph.graph.get("cut_outputs", [])[:5]:
+        notes.append(f"node {name[:200]!r} records {count:,} output shapes; the first "
+                     f"{MAX_LIST_ITEMS:,} are kept")
+    if graph.graph.get("deep_nodes"):
+        notes.append(f"{graph.graph['deep_nodes']:,} node(s) nested more than "
+                     f"{MAX_SCOPE_DEPTH} scopes deep are drawn in their {MAX_SCOPE_DEPTH}th scope")
     left = graph.graph.get("unexpanded_calls", [])
     if left:
         notes.append(f"{len(left):,} function call{'s' if len(left) != 1 else ''} drawn as "
