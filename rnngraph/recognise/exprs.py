@@ -32,7 +32,9 @@ _MAX_RANGE = 1 << 16  # a Range the file declares longer than this is not expand
 
 def natural_key(name: str) -> tuple:
     """Sort key that orders ``Enter_2`` before ``Enter_10``."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p)
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises (issue 24 item 6).
+    return tuple((0, int(p)) if p.isascii() and p.isdigit() else (1, p)
+                 for p in re.split(r"([0-9]+)", name) if p)
 
 
 def common_prefix(names: list) -> str:
