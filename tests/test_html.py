@@ -112,8 +112,8 @@ def test_function_bodies_are_listed_under_their_caller(walked):
     data = _data(render_html(walked(kind="dynamic", steps=2, control_flow="v2")))
     functions = data["scene"]["functions"]
     roles = {role: scope for role, scope, _ in functions["rnn/while"]}
-    assert roles == {"body": "rnn/while/body", "cond": "rnn/while/cond"}
-    assert {"rnn/while/body", "rnn/while/cond"} <= set(data["scene"]["scopes"])
+    assert roles == {"body": "rnn/while/body::", "cond": "rnn/while/cond::"}
+    assert {"rnn/while/body::", "rnn/while/cond::"} <= set(data["scene"]["scopes"])
 
 
 def test_page_is_deterministic(page, walked):
