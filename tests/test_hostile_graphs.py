@@ -157,3 +157,24 @@ def test_counts_equal_tensorflows_parse(case, files):
     assert data["file_nodes"] == {"graph": len(graph_def.node), "functions": sum(
         len(f.node_def) for f in graph_def.library.function)}
     assert data["recursion"] == _library_cycles(graph_def)
+
+
+def test_node_names_like_rnngraphs_own_ids_stay_nodes():
+    """Before: a node named cluster_a shared its id with the cluster of scope a (the page's
+    id table merged them); a body node keyed like a real node merged the two."""
+    from rnngraph.draw.dot import RenderOptions, to_dot
+    from rnngraph.draw.scene import scene_data
+    from rnngraph.graphdef import protos
+    from rnngraph.graphdef.walk import top_level_nodes, walk
+
+    graph_def = protos.GraphDef()
+    graph_def.node.add(name="in", op="Placeholder")
+    for name in ("cluster_a", "a/b", "a/c", "legend", "scope_a"):
+        graph_def.node.add(name=name, op="Relu", input=["in"])
+    graph = walk(graph_def)
+    assert len(top_level_nodes(graph)) == len(graph_def.node)
+    dot = to_dot(graph, RenderOptions())
+    assert '"cluster_a" [' in dot and 'subgraph "cluster::a" {' in dot
+    scene = scene_data(graph, RenderOptions(), sorted(graph.nodes))
+    assert [row[0] for row in scene["boxes"]].count("cluster_a") == 1 and "a" in scene["scopes"]
+    assert all(not key.startswith("cluster_") for key in scene["ids"] if key != "cluster_a")
