@@ -671,6 +671,8 @@ def _calls_of(attrs: dict) -> list:
 def _expand_calls(graph: nx.MultiDiGraph, graph_def, budget: int) -> None:
     """Expand every call in ``graph`` breadth first until ``budget`` nodes have been added."""
     library = {f.signature.name: f for f in graph_def.library.function}
+    if not library:
+        return
     decoded: dict = {}
     queue = deque((name, 0, ()) for name, d in graph.nodes(data=True) if d["function"] is None)
     left_out = graph.graph["unexpanded_calls"]
