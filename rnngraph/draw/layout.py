@@ -248,9 +248,10 @@ def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:
                 fits, low = (middle, count), middle + 1
             else:
                 high = middle - 1
-        if fits is None:  # nothing fits: the shallowest view
+        if fits is None and deepest:  # nothing fits: the shallowest view
             fits = (0, count_boxes(graph, dataclasses.replace(options, depth=0)))
-        options, boxes = dataclasses.replace(options, depth=fits[0]), fits[1]
+        if fits is not None:
+            options, boxes = dataclasses.replace(options, depth=fits[0]), fits[1]
         done.append(f"collapsed scopes deeper than {options.depth}")
     total = sum(1 for _, d in graph.nodes(data=True) if not d["missing"])
     summary = (f"{total} nodes drawn as {boxes} boxes: {', '.join(done)}; "
