@@ -632,8 +632,11 @@ class _Decoded:
                 raise GraphFileError(f"function {fdef.signature.name[:200]!r} holds the name "
                                      f"{node_def.name[:200]!r} twice")
             seen.add(node_def.name)
-            attrs, output_shapes = _node_attrs(node_def)
-            inputs = [_function_input(text, arg_set, node_def.name) for text in node_def.input]
+            try:
+                attrs, output_shapes = _node_attrs(node_def)
+                inputs = [_function_input(text, arg_set, node_def.name) for text in node_def.input]
+            except GraphFileError as exc:  # say which function the node is in
+                raise GraphFileError(f"in function {fdef.signature.name[:200]!r}: {exc}") from None
             self.nodes.append((node_def, attrs, _outputs(node_def.op, attrs, output_shapes), inputs))
         self.rets = []
         for arg in fdef.signature.output_arg:
