@@ -1,6 +1,7 @@
 """Fuzz rnngraph with thousands of mutated graph files; print the cases run and the crashes.
 
     PYTHONPATH=$PWD .venv/bin/python benchmarks/fuzz.py --cases 5000 --seed 1 [--dot-every 50]
+    PYTHONPATH=$PWD .venv/bin/python benchmarks/fuzz.py --mode library --cases 2000
 
 Cases come from tests/fuzzing.py (seeded: the same seed gives the same files).  A crash is any
 exception other than rnngraph's own errors; each distinct place is printed with the first case
@@ -30,6 +31,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dot-every", type=int, default=0, metavar="N",
                         help="also run Graphviz dot on every Nth case (default: never)")
+    parser.add_argument("--mode", choices=("graph", "library"), default="graph",
+                        help="graph: mutated fixture GraphDefs (default); library: function "
+                             "libraries calling themselves (tests/fuzzing.py library_graph)")
     parser.add_argument("--only", type=int, default=None, metavar="N", help="run case N only")
     parser.add_argument("--save", default=None, metavar="FILE",
                         help="with --only: keep the file (its suffix becomes the case's .pb or .pbtxt)")
@@ -40,7 +44,7 @@ def main() -> int:
     start = time.perf_counter()
     run = 0
     with tempfile.TemporaryDirectory() as folder:
-        for number, (label, data, suffix) in enumerate(cases(args.seed, args.cases)):
+        for number, (label, data, suffix) in enumerate(cases(args.seed, args.cases, args.mode)):
             if args.only is not None and number != args.only:
                 continue
             path = Path(args.save).with_suffix(suffix) if args.save else Path(folder) / f"case{suffix}"

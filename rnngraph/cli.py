@@ -111,12 +111,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    from .commands.terminal import guard  # noqa: PLC0415
 
     def dispatch() -> int:
         args = build_parser().parse_args(argv)
         return int(args.func(args) or 0)
 
-    return guarded(dispatch, debug="--debug" in argv)
+    streams = sys.stdout, sys.stderr
+    # Every text line goes through the terminal sanitiser: names from a file never reach the
+    # terminal raw, whichever command prints them (commands/terminal.py).
+    sys.stdout, sys.stderr = guard(sys.stdout), guard(sys.stderr)
+    try:
+        return guarded(dispatch, debug="--debug" in argv)
+    finally:
+        sys.stdout, sys.stderr = streams
 
 
 def guarded(call, debug: bool = False) -> int:

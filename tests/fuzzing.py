@@ -196,14 +196,78 @@ def byte_mutate(data: bytes, rng: random.Random) -> bytes:
     return bytes(raw)
 
 
-def cases(seed: int, count: int):
-    """Yield ``count`` (label, file bytes, suffix) fuzz cases, the same for the same seed."""
+# Names a function body may hold: rnngraph's own key forms (old and new), Unicode digit indices.
+LIBRARY_NAMES = ("t", "call", "call/f/t0", "call/f::/t0", "::retval_y", "_retval_y", "a::b", "x",
+                 "y", "body", "n\x1b[2J", "scope::a", "cluster_a")
+CALL_ROLES = ("f", "body", "cond", "then_branch", "else_branch", "branches")
+
+
+def library_graph(rng: random.Random):
+    """Return a GraphDef whose function library calls itself in random ways (issue 24 item 9).
+
+    Functions call each other several times each (fan-out bombs), themselves and each other
+    (recursion), missing functions; body names collide with top-level names and rnngraph's
+    own key forms; references carry Unicode digits (``t0:y:²``).
+    """
+    from rnngraph.graphdef import protos
+
+    g = protos.GraphDef()
+    g.node.add(name="in", op="Placeholder").attr["dtype"].type = 1
+    count = rng.choice((1, 2, 3, 6, 12))
+    names = [f"fn{i}" for i in range(count)]
+    for name in names:
+        fn = g.library.function.add()
+        fn.signature.name = name
+        for a in range(rng.choice((0, 1, 1, 2))):
+            fn.signature.input_arg.add(name=("x", "z", "x")[a] if rng.random() < 0.9
+                                       else rng.choice(LIBRARY_NAMES), type=1)
+        fn.signature.output_arg.add(name="y", type=rng.choice((1, 1, 20)))
+        args = [a.name for a in fn.signature.input_arg] or ["missing"]
+        inner = []
+        for i in range(rng.choice((0, 1, 3, 10, 40))):
+            node_name = f"t{i}" if rng.random() < 0.95 else rng.choice(LIBRARY_NAMES)
+            calls = rng.random() < 0.6
+            node = fn.node_def.add(name=node_name, op=rng.choice(("PartitionedCall", "While", "If",
+                                                                   "StatefulPartitionedCall"))
+                                   if calls else rng.choice(("Tanh", "Identity", "AddV2")))
+            hostile = rng.random() < 0.05
+            node.input.extend(rng.choice(["x:²", "t0:y:³", "^t0", "nowhere:0"] if hostile
+                                         else args + [f"{n}:output:0" for n in inner[-2:]])
+                              for _ in range(rng.choice((1, 1, 2))))
+            if calls:
+                role = rng.choice(CALL_ROLES)
+                target = rng.choice(names + [name, "missing_fn"])
+                if role == "branches":
+                    for _ in range(rng.choice((1, 2, 3))):
+                        node.attr[role].list.func.add(name=rng.choice(names))
+                else:
+                    node.attr[role].func.name = target
+            inner.append(node_name)
+        fn.ret["y"] = rng.choice([f"{n}:output:0" for n in inner[-1:]] + args
+                                 + (["t0:y:²", ""] if rng.random() < 0.05 else []))
+    for i in range(rng.choice((1, 2, 5))):
+        call = g.node.add(name=f"call{i}" if i or rng.random() < 0.5 else
+                          rng.choice(("call", "while", "call/f::")),
+                          op=rng.choice(("PartitionedCall", "While", "If")), input=["in"])
+        call.attr[rng.choice(CALL_ROLES[:-1])].func.name = rng.choice(names)
+    if rng.random() < 0.3:  # a top-level node named as rnngraph once keyed a body node
+        g.node.add(name=rng.choice(("call/f/t0", "call/body/t0", "call/f/_retval_y")),
+                   op="Identity", input=["in"])
+    return g
+
+
+def cases(seed: int, count: int, mode: str = "graph"):
+    """Yield ``count`` (label, file bytes, suffix) fuzz cases, the same for the same seed.
+
+    ``mode`` "graph" mutates the fixture GraphDefs; "library" makes function libraries
+    (``library_graph``), then mutates some of them the same way.
+    """
     rng = random.Random(seed)
     seeds = seed_graph_defs()
     for number in range(count):
-        base = rng.choice(seeds)
-        graph_def = mutate(base, rng) if rng.random() < 0.8 else base
-        if rng.random() < 0.5:
+        base = library_graph(rng) if mode == "library" else rng.choice(seeds)
+        graph_def = mutate(base, rng) if rng.random() < (0.8 if mode == "graph" else 0.3) else base
+        if rng.random() < 0.5 and mode == "graph":
             graph_def = mutate(graph_def, rng)
         text = rng.random() < 0.3
         data = text_format.MessageToString(graph_def).encode() if text \
@@ -227,6 +291,7 @@ def exercise(path: Path, run_dot: bool = False) -> str:
     graph_def, kind = load_graph_def(path)
     graph = walk(graph_def)
     data, found = summary(graph)
+    check_counts(graph_def, graph, data)
     summary_text(str(path), kind, data, found)
     options, _ = plan_detail(graph, RenderOptions(title="fuzz"))
     dot = to_dot(graph, options)
@@ -433,3 +498,11 @@ def exercise_run_policy(path: Path) -> str:
     bounded.CopyFrom(graph_def)
     bound_v1_loops(bounded, 1000)
     return "admitted"
+def check_counts(graph_def, graph, data: dict) -> None:
+    """Fail (AssertionError) unless every node the file holds is counted and expansion is bounded."""
+    from rnngraph.graphdef.walk import expansion_budget
+
+    assert data["nodes"] == len(graph_def.node), (data["nodes"], len(graph_def.node))
+    assert data["file_nodes"]["functions"] == sum(len(f.node_def) for f in graph_def.library.function)
+    expanded = sum(1 for _, d in graph.nodes(data=True) if d["function"] is not None)
+    assert expanded <= expansion_budget(graph_def), expanded

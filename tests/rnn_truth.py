@@ -184,13 +184,13 @@ def build_truth(v: Variant) -> Truth:
                        and _depends_on(o.inputs[0].op, seq.op)}
     graph_def = graph.as_graph_def(add_shapes=True)
     # Control flow v2: loop bodies and cond branches are functions; rnngraph names their
-    # nodes '<caller op>/<attr>/<node>' (rnn/while/body/..., rnn/cond/else_branch/...).
+    # nodes "<caller op>/<attr>::/<node>" (rnn/while/body::/..., rnn/cond/else_branch::/...).
     attrs = {"While": ("body",), "StatelessWhile": ("body",), "If": ("then_branch", "else_branch"),
              "StatelessIf": ("then_branch", "else_branch")}
     bodies = {}
     for o in ops:
         for attr in attrs.get(o.type, ()):
-            bodies[o.get_attr(attr).name] = f"{o.name}/{attr}"
+            bodies[o.get_attr(attr).name] = f"{o.name}/{attr}::"
     library = {f.signature.name: f for f in graph_def.library.function}
     todo = list(bodies)
     while todo:  # functions calling functions: a cond inside a cond branch
@@ -199,7 +199,7 @@ def build_truth(v: Variant) -> Truth:
             for attr in attrs.get(node.op, ()):
                 name = node.attr[attr].func.name
                 if name not in bodies:
-                    bodies[name] = f"{bodies[function.signature.name]}/{node.name}/{attr}"
+                    bodies[name] = f"{bodies[function.signature.name]}/{node.name}/{attr}::"
                     todo.append(name)
     for function in graph_def.library.function:
         caller = bodies.get(function.signature.name)

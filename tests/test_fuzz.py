@@ -17,9 +17,11 @@ from rnngraph.errors import RenderError, RnnGraphError
 CASES = 250
 
 
-def _failures(tmp_path, seed: int, count: int, run_dot: bool = False, make=cases) -> list:
+def _failures(tmp_path, seed: int, count: int, run_dot: bool = False, mode: str = "graph",
+              make=None) -> list:
     failures = []
-    for label, data, suffix in make(seed, count):
+    made = make(seed, count) if make is not None else cases(seed, count, mode)
+    for label, data, suffix in made:
         path = tmp_path / f"case{suffix}"
         path.write_bytes(data)
         try:
@@ -42,6 +44,12 @@ def test_fuzzed_graph_files_raise_only_rnngraph_errors(tmp_path):
 @pytest.mark.dot
 def test_fuzzed_graph_files_draw_with_graphviz(tmp_path):
     assert _failures(tmp_path, seed=1212, count=8, run_dot=True) == []
+
+
+def test_fuzzed_function_libraries_raise_only_rnngraph_errors(tmp_path):
+    """Issue 24: libraries that call themselves, fan out, collide with top-level names; every
+    node counted, expansion within the budget (fuzzing.check_counts)."""
+    assert _failures(tmp_path, seed=24, count=120, mode="library") == []
 
 
 def test_the_cases_are_the_same_for_the_same_seed():

@@ -74,7 +74,7 @@ def test_weird_names_and_raw_attrs_draw(fmt, tmp_path):
                 spelling, title = scene["ids"].get(name, [f'"{name}"', name])
                 assert statements[name].startswith(spelling + " ["), name  # edges meet the box
                 assert title == graphviz_title(name)
-            assert scene["ids"]["cluster_k&amp;"][0] == '"cluster_k&amp;amp;"'
+            assert scene["ids"]["cluster::k&amp;"][0] == '"cluster::k&amp;amp;"'
         for level in data["levels"]:
             boxes = dict(zip([n["n"] for n in data["nodes"]], level["box"]))
             for name in WEIRD:
@@ -197,3 +197,64 @@ def test_render_static_1200_steps(tmp_path, capsys):
     out = tmp_path / "s.svg"
     assert main(["render", "static", "--steps", "1200", "-o", str(out)]) == 0, capsys.readouterr().err
     assert out.read_bytes().startswith(b"<?xml")
+
+
+# Every command that reads a graph file, each output form, and the error path (issue 24 item 5):
+# a name's ESC, BEL, C1 controls (0x85, 0x90, 0x9b), NUL, VT and FF never reach stdout or stderr.
+_HOSTILE = "\x1b]0;owned\x07\x1b[2J\x85\x90\x9b\x00\x0b\x0c\u202e"
+_RAW = {c for c in _HOSTILE if ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c == "\u202e"}
+
+
+def _hostile_file(tmp_path, broken: bool = False):
+    from rnngraph.graphdef import protos
+
+    graph_def = protos.GraphDef()
+    graph_def.node.add(name="in" + _HOSTILE, op="Placeholder").attr["dtype"].type = 1
+    axis = graph_def.node.add(name="axis" + _HOSTILE, op="Const")
+    axis.attr["dtype"].type = 3
+    axis.attr["value"].tensor.dtype = 3
+    axis.attr["value"].tensor.int_val.append(1)
+    concat = graph_def.node.add(name="rnn/concat" + _HOSTILE, op="ConcatV2",
+                                input=["in" + _HOSTILE] * 2 + ["axis" + _HOSTILE])
+    concat.attr["N"].i = 2
+    if broken:  # a malformed reference: the error line names the node
+        graph_def.node.add(name="bad" + _HOSTILE, op="Identity", input=["in" + _HOSTILE + ":²"])
+    path = tmp_path / ("broken.pb" if broken else "hostile.pb")
+    path.write_bytes(graph_def.SerializeToString())
+    return path
+
+
+_COMMANDS = {
+    "inspect": lambda f, t: ["inspect", f],
+    "inspect-json": lambda f, t: ["inspect", "--json", f],
+    "inspect-dot-stdout": lambda f, t: ["inspect", f, "--render", "-", "--format", "dot"],
+    "inspect-html": lambda f, t: ["inspect", f, "--render", str(t / "p.html")],
+    "explain-text": lambda f, t: ["explain", "--file", f, "concat"],
+    "explain-markdown": lambda f, t: ["explain", "--file", f, "concat", "--format", "markdown"],
+    "explain-json": lambda f, t: ["explain", "--file", f, "concat", "--format", "json"],
+    "compare": lambda f, t: ["compare", f, f, "-o", str(t / "c.html")],
+}
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["accepted", "refused"])
+@pytest.mark.parametrize("command", sorted(_COMMANDS))
+def test_no_command_prints_a_control_character_of_a_name(command, broken, tmp_path, capsys):
+    from rnngraph.cli import main
+
+    path = _hostile_file(tmp_path, broken)
+    status = main(_COMMANDS[command](str(path), tmp_path))
+    out, err = capsys.readouterr()
+    assert status == (1 if broken else 0), err
+    assert not _RAW & set(out + err), (command, (out + err)[:300])
+    if broken:
+        assert "bad" in err and "not written in the digits 0-9" in err
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_run_prints_no_control_character_of_a_name(tmp_path, capsys):
+    from rnngraph.cli import main
+
+    main(["run", str(_hostile_file(tmp_path))])
+    out, err = capsys.readouterr()
+    assert not _RAW & set(out + err), (out + err)[:300]

@@ -112,8 +112,8 @@ def test_function_bodies_are_listed_under_their_caller(walked):
     data = _data(render_html(walked(kind="dynamic", steps=2, control_flow="v2")))
     functions = data["scene"]["functions"]
     roles = {role: scope for role, scope, _ in functions["rnn/while"]}
-    assert roles == {"body": "rnn/while/body", "cond": "rnn/while/cond"}
-    assert {"rnn/while/body", "rnn/while/cond"} <= set(data["scene"]["scopes"])
+    assert roles == {"body": "rnn/while/body::", "cond": "rnn/while/cond::"}
+    assert {"rnn/while/body::", "rnn/while/cond::"} <= set(data["scene"]["scopes"])
 
 
 def test_page_is_deterministic(page, walked):
@@ -335,8 +335,8 @@ def test_viewer_enters_a_function_body_and_comes_back(walked, tmp_path, chromium
     _act(browser, "arguments[0].click();", enter)
     assert browser.find_element(By.ID, "rg-crumbs").text == "graph › rnn/while/body"
     shown = _boxes(browser)
-    assert shown and all(b.replace("scope::", "").startswith("rnn/while/body/") for b in shown), shown
-    assert any(b.startswith("rnn/while/body/_retval_") for b in shown), shown
+    assert shown and all(b.replace("scope::", "").startswith("rnn/while/body::/") for b in shown), shown
+    assert any(b.startswith("rnn/while/body::/::retval_") for b in shown), shown
     assert "in=rnn%2Fwhile%2Fbody" in browser.current_url
     (tmp_path / "body.png").write_bytes(browser.get_screenshot_as_png())
     view = browser.find_element(By.ID, "rg-view")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 FIXTURES = Path(__file__).parent / "fixtures"
 _KEYS = ["nodes", "edges", "ops", "while_loops", "tensor_arrays", "cells", "concats",
-         "strided_slices", "shared_loops", "function_calls", "tflite_cells"]
+         "strided_slices", "shared_loops", "function_calls", "tflite_cells", "file_nodes",
+         "recursion", "unexpanded_calls", "notes"]
 
 
 def _inspect_json(capsys, path) -> dict:

@@ -33,7 +33,7 @@ def test_edges_carry_shapes_and_control_edges_are_dashed():
     assert '"x" -> "layer/MatMul" [label=" ?×3"];' in text
     assert '"layer/MatMul" -> "layer/add" [label=" ?×2"];' in text
     assert re.search(r'"init" -> "layer/add" \[style=dashed', text)
-    assert 'subgraph "cluster_layer" {' in text
+    assert 'subgraph "cluster::layer" {' in text
 
 
 def test_single_use_constants_fold_into_their_consumer_unless_asked():

@@ -205,7 +205,7 @@ def test_optimized_drawing_and_diff(tmp_path, capsys):
 def test_control_flow_v2_body_runs_once_per_iteration():
     doc = traced(kind="dynamic", cell="lstm", steps=4, control_flow="v2").document
     assert doc["iterations"] == 4
-    body = doc["nodes"]["rnn/while/body/basic_lstm_cell/Sigmoid"]
+    body = doc["nodes"]["rnn/while/body::/basic_lstm_cell/Sigmoid"]
     assert body["runs"] == 4 and [r["iteration"] for r in body["per_run"]] == [0, 1, 2, 3]
     # tfdbg cannot watch ops inside a function body: no values, rather than wrong ones
     assert doc["values"]["mode"] == "none" and doc["values"]["roles"] == {}

@@ -67,17 +67,17 @@ def test_v2_function_bodies_are_expanded_under_the_while_node():
     graph = walk(load("walk_while_v2.pbtxt"))
     assert graph.graph["functions"] == ["while_body_8", "while_cond_7"]
     body = {n for n, d in graph.nodes(data=True) if d["function"] == "while_body_8"}
-    assert body == {"while/body/i", "while/body/add/y", "while/body/add",
-                    "while/body/_retval_identity"}
+    assert body == {"while/body::/i", "while/body::/add/y", "while/body::/add",
+                    "while/body::/::retval_identity"}
     assert all(graph.nodes[n]["parent_op"] == "while" for n in body)
-    assert graph.has_edge("while/body/i", "while/body/add")
-    assert graph.has_edge("while/cond/Less/y", "while/cond/Less")
+    assert graph.has_edge("while/body::/i", "while/body::/add")
+    assert graph.has_edge("while/cond::/Less/y", "while/cond::/Less")
     inside = [e for s, d, e in graph.edges(data=True) if graph.nodes[d]["function"] == "while_body_8"
               and e["kind"] == "data"]
     assert len(inside) == 3  # add's two inputs and the result
     kinds = {e["kind"] for _, _, e in graph.edges(data=True)}
     assert {"call", "return"} <= kinds
-    assert graph.has_edge("while", "while/body/i") and graph.has_edge("while/body/_retval_identity", "while")
+    assert graph.has_edge("while", "while/body::/i") and graph.has_edge("while/body::/::retval_identity", "while")
 
 
 def test_functions_can_be_left_unexpanded():

@@ -59,7 +59,12 @@ def run(args) -> int:
         result = explain.explain(args.topic, spec, verify=args.verify)
     render = {"text": explain.render_text, "markdown": explain.render_markdown,
               "json": explain.render_json}[args.format]
-    sys.stdout.write(render(result))
+    from ..draw.statements import visible_controls  # noqa: PLC0415
+
+    # Names come from the file: no control character or escape sequence reaches the terminal
+    # (JSON escapes them itself).
+    text = render(result)
+    sys.stdout.write(text if args.format == "json" else visible_controls(text))
     if result.verify and not result.verify["ok"]:
         raise VerificationError(
             f"verification failed: largest absolute difference "

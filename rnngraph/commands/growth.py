@@ -61,7 +61,8 @@ def _check_folder(path: str) -> None:
 
 
 def _progress(kind: str, steps: int) -> None:
-    print(f"\rmeasuring {kind} {steps} steps ...   ", end="", file=sys.stderr, flush=True)
+    print(f"\rmeasuring {kind} {steps} steps ...   ", end="",
+          file=getattr(sys.stderr, "raw", sys.stderr), flush=True)
 
 
 def run(args) -> int:
@@ -82,7 +83,7 @@ def run(args) -> int:
     rows = growth.measure_growth(spec, steps, batch=args.batch, repeats=args.repeats,
                                  progress=_progress if interactive else None)
     if interactive:
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
+        print("\r\033[K", end="", file=getattr(sys.stderr, "raw", sys.stderr), flush=True)
     print(growth.format_table(rows), end="")
     print(growth.growth_summary(rows))
     return _write_outputs(args, spec, "static_rnn vs dynamic_rnn", lambda: growth.rows_csv(rows),
@@ -113,7 +114,7 @@ def _run_costs(args, spec, steps, interactive: bool) -> int:
     rows = cost.measure_costs(spec, steps, batch=args.batch, repeats=args.repeats,
                               progress=_progress if interactive else None)
     if interactive:
-        print("\r\033[K", end="", file=sys.stderr, flush=True)
+        print("\r\033[K", end="", file=getattr(sys.stderr, "raw", sys.stderr), flush=True)
     print(cost.cost_table(rows), end="")
     for field, what in (("train_seconds", "one training pass"), ("peak_bytes", "peak memory"),
                         ("build_seconds", "building")):

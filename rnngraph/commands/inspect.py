@@ -53,6 +53,8 @@ def summary(G) -> tuple:
     found.function_calls = find_function_calls(G)
     found.tflite_cells = find_tflite_cells(G) if is_tflite_graph(G) else []
     found.graph_for_tflite = G
+    from ..graphdef.walk import walk_notes  # noqa: PLC0415
+
     return {
         "nodes": len(nodes),
         "edges": edges,
@@ -72,6 +74,11 @@ def summary(G) -> tuple:
                             "implements": c.implements, "implementation": c.implementation,
                             "callers": c.callers} for c in found.function_calls],
         "tflite_cells": [c.as_dict() for c in found.tflite_cells],
+        # What the file holds, as TensorFlow parses it: top-level nodes and library functions'.
+        "file_nodes": dict(G.graph.get("file_nodes", {})),
+        "recursion": G.graph.get("recursion", []),
+        "unexpanded_calls": len(G.graph.get("unexpanded_calls", [])),
+        "notes": walk_notes(G),
     }, found
 
 
@@ -129,7 +136,10 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
     def recorded(shape) -> str:
         return format_shape(shape, unknown="not recorded", scalar="not recorded")
 
-    lines = [f"{path}: {_KIND_NAMES.get(kind, kind)}, {data['nodes']} nodes, {data['edges']} edges",
+    held = data.get("file_nodes", {}).get("functions", 0)
+    library = f" (and {held} in its function library)" if held else ""
+    lines = [f"{path}: {_KIND_NAMES.get(kind, kind)}, {data['nodes']} nodes{library}, "
+             f"{data['edges']} edges",
              "ops: " + ", ".join(f"{op} {n}" for op, n in data["ops"].items())]
     lines.append(f"while loops ({len(found.while_loops)}):")
     shared = getattr(found, "shared_loops", {})
@@ -166,6 +176,7 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
     calls = getattr(found, "function_calls", [])
     lines.append(f"function calls ({len(calls)}):")
     lines += [_call_line(c) for c in calls]
+    lines += [f"note: {note}" for note in data.get("notes", [])]
     for seq in found.sequence_length:
         lines.append(f"sequence_length: {seq.length} compared by {seq.compare}; zero outputs "
                      f"{', '.join(seq.zero_outputs)}; state copied by {', '.join(seq.copy_state)}")
@@ -217,6 +228,8 @@ def run(args) -> int:
         print(f"event file: {write_graph_event(args.tensorboard, graph_def)}", file=sys.stderr)
     if args.render:
         title = f"{Path(args.file).name} — {data['nodes']} nodes"
+        if data["notes"]:  # the drawing says what it leaves out too
+            title += " (" + "; ".join(note.partition(":")[0] for note in data["notes"]) + ")"
         options = None if fmt in GRAPHDEF_FORMATS else drawing_options(args, G, title)
         path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def,
                     open_scopes=args.open, depth=args.depth)

@@ -18,7 +18,7 @@ import networkx as nx
 from ..errors import UsageError
 from ..graphdef.walk import format_shape
 from .inputs import edge_shapes
-from .layout import (COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
+from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
                      plan_detail)
 from .statements import (box_statement, devices_palette, dot_quote, format_value,
                          html_escape, merged_edges, short_name, wrap_text)
@@ -93,7 +93,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         inner = indent + "  "
         if scope:
             frame = _frame_label(graph, layout, scope)
-            out.append(f"{indent}subgraph {dot_quote('cluster_' + scope)} {{")
+            out.append(f"{indent}subgraph {dot_quote(CLUSTER + scope)} {{")
             label = short_name(scope) + (f"\n{frame}" if frame else "")
             style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
                 else 'style=rounded; color="#9e9e9e"'

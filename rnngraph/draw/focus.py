@@ -14,7 +14,7 @@ from typing import Callable
 import networkx as nx
 
 from ..errors import UsageError
-from ..graphdef.walk import format_shape
+from ..graphdef.walk import body_prefix, format_shape
 from ..recognise import GATE_MEANING, Findings, recognise
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
@@ -104,7 +104,7 @@ def _while_v2(G, loop, view: FocusView, core: set) -> None:
         f"{loop.body_function} are functions of that tuple; its outputs are the tuple after "
         "the last iteration")
     cond_ret = next((n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
-                     and d["op"] == "_Retval" and n.startswith(f"{loop.name}/cond/")), None)
+                     and d["op"] == "_Retval" and n.startswith(body_prefix(loop.name, "cond"))), None)
     if cond_ret and loop.condition:
         view.annotations[cond_ret] = (f"cond returns {loop.condition}: the body runs again "
                                       "while it is true")
@@ -114,7 +114,7 @@ def _while_v2(G, loop, view: FocusView, core: set) -> None:
             f"loop variable {carried.index} ({carried.name or carried.carries}): the While's input "
             f"{carried.index} on the first iteration, the body's result {carried.index} after")
         ret = next((n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
-                    and d["op"] == "_Retval" and n.startswith(f"{loop.name}/body/")
+                    and d["op"] == "_Retval" and n.startswith(body_prefix(loop.name, "body"))
                     and d["attrs"].get("index") == carried.index), None)
         if ret:
             view.annotations[ret] = (f"body result {carried.index}: the next "

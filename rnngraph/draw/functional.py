@@ -31,6 +31,8 @@ from typing import Optional
 
 import networkx as nx
 
+from ..graphdef.walk import RESERVED, body_prefix, retval_name
+
 __all__ = ["Role", "Routing", "routing", "WHILE_OPS", "BRANCH_OPS", "ROUTED_KINDS"]
 
 WHILE_OPS = frozenset({"While", "StatelessWhile"})
@@ -74,8 +76,8 @@ def _function_parts(G: nx.MultiDiGraph) -> dict:
         caller = data.get("parent_op")
         if caller is None or data["op"] not in ("_Arg", "_Retval") or caller not in G:
             continue
-        role = node[len(caller) + 1:].partition("/")[0]
-        if node != f"{caller}/{role}/{node.rpartition('/')[2]}":
+        role = node[len(caller) + 1:].partition("/")[0].removesuffix(RESERVED)
+        if node.rpartition("/")[0] + "/" != body_prefix(caller, role):
             continue  # a node of a function called from inside this one
         index = data["attrs"].get("index")
         if isinstance(index, int):
@@ -156,7 +158,7 @@ def _route_call(G, caller: str, roles: dict, visible: set, route: Routing) -> No
             route.skip.add((ret, caller, -2000 - index))
             out = G.nodes[ret]["outputs"][0] if G.nodes[ret]["outputs"] else {}
             route.extra.append((ret, caller, _edge("result", out.get("dtype"), out.get("shape"))))
-            name = ret.rpartition("/")[2].removeprefix("_retval_")
+            name = retval_name(ret)
             route.roles[ret] = Role(
                 [f"result {index}", name],
                 [f"result {index} of {where}: becomes output {index} of {caller}"])

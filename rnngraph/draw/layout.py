@@ -19,9 +19,12 @@ from ..errors import UsageError
 from .functional import routing
 
 __all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
-           "plan_detail", "scope_parent"]
+           "plan_detail", "scope_parent", "CLUSTER"]
 
 COLOR_BY = ("kind", "device")
+# The id of a scope's cluster: DOT draws a subgraph named "cluster…" as a box; "::" keeps these
+# ids, like "scope::", apart from every node name (graphdef.walk.RESERVED).
+CLUSTER = "cluster::"
 
 @dataclass(frozen=True)
 class RenderOptions:
@@ -235,11 +238,20 @@ def plan_detail(graph: nx.MultiDiGraph, options: RenderOptions) -> tuple:
     if boxes > TARGET_BOXES and options.depth is None:
         deepest = max((len(d["scope"].split("/")) for _, d in graph.nodes(data=True) if d["scope"]),
                       default=0)
-        for depth in range(deepest - 1, -1, -1):
-            options = dataclasses.replace(options, depth=depth)
-            boxes = count_boxes(graph, options)
-            if boxes <= TARGET_BOXES:
-                break
+        # The deepest depth that fits: fewer boxes at a smaller depth, so a binary search
+        # (a hostile file may nest scopes thousands deep; one layout per depth was quadratic).
+        low, high, fits = 0, deepest - 1, None
+        while low <= high:
+            middle = (low + high) // 2
+            count = count_boxes(graph, dataclasses.replace(options, depth=middle))
+            if count <= TARGET_BOXES:
+                fits, low = (middle, count), middle + 1
+            else:
+                high = middle - 1
+        if fits is None and deepest:  # nothing fits: the shallowest view
+            fits = (0, count_boxes(graph, dataclasses.replace(options, depth=0)))
+        if fits is not None:
+            options, boxes = dataclasses.replace(options, depth=fits[0]), fits[1]
         done.append(f"collapsed scopes deeper than {options.depth}")
     total = sum(1 for _, d in graph.nodes(data=True) if not d["missing"])
     summary = (f"{total} nodes drawn as {boxes} boxes: {', '.join(done)}; "

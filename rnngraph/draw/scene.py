@@ -22,8 +22,9 @@ from typing import Iterable, Optional
 
 import networkx as nx
 
+from ..graphdef.walk import RESERVED, body_prefix, format_shape
 from .inputs import edge_shapes
-from .layout import Layout, RenderOptions
+from .layout import CLUSTER, Layout, RenderOptions
 from .statements import (box_statement, devices_palette, dot_quote, graphviz_title, group_statement,
                          merged_edges, short_name, wrap_text)
 from .style import CATEGORIES, category_of
@@ -113,8 +114,8 @@ def function_roots(graph: nx.MultiDiGraph) -> dict:
         caller = data.get("parent_op")
         if not caller or not name.startswith(caller + "/"):
             continue
-        role = name[len(caller) + 1:].split("/")[0]
-        roots[caller].setdefault(role, [role, f"{caller}/{role}", data["function"]])
+        role = name[len(caller) + 1:].split("/")[0].removesuffix(RESERVED)
+        roots[caller].setdefault(role, [role, body_prefix(caller, role)[:-1], data["function"]])
     return {caller: sorted(found.values()) for caller, found in sorted(roots.items())}
 
 
@@ -188,7 +189,7 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
         shapes = edge_shapes(graph, a, b, datas)
         edges.append([index[a], index[b], 1 if control else 0, kind, 1 if back else 0, shapes,
                       len(datas)])
-    ids = boxes + [f"{prefix}{scope}" for scope in scope_rows for prefix in ("scope::", "cluster_")]
+    ids = boxes + [f"{prefix}{scope}" for scope in scope_rows for prefix in ("scope::", CLUSTER)]
     return {"head": GRAPH_HEAD, "boxes": box_rows, "scopes": scope_rows, "edges": edges,
             "ids": odd_ids(ids + [f"note::{box}" for box in notes]), "node": node_box,
             "legend": _legend_rows(graph, layout, leaf, palette),

@@ -38,6 +38,10 @@ _CONTROLS = {code: chr(0x2400 + code) for code in range(32) if code not in (9, 1
 _CONTROLS[127] = "\u2421"
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _C1 = {code: "\ufffd" for code in range(0x80, 0xa0)}  # C1 controls (0x9b is a terminal CSI)
+_C1.update({0xFFFE: "\ufffd", 0xFFFF: "\ufffd"})  # not XML characters: an SVG holding one is invalid
+# Bidirectional embeddings, overrides and isolates would reorder a label or a line of text.
+_C1.update({code: "\ufffd" for code in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                         0x200E, 0x200F, 0x061C)})
 
 
 def visible_controls(text) -> str:

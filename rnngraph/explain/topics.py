@@ -59,10 +59,16 @@ def _overview(spec: ModelSpec, G, found: Findings) -> Section:
 
 
 def _file_overview(path: str, kind: str, G, found: Findings) -> Section:
+    from ..graphdef.walk import walk_notes
+
     nodes = len(top_level_nodes(G))
+    held = G.graph.get("file_nodes", {}).get("functions", 0)
+    library = (f" and a function library of {len(G.graph.get('functions', []))} functions "
+               f"holding {held} nodes" if held else "")
+    notes = [note[0].upper() + note[1:] + "." for note in walk_notes(G)]
     return Section("The graph", [
-        f"{path} ({kind}) holds a GraphDef of {nodes} nodes (function bodies not counted). "
-        f"{_recognised(found)}"])
+        f"{path} ({kind}) holds a GraphDef of {nodes} nodes (function bodies not counted){library}. "
+        f"{_recognised(found)}"] + notes)
 
 
 def _node_counts(spec: ModelSpec, build: Callable) -> dict:

@@ -6,12 +6,18 @@ control flow) the while-loop frame it runs in.  Each input becomes one edge
 carrying the source output index, the destination input index, dtype and
 shape; control inputs are edges with ``control=True``.  The bodies of
 functional control flow (``While``'s cond and body, ``If``'s branches, calls)
-are expanded under the calling node.
+are expanded under the calling node, breadth first and without recursion, until a budget
+proportional to the nodes the file holds is spent: the calls left stay boxes, listed in
+``graph.graph["unexpanded_calls"]``.  A function is decoded once however often it is called.  A
+call of a function already being expanded on the way there (recursion) stays a box, marked
+``recursive_call``; ``graph.graph["recursion"]`` names the functions that call themselves or
+each other.
 """
 
 from __future__ import annotations
 
 import struct
+from collections import deque
 from typing import Any, Optional
 
 import networkx as nx
@@ -21,14 +27,26 @@ from .opattrs import OP_ATTR_TYPES
 from ..errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
-           "top_level_nodes", "scope_of", "format_shape"]
+           "top_level_nodes", "scope_of", "format_shape", "MAX_SCOPE_DEPTH", "RESERVED",
+           "body_prefix", "retval_key", "retval_name", "expansion_budget", "walk_notes"]
 
 # Ops whose function-valued attributes are expanded as subgraphs.
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
 _MAX_FUNCTION_DEPTH = 8
+# rnngraph's own keys and ids (expanded function bodies, scope boxes, clusters, the legend) hold
+# "::": TensorFlow node names match [A-Za-z0-9.][A-Za-z0-9_.\-/>]*, so no name TensorFlow
+# accepts can reach them, and a file whose names hold it is refused (never merged).
+RESERVED = "::"
+# Nodes that expanding function calls may add: this many per node the file holds, plus a floor.
+# A function called N times costs N copies; past the budget calls stay boxes (issue 24).
+_BUDGET_PER_NODE = 2
+_BUDGET_FLOOR = 3_000
 _SMALL_TENSOR = 16  # constants with at most this many elements keep their values
 _MAX_VALUE_RANK = 8  # deeper nesting is not kept as a value (TensorFlow allows rank 254)
 _MAX_STRING_VALUE = 1024  # bytes kept of each string element
+# Shapes and tensors kept of one list attribute: a 20 MB file may record 10 million output shapes
+# on one node (2 bytes each in the file, a Python list each once decoded: gigabytes).
+MAX_LIST_ITEMS = 100_000
 
 _DTYPE_SHORT = {
     "DT_FLOAT": "float32", "DT_DOUBLE": "float64", "DT_HALF": "float16",
@@ -189,9 +207,9 @@ def decode_attr(value, depth: int = 0) -> Any:
         if lst.type:
             return [dtype_name(t) for t in lst.type]
         if lst.shape:
-            return [_shape(s) for s in lst.shape]
+            return [_shape(s) for s in lst.shape[:MAX_LIST_ITEMS]]
         if lst.tensor:
-            return [_tensor(t) for t in lst.tensor]
+            return [_tensor(t) for t in lst.tensor[:MAX_LIST_ITEMS]]
         if lst.func:
             return [{"function": f.name} for f in lst.func]
         return []
@@ -222,13 +240,32 @@ def as_graph_def(source) -> Any:
     raise GraphFileError(f"expected a GraphDef, tf.Graph or built graph, got {type(source).__name__}")
 
 
-def _parse_input(text: str) -> tuple[str, int, bool]:
+_ASCII_DIGITS = frozenset("0123456789")
+
+
+def _output_index(text: str, index: str, node: str) -> Optional[int]:
+    """Return an output index written in ASCII digits; None if ``index`` is no index at all.
+
+    TensorFlow reads only ASCII digits there; ``x:²`` (a Unicode digit, which int() would
+    refuse or misread) is a malformed node, reported by name.
+    """
+    if index and all(c in _ASCII_DIGITS for c in index):
+        return int(index)
+    if index and any(c.isdigit() or c.isdecimal() or c.isnumeric() for c in index) \
+            and all(c.isdigit() or c.isdecimal() or c.isnumeric() for c in index):
+        raise GraphFileError(f"node {node[:200]!r} is malformed: its input {text[:200]!r} has "
+                             f"an output index that is not written in the digits 0-9")
+    return None
+
+
+def _parse_input(text: str, node: str = "") -> tuple[str, int, bool]:
     """Return (node, output index, is_control) of a GraphDef input string."""
     if text.startswith("^"):
         return text[1:], -1, True
     name, sep, index = text.rpartition(":")
-    if sep and index.isdigit():
-        return name, int(index), False
+    number = _output_index(text, index, node) if sep else None
+    if number is not None:
+        return name, number, False
     return text, 0, False
 
 
@@ -398,13 +435,33 @@ def _outputs(op: str, attrs: dict, output_shapes: Optional[list]) -> list:
              "shape": shapes[i] if i < len(shapes) else None} for i in range(count)]
 
 
+# Name scopes deeper than this are drawn and grouped at this depth: a 40 KB name nested 20,000
+# scopes deep would otherwise make 20,000 scopes of 20 KB each (400 MB of scope names).
+MAX_SCOPE_DEPTH = 200  # as draw.dot nests clusters
+
+
 def scope_of(name: str) -> str:
-    """Return the name scope a node name sits in (``rnn/while`` for ``rnn/while/Merge``)."""
-    return name.rpartition("/")[0]
+    """Return the name scope a node name sits in (``rnn/while`` for ``rnn/while/Merge``).
+
+    At most ``MAX_SCOPE_DEPTH`` levels: a node nested deeper sits in its 200th scope.
+    """
+    scope = name.rpartition("/")[0]
+    at = -1
+    for _ in range(MAX_SCOPE_DEPTH):
+        at = scope.find("/", at + 1)
+        if at < 0:
+            return scope
+    return scope[:at]
 
 
 def _add_node(graph: nx.MultiDiGraph, key: str, node_def, **extra) -> None:
     attrs, output_shapes = _node_attrs(node_def)
+    if "_output_shapes" in node_def.attr and \
+            len(node_def.attr["_output_shapes"].list.shape) > MAX_LIST_ITEMS:
+        graph.graph.setdefault("cut_outputs", []).append(
+            (key, len(node_def.attr["_output_shapes"].list.shape)))
+    if key.count("/") > MAX_SCOPE_DEPTH:
+        graph.graph["deep_nodes"] = graph.graph.get("deep_nodes", 0) + 1
     graph.add_node(
         key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
         outputs=_outputs(node_def.op, attrs, output_shapes), scope=scope_of(key),
@@ -437,11 +494,13 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
     for node_def in graph_def.node:
         if node_def.name in names:
             raise GraphFileError(f"node name {node_def.name[:200]!r} appears twice in the GraphDef")
+        _check_name(node_def.name)
         names.add(node_def.name)
         _add_node(graph, node_def.name, node_def)
     for node_def in graph_def.node:
         for index, text in enumerate(node_def.input):
-            src, out, control = _parse_input(text)
+            src, out, control = _parse_input(text, node_def.name)
+            _check_name(src)
             if src not in graph:
                 graph.add_node(src, name=src, op="<missing>", device="", attrs={},
                                outputs=[], scope=scope_of(src), frame="", function=None,
@@ -449,12 +508,100 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
             _add_edge(graph, src, node_def.name, out, -1 - index if control else index,
                       control)
     _assign_frames(graph)
+    graph.graph["file_nodes"] = {"graph": len(graph_def.node), "functions": sum(
+        len(f.node_def) for f in graph_def.library.function)}
+    graph.graph["recursion"] = recursive_functions(graph_def)
+    graph.graph["unexpanded_calls"] = []
     if expand_functions:
-        library = {f.signature.name: f for f in graph_def.library.function}
-        for name in [n for n, d in graph.nodes(data=True) if d["function"] is None]:
-            _expand_calls(graph, name, library, depth=0, stack=())
+        graph.graph["expansion_budget"] = expansion_budget(graph_def)
+        _expand_calls(graph, graph_def, graph.graph["expansion_budget"])
     _check_inputs(graph)
     return graph
+
+
+def expansion_budget(graph_def) -> int:
+    """Return how many nodes expanding function calls may add, proportional to the file's nodes."""
+    held = len(graph_def.node) + sum(len(f.node_def) + len(f.signature.input_arg)
+                                     + len(f.signature.output_arg) for f in graph_def.library.function)
+    return _BUDGET_FLOOR + _BUDGET_PER_NODE * held
+
+
+def walk_notes(graph: nx.MultiDiGraph) -> list:
+    """Return one line per thing the walk left out on purpose (recursion, budget, cut lists)."""
+    notes = []
+    for group in graph.graph.get("recursion", []):
+        if len(group) == 1:
+            notes.append(f"recursion: function {group[0]!r} calls itself; the call inside it is "
+                         f"drawn as a box, not expanded")
+        else:
+            notes.append(f"recursion: functions {', '.join(repr(f) for f in group)} call each "
+                         f"other; a call back into one of them is drawn as a box, not expanded")
+    for name, count in graph.graph.get("cut_outputs", [])[:5]:
+        notes.append(f"node {name[:200]!r} records {count:,} output shapes; the first "
+                     f"{MAX_LIST_ITEMS:,} are kept")
+    if graph.graph.get("deep_nodes"):
+        notes.append(f"{graph.graph['deep_nodes']:,} node(s) nested more than "
+                     f"{MAX_SCOPE_DEPTH} scopes deep are drawn in their {MAX_SCOPE_DEPTH}th scope")
+    left = graph.graph.get("unexpanded_calls", [])
+    if left:
+        notes.append(f"{len(left):,} function call{'s' if len(left) != 1 else ''} drawn as "
+                     f"boxes, not expanded: expanding stops at "
+                     f"{graph.graph.get('expansion_budget', 0):,} nodes ({_BUDGET_PER_NODE} per "
+                     f"node the file holds, at least {_BUDGET_FLOOR:,}) or {_MAX_FUNCTION_DEPTH} "
+                     f"calls deep")
+    return notes
+
+
+def _check_name(name: str) -> None:
+    if RESERVED in name:
+        raise GraphFileError(f"node name {name[:200]!r} holds {RESERVED!r}, which no TensorFlow "
+                             f"node name can hold (rnngraph keeps it for its own boxes)")
+
+
+def body_prefix(caller: str, role: str) -> str:
+    """Return the key prefix of a function body expanded under ``caller`` for ``role`` (``body``)."""
+    return f"{caller}/{role}{RESERVED}/"
+
+
+def retval_key(prefix: str, name: str) -> str:
+    """Return the key of the node standing for a function's output ``name``."""
+    return f"{prefix}{RESERVED}retval_{name}"
+
+
+def retval_name(key: str) -> str:
+    """Return the output name of a key made by :func:`retval_key` (the last part otherwise)."""
+    return key.rpartition("/")[2].removeprefix(f"{RESERVED}retval_")
+
+
+def _called(node_def, library) -> list:
+    """Return the library functions a NodeDef calls (function attributes, or its op)."""
+    found = [node_def.op] if node_def.op in library else []
+    for key in FUNCTION_ATTRS:
+        if key not in node_def.attr:
+            continue
+        value = node_def.attr[key]
+        if value.WhichOneof("value") == "func":
+            found.append(value.func.name)
+        elif value.WhichOneof("value") == "list":
+            found += [f.name for f in value.list.func]
+    return [f for f in found if f in library]
+
+
+def recursive_functions(graph_def) -> list:
+    """Return each group of library functions that call themselves or each other, sorted.
+
+    Direct recursion is a group of one; mutual recursion (f calls g, g calls f) one group.
+    """
+    library = {f.signature.name for f in graph_def.library.function}
+    calls = nx.DiGraph()
+    for fdef in graph_def.library.function:
+        calls.add_node(fdef.signature.name)
+        for node_def in fdef.node_def:
+            for callee in _called(node_def, library):
+                calls.add_edge(fdef.signature.name, callee)
+    groups = [sorted(c) for c in nx.strongly_connected_components(calls)
+              if len(c) > 1 or calls.has_edge(next(iter(c)), next(iter(c)))]
+    return sorted(groups)
 
 
 # Data inputs every op that rnngraph reads takes at least (TensorFlow's op registry): a node
@@ -540,41 +687,94 @@ def _edge_rank(key: int) -> tuple:
     return (0, key) if key >= 0 else (1, -key)
 
 
-def _function_input(text: str, prefix: str, args: set) -> tuple[str, int, bool]:
-    """Parse a FunctionDef input (``arg``, ``node:out_arg:idx``, ``^node``) to a graph key."""
+class _Decoded:
+    """One FunctionDef decoded once: its nodes' attributes, outputs and parsed inputs."""
+
+    def __init__(self, fdef):
+        self.fdef = fdef
+        self.args = [arg.name for arg in fdef.signature.input_arg]
+        arg_set = set(self.args)
+        self.nodes = []
+        seen = set(self.args)
+        for node_def in fdef.node_def:
+            _check_name(node_def.name)
+            if node_def.name in seen:
+                raise GraphFileError(f"function {fdef.signature.name[:200]!r} holds the name "
+                                     f"{node_def.name[:200]!r} twice")
+            seen.add(node_def.name)
+            try:
+                attrs, output_shapes = _node_attrs(node_def)
+                inputs = [_function_input(text, arg_set, node_def.name) for text in node_def.input]
+            except GraphFileError as exc:  # say which function the node is in
+                raise GraphFileError(f"in function {fdef.signature.name[:200]!r}: {exc}") from None
+            self.nodes.append((node_def, attrs, _outputs(node_def.op, attrs, output_shapes), inputs))
+        self.rets = []
+        for arg in fdef.signature.output_arg:
+            target = fdef.ret.get(arg.name, "")
+            parsed = _function_input(target, arg_set, arg.name) if target else None
+            self.rets.append((arg, parsed))
+        self.size = len(self.nodes) + len(self.args) + len(self.rets)
+
+
+def _function_input(text: str, args: set, node: str) -> tuple[str, int, bool]:
+    """Parse a FunctionDef input (``arg``, ``node:out_arg:idx``, ``^node``) to (name, index, control)."""
     if text.startswith("^"):
-        return prefix + text[1:], -1, True
+        return text[1:], -1, True
     parts = text.split(":")
     if len(parts) == 1:
-        return prefix + parts[0], 0, False
-    if len(parts) == 2 and parts[0] in args:
-        return prefix + parts[0], int(parts[1]) if parts[1].isdigit() else 0, False
-    index = parts[-1]
-    return prefix + parts[0], int(index) if index.isdigit() else 0, False
+        return parts[0], 0, False
+    index = parts[1] if len(parts) == 2 and parts[0] in args else parts[-1]
+    number = _output_index(text, index, node)
+    return parts[0], number if number is not None else 0, False
 
 
-def _expand_calls(graph: nx.MultiDiGraph, node: str, library: dict, depth: int,
-                  stack: tuple) -> None:
-    attrs = graph.nodes[node]["attrs"]
+def _calls_of(attrs: dict) -> list:
+    """Return [(role, function name)] of a node's function-valued attributes."""
+    found = []
     for attr_name in FUNCTION_ATTRS:
         value = attrs.get(attr_name)
         refs = value if isinstance(value, list) else [value]
         for number, ref in enumerate(refs):
-            if not isinstance(ref, dict) or ref.get("function") not in library:
-                continue
-            fname = ref["function"]
-            if fname in stack or depth >= _MAX_FUNCTION_DEPTH:
-                continue
-            role = attr_name if not isinstance(value, list) else f"{attr_name}_{number}"
-            _expand_function(graph, node, role, library[fname], library, depth, stack + (fname,))
+            if isinstance(ref, dict) and ref.get("function"):
+                found.append((attr_name if not isinstance(value, list) else f"{attr_name}_{number}",
+                              ref["function"]))
+    return found
 
 
-def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, library: dict,
-                     depth: int, stack: tuple) -> None:
-    prefix = f"{caller}/{role}/"
-    fname = fdef.signature.name
-    common = dict(function=fname, parent_op=caller, frame=graph.nodes[caller]["frame"])
-    arg_names = [arg.name for arg in fdef.signature.input_arg]
+def _expand_calls(graph: nx.MultiDiGraph, graph_def, budget: int) -> None:
+    """Expand every call in ``graph`` breadth first until ``budget`` nodes have been added."""
+    library = {f.signature.name: f for f in graph_def.library.function}
+    if not library:
+        return
+    decoded: dict = {}
+    queue = deque((name, 0, ()) for name, d in graph.nodes(data=True) if d["function"] is None)
+    left_out = graph.graph["unexpanded_calls"]
+    while queue:
+        node, depth, stack = queue.popleft()
+        for role, fname in _calls_of(graph.nodes[node]["attrs"]):
+            if fname not in library:
+                continue
+            if fname in stack:
+                graph.nodes[node]["recursive_call"] = fname
+                continue
+            if fname not in decoded:
+                decoded[fname] = _Decoded(library[fname])
+            body = decoded[fname]
+            if depth >= _MAX_FUNCTION_DEPTH or body.size > budget:
+                graph.nodes[node].setdefault("unexpanded", []).append(fname)
+                left_out.append(node)
+                continue
+            budget -= body.size
+            added = _expand_function(graph, node, role, body)
+            queue.extend((key, depth + 1, stack + (fname,)) for key in added)
+
+
+def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, body: _Decoded) -> list:
+    """Add one copy of ``body`` under ``caller``; return the keys of its nodes (which may call)."""
+    prefix = body_prefix(caller, role)
+    fdef = body.fdef
+    common = dict(function=fdef.signature.name, parent_op=caller,
+                  frame=graph.nodes[caller]["frame"])
     caller_inputs = sorted(
         (k, s, d) for s, _, k, d in graph.in_edges(caller, keys=True, data=True) if k >= 0)
     if graph.nodes[caller]["op"] in ("If", "StatelessIf", "Case", "StatelessCase"):
@@ -588,40 +788,38 @@ def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, fdef, libra
             recorded = fdef.arg_attr[index].attr.get("_output_shapes")
             if recorded is not None and decode_attr(recorded):
                 shape = decode_attr(recorded)[0]
-        graph.add_node(key, name=key, op="_Arg", device="", attrs={"index": index},
-                       outputs=[{"dtype": dtype or dtype_name(arg.type), "shape": shape}],
-                       scope=scope_of(key), missing=False, order=graph.number_of_nodes(), **common)
+        _add(graph, key, op="_Arg", device="", attrs={"index": index},
+             outputs=[{"dtype": dtype or dtype_name(arg.type), "shape": shape}], common=common)
         graph.add_edge(caller, key, key=-1000 - index, src_output=index, dst_input=0,
                        control=False, kind="call", dtype=dtype, shape=shape)
-    for node_def in fdef.node_def:
-        attrs, output_shapes = _node_attrs(node_def)
-        key = prefix + node_def.name
-        graph.add_node(key, name=key, op=node_def.op, device=node_def.device, attrs=attrs,
-                       outputs=_outputs(node_def.op, attrs, output_shapes),
-                       scope=scope_of(key), missing=False, order=graph.number_of_nodes(), **common)
-    args = set(arg_names)
-    for node_def in fdef.node_def:
-        for index, text in enumerate(node_def.input):
-            src, out, control = _function_input(text, prefix, args)
-            if src not in graph:
-                continue
-            _add_edge(graph, src, prefix + node_def.name, out,
-                      -1 - index if control else index, control)
-    for index, arg in enumerate(fdef.signature.output_arg):
-        key = prefix + "_retval_" + arg.name
-        target = fdef.ret.get(arg.name, "")
-        src, out, _ = _function_input(target, prefix, args) if target else ("", 0, False)
+    for node_def, attrs, outputs, _ in body.nodes:
+        _add(graph, prefix + node_def.name, op=node_def.op, device=node_def.device, attrs=attrs,
+             outputs=[dict(o) for o in outputs], common=common)
+    for node_def, _, _, inputs in body.nodes:
+        for index, (src, out, control) in enumerate(inputs):
+            if prefix + src in graph:
+                _add_edge(graph, prefix + src, prefix + node_def.name, out,
+                          -1 - index if control else index, control)
+    for index, (arg, parsed) in enumerate(body.rets):
+        key = retval_key(prefix, arg.name)
+        src, out = (prefix + parsed[0], parsed[1]) if parsed else ("", 0)
         info = {"dtype": dtype_name(arg.type), "shape": None}
         if src in graph:
             outs = graph.nodes[src]["outputs"]
             if 0 <= out < len(outs) and outs[out]["shape"] is not None:
                 info["shape"] = outs[out]["shape"]
-        graph.add_node(key, name=key, op="_Retval", device="", attrs={"index": index},
-                       outputs=[info], scope=scope_of(key), missing=False,
-                       order=graph.number_of_nodes(), **common)
+        _add(graph, key, op="_Retval", device="", attrs={"index": index}, outputs=[info],
+             common=common)
         if src in graph:
             _add_edge(graph, src, key, out, 0, False)
         graph.add_edge(key, caller, key=-2000 - index, src_output=0, dst_input=index,
                        control=False, kind="return", dtype=info["dtype"], shape=info["shape"])
-    for node_def in fdef.node_def:
-        _expand_calls(graph, prefix + node_def.name, library, depth + 1, stack)
+    return [prefix + node_def.name for node_def, _, _, _ in body.nodes]
+
+
+def _add(graph: nx.MultiDiGraph, key: str, common: dict, **data) -> None:
+    if key in graph:  # only a name TensorFlow would refuse can get here; never merge two nodes
+        raise GraphFileError(f"node name {key[:200]!r} is given twice (a function body's node "
+                             f"and another node)")
+    graph.add_node(key, name=key, scope=scope_of(key), missing=False,
+                   order=graph.number_of_nodes(), **data, **common)

@@ -15,6 +15,7 @@ from typing import Optional
 
 import networkx as nx
 
+from ..graphdef.walk import body_prefix
 from .exprs import PASS_THROUGH, VARIABLE_OPS, data_inputs, input_of, node_op, trace_source
 from .structures import _MERGE, _NEXT, _WHILE_V2
 
@@ -97,7 +98,7 @@ def _carried_args(G: nx.MultiDiGraph) -> dict:
     for n, d in G.nodes(data=True):
         caller = d.get("parent_op")
         if caller is None or node_op(G, caller) not in _WHILE_V2 or \
-                not n.startswith(f"{caller}/body/"):
+                not n.startswith(body_prefix(caller, "body")):
             continue
         if d["op"] == "_Arg":
             args[(caller, d["attrs"].get("index"))] = n
@@ -165,7 +166,7 @@ def loop_of(G: nx.MultiDiGraph, node: str) -> Optional[str]:
         caller = G.nodes[current].get("parent_op")
         if caller is None:
             break
-        if node_op(G, caller) in _WHILE_V2 and current.startswith(f"{caller}/body/"):
+        if node_op(G, caller) in _WHILE_V2 and current.startswith(body_prefix(caller, "body")):
             return caller
         current = caller
     return f"frame {frame}" if frame else None

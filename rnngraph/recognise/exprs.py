@@ -9,6 +9,7 @@ shape element stands for (batch size, time steps).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Optional
 
@@ -30,9 +31,12 @@ _MAX_DEPTH = 12
 _MAX_RANGE = 1 << 16  # a Range the file declares longer than this is not expanded
 
 
+@functools.lru_cache(maxsize=1 << 18)  # recognisers sort all nodes several times
 def natural_key(name: str) -> tuple:
     """Sort key that orders ``Enter_2`` before ``Enter_10``."""
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p)
+    # ASCII digits only: "²".isdigit() is true, but int("²") raises (issue 24 item 6).
+    return tuple((0, int(p)) if p.isascii() and p.isdigit() else (1, p)
+                 for p in re.split(r"([0-9]+)", name) if p)
 
 
 def common_prefix(names: list) -> str:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import networkx as nx
 
+from ..graphdef.walk import body_prefix
 from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, expr,
                      input_of, meaning, natural_key, node_op, trace_source)
 from .structures import (LoopVar, WhileLoop, _ADD, _COMPARE, _ENTER, _EXIT, _LOGICAL,
@@ -197,7 +198,7 @@ def _v1_var(G, enter: str, index: int, source, cells: list) -> Optional[LoopVar]
 
 
 def _function_nodes(G, caller: str, role: str) -> list:
-    prefix = f"{caller}/{role}/"
+    prefix = body_prefix(caller, role)
     return [n for n, d in G.nodes(data=True) if d.get("parent_op") == caller and n.startswith(prefix)]
 
 

@@ -22,8 +22,8 @@ from .exprs import common_prefix
 
 __all__ = ["Unrolled", "StepRun", "find_unrolled", "cached_unrolled", "find_series", "Series"]
 
-_SUFFIX = re.compile(r"_\d+$")
-_FAMILY = re.compile(r"^(.*?)(\d+)$")
+_SUFFIX = re.compile(r"_[0-9]+$")
+_FAMILY = re.compile(r"^(.*?)([0-9]+)$")
 _MIN_STEPS = 3  # below this, stacking saves nothing
 _BACK_OPS = ("NextIteration", "RefNextIteration")
 
@@ -286,7 +286,7 @@ def find_series(graph: nx.MultiDiGraph, nodes, minimum: int = 5) -> list:
     for node in nodes:
         data = graph.nodes[node]
         short = data["name"].rpartition("/")[2]
-        match = re.match(r"^(.*?)(?:_(\d+))?$", short)
+        match = re.match(r"^(.*?)(?:_([0-9]+))?$", short)
         base, number = match.group(1), int(match.group(2) or 0)
         groups.setdefault((data["scope"], base, data["op"]), []).append((number, node))
     found = []

@@ -13,6 +13,7 @@ from typing import Optional
 
 import networkx as nx
 
+from ..graphdef.walk import body_prefix
 from .exprs import (PASS_THROUGH, VARIABLE_OPS, const_value, consumers, data_inputs, expr, input_of,
                     natural_key, node_op, shape_of, trace_source)
 from .structures import (ACTIVATIONS, Cell, DenseLayer, DropoutInfo, RnnInfo, StateTensor,
@@ -199,7 +200,7 @@ def fill_role(G: nx.MultiDiGraph, fill: str) -> str:
             if op in {"While", "StatelessWhile"}:
                 nexts_arg = [n for n, d in G.nodes(data=True) if d.get("parent_op") == dst
                              and d["op"] == "_Arg" and d["attrs"].get("index") == index
-                             and n.startswith(f"{dst}/body/")]
+                             and n.startswith(body_prefix(dst, "body"))]
                 for arg in nexts_arg:
                     if arg not in seen:
                         seen.add(arg)

@@ -16,6 +16,8 @@ import re
 
 import networkx as nx
 
+from ..graphdef.walk import body_prefix
+
 __all__ = ["executions", "canonical_names", "device_name", "iteration_of_nodes", "node_records",
            "iteration_table", "format_table", "peak_bytes", "loop_iterations"]
 
@@ -23,7 +25,7 @@ _STREAM_MARK = "/stream:"  # GPU traces repeat each kernel per stream; the devic
 _EXIT_OPS = ("Exit", "RefExit")
 _WHILE_OPS = ("While", "StatelessWhile")
 # The executor lowers a v2 While into v1 control flow and names the body's ops
-# <while>/body/_<n>/<op>; the walked graph names them <while>/body/<op>.
+# <while>/body/_<n>/<op>; the walked graph names them <while>/body::/<op> (walk.body_prefix).
 _LOWERED = re.compile(r"/(body|cond)/_\d+/")
 
 
@@ -89,7 +91,7 @@ def canonical_names(runs: dict, graph: nx.MultiDiGraph) -> dict:
     out: dict = {}
     for name, mine in runs.items():
         if name not in graph:
-            plain = _LOWERED.sub(r"/\1/", name, count=1)
+            plain = _LOWERED.sub(r"/\1::/", name, count=1)
             name = plain if plain in graph else name
         out.setdefault(name, []).extend(mine)
     for mine in out.values():
@@ -124,7 +126,7 @@ def loop_iterations(graph: nx.MultiDiGraph, runs: dict, switches: list) -> int:
     """
     counts = [sum(1 for r in runs.get(name, []) if 1 in r["slots"]) for name in switches]
     counts += [len(runs.get(name, [])) for name, data in graph.nodes(data=True)
-               if _in_while(graph, data) and f"{data['parent_op']}/body/" in name]
+               if _in_while(graph, data) and body_prefix(data['parent_op'], "body") in name]
     return max(counts, default=0)
 
 

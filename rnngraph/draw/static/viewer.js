@@ -147,7 +147,7 @@
           if (extra[s]) { extra[s].split("\n").forEach(function (line) { out.push(indent + line); }); }
         });
         (children[scope] || []).forEach(function (c) {
-          out.push(indent + "subgraph " + dotId("cluster_" + c) + " {");
+          out.push(indent + "subgraph " + dotId("cluster::" + c) + " {");
           out.push(indent + "  " + scene.scopes[c][1]);
           emit(c, indent + "  ");
           out.push(indent + "}");
@@ -228,8 +228,8 @@
       st.clusters = {};
       svg.querySelectorAll("g.cluster").forEach(function (g) {
         var id = idOf((g.querySelector("title") || {}).textContent || "");
-        if (id.indexOf("cluster_") === 0) {
-          var scope = id.slice(8);
+        if (id.indexOf("cluster::") === 0) {
+          var scope = id.slice(9);
           st.clusters[scope] = g;
           g.setAttribute("data-scope", scope);
         }
