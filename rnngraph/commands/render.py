@@ -46,6 +46,10 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
                        help="collapse name scopes deeper than N into one box each")
     group.add_argument("--show-consts", action="store_true",
                        help="draw single-use constants instead of folding them into their consumer")
+    group.add_argument("--show-init", action="store_true",
+                       help="draw the auxiliary machinery too: variable initializers, "
+                            "is-initialized tests, the init op, saver and summary ops, unused "
+                            "constants (hidden by default)")
     group.add_argument("--color-by", choices=("kind", "device"), default="kind",
                        help="colour nodes by what they are (default) or by device")
     group.add_argument("--focus", choices=FOCUS_TOPICS, default=None,
@@ -150,7 +154,13 @@ def drawing_options(args, graph, title: str, run=None):
     options = RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
                             focus_nodes=focus_nodes, annotations=annotations or {},
                             labels=labels or {}, title=title, group_steps=args.expand_ends,
-                            expand_ends=args.expand_ends, overlay=overlay_of(args, run))
+                            expand_ends=args.expand_ends, overlay=overlay_of(args, run),
+                            show_init=getattr(args, "show_init", False))
+    from ..draw.dot import hidden_text  # noqa: PLC0415
+
+    hidden = hidden_text(graph, options)
+    if hidden:
+        print(f"rnngraph: {hidden}", file=sys.stderr)
     if not args.full and args.depth is None:
         from ..draw.dot import plan_detail  # noqa: PLC0415
 

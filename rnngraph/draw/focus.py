@@ -16,6 +16,7 @@ import networkx as nx
 from ..errors import UsageError
 from ..graphdef.walk import format_shape
 from ..recognise import GATE_MEANING, Findings, recognise
+from .statements import short_name
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
 
@@ -193,9 +194,12 @@ def _concat(G, found: Findings) -> FocusView:
 def _strided_slice(G, found: Findings) -> FocusView:
     view = FocusView()
     for sl in found.strided_slices:
-        view.labels[sl.name] = "[" + sl.slice.rpartition("[")[2] if "[" in sl.slice else sl.slice
-        view.annotations[sl.name] = f"strided_slice: {sl.slice}" + (
-            f" = {sl.meaning}" if sl.meaning else "")
+        # The label says what it picks (draw/roles.py); the note, why it is a slice at all.
+        if sl.slice.startswith("Shape(") and sl.meaning:
+            note = f"the {sl.meaning}, read from the input's shape when the graph runs"
+        else:
+            note = f"element [begin:end:strides] of {short_name(sl.input)}"
+        view.annotations[sl.name] = f"{short_name(sl.name)}: {note}"
     view.nodes = _with_context(G, {s.name for s in found.strided_slices})
     return view
 
@@ -204,7 +208,7 @@ def _lstm_notes(cell) -> dict:
     """Return the notes for an LSTM's c_t and h_t, from the recognised activation and peepholes."""
     act = cell.activation or "φ"
     peep = cell.peepholes
-    fb = " + b" if cell.forget_bias is not None else ""
+    fb = f" + {cell.forget_bias!r}" if cell.forget_bias is not None else ""
     f_in = f"f{fb}" + (" + w_f⊙c_(t−1)" if "f" in peep else "")
     i_in = "i" + (" + w_i⊙c_(t−1)" if "i" in peep else "")
     o_in = "o" + (" + w_o⊙c_t" if "o" in peep else "")

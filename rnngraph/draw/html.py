@@ -311,10 +311,10 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
                 addon: str = "") -> str:
     """Return the interactive HTML page of ``graph``.
 
-    The page lays the graph out in the browser and opens readable: the
-    scopes around the loops and cells open as far as about
-    :data:`~rnngraph.draw.scene.READABLE_BOXES` boxes allow, or the scopes up
-    to ``depth``, plus ``open_scopes`` (and what contains them).  ``full``
+    The page lays the graph out in the browser and opens on what the graph
+    is about: the loop's scope open with the cell open inside it (the
+    machinery around them closed), centred on the cell's gates; or the
+    scopes up to ``depth``, plus ``open_scopes`` (and what contains them).  ``full``
     pre-renders one drawing with every node instead (unrolled steps tiled).
     """
     from ..recognise import recognise  # noqa: PLC0415
@@ -344,14 +344,21 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
 
 
 def _start_node(graph: nx.MultiDiGraph, found) -> str:
-    """Return the node the page centres on when the drawing is larger than the window."""
+    """Return the node the page centres on when the drawing is larger than the window.
+
+    The first cell's gates (the split that makes them), else its MatMul, else the loop.
+    """
+    for cell in found.cells:
+        for info in cell.gate_nodes.values():
+            split = info.get("slice", "").rpartition(":")[0]
+            if split in graph:
+                return split
+        if cell.matmul in graph:
+            return cell.matmul
     for loop in found.while_loops:
         for name in (loop.loop_cond, loop.name):
             if name in graph:
                 return name
-    for cell in found.cells:
-        if cell.matmul in graph:
-            return cell.matmul
     return ""
 
 

@@ -9,6 +9,7 @@ big graph readable.  Pure: no Graphviz, no files.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
@@ -16,12 +17,23 @@ from typing import Optional
 import networkx as nx
 
 from ..errors import UsageError
+from ..recognise.auxiliary import Auxiliary, find_auxiliary
 from .functional import routing
 
 __all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
-           "plan_detail", "scope_parent"]
+           "plan_detail", "scope_parent", "auxiliary_of"]
 
 COLOR_BY = ("kind", "device")
+_AUXILIARY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def auxiliary_of(graph: nx.MultiDiGraph) -> Auxiliary:
+    """Return :func:`find_auxiliary` of ``graph``, found once per graph object."""
+    found = _AUXILIARY.get(graph)
+    if found is None or found[0] != graph.number_of_nodes():
+        found = _AUXILIARY[graph] = (graph.number_of_nodes(), find_auxiliary(graph))
+    return found[1]
+
 
 @dataclass(frozen=True)
 class RenderOptions:
@@ -41,6 +53,7 @@ class RenderOptions:
     group_series: bool = False  # op series (add, add_1, ...) as one box
     aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
     overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
+    show_init: bool = False  # draw initializers, saver, summaries and unused constants too
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -61,8 +74,9 @@ class Layout:
     def __init__(self, graph: nx.MultiDiGraph, options: RenderOptions):
         self.graph = graph
         self.options = options
-        nodes = sorted(graph.nodes) if options.focus_nodes is None else sorted(
-            n for n in graph.nodes if n in options.focus_nodes)
+        hidden = set() if options.show_init else auxiliary_of(graph).nodes
+        nodes = sorted(n for n in graph.nodes if n not in hidden and (
+            options.focus_nodes is None or n in options.focus_nodes))
         self.visible = set(nodes)
         self.box_of: dict[str, str] = {}
         self.groups: dict[str, list] = defaultdict(list)  # box id -> member nodes
@@ -81,6 +95,10 @@ class Layout:
                 self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
             else:
                 self.box_of[name] = name
+        for box, members in list(self.groups.items()):  # a scope of one op is drawn as that op
+            if self.group_info[box]["kind"] == "scope" and len(members) == 1:
+                self.box_of[members[0]] = members[0]
+                del self.groups[box], self.group_info[box]
         # Functional control flow: loop variables, branches and calls wired through their caller.
         self.routing = routing(graph, set(self.box_of))
         if options.group_series:
@@ -110,6 +128,7 @@ class Layout:
                 self.box_of[name] = self.box_of[into]
                 if self.box_of[into] == into:
                     self.merged[into].append(name)
+        self._sizes: Optional[dict] = None  # scope -> visible nodes in it (for lift)
         self.aux = self._auxiliary()
         # The same for control edges: a frozen graph's NoOp waiting on every scope would
         # otherwise cross the whole drawing (ResNet50: 170 such edges, 120 s in dot).
@@ -184,9 +203,31 @@ class Layout:
         return sorted(set(self.box_of.values()))
 
     def cluster_of(self, box: str) -> str:
+        """Return the scope whose cluster draws ``box`` (scopes of one box are not drawn)."""
         if box in self.group_info:
-            return self.group_info[box]["cluster"]
-        return self.graph.nodes[box]["scope"]
+            return self.lift(self.group_info[box]["cluster"])
+        return self.lift(self.graph.nodes[box]["scope"])
+
+    def lift(self, scope: str) -> str:
+        """Return ``scope``, or the nearest scope holding it that draws more than one node."""
+        if self._sizes is None:
+            self._sizes = defaultdict(int)
+            for name in self.box_of:
+                for part in _prefixes(self.graph.nodes[name]["scope"]):
+                    self._sizes[part] += 1
+        while scope and self._sizes.get(scope, 0) <= 1:
+            scope = scope.rpartition("/")[0]
+        return scope
+
+
+def _prefixes(scope: str) -> list:
+    """Return "a", "a/b", ... for scope "a/b/..." (the scope itself last)."""
+    if not scope:
+        return []
+    parts = scope.split("/")
+    if len(parts) > 400:  # a hostile file's scopes thousands deep: count the outer ones only
+        parts = parts[:400]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def scope_parent(scope: str) -> str:

@@ -184,6 +184,8 @@
         if (kind === "call" || kind === "return") {
           attrs.push("style=dotted", 'color="#525252"');
           if (kind === "return") { attrs.push("constraint=false"); }
+        } else if (kind === "enter" || kind === "exit" || kind === "condition") {
+          attrs.push('color="#8c510a"');  // a v2 loop's way in, out and its test (dot.py's loop_io)
         }
         if (back) {
           attrs.push("dir=back", 'color="#d94801"', "penwidth=1.6");
@@ -354,6 +356,10 @@
     }
     function drawMiniRect() {
       if (!mini || !st.vb) { return; }
+      // the whole drawing in view (fit): the minimap would only cover part of it
+      var v = st.vb, hm = st.home;
+      mini.style.display = v[0] <= hm[0] + 1 && v[1] <= hm[1] + 1 && v[0] + v[2] >= hm[0] + hm[2] - 1 &&
+        v[1] + v[3] >= hm[1] + hm[3] - 1 ? "none" : "";
       var rect = mini.querySelector("rect");
       rect.setAttribute("x", st.vb[0]); rect.setAttribute("y", st.vb[1]);
       rect.setAttribute("width", st.vb[2]); rect.setAttribute("height", st.vb[3]);
@@ -891,10 +897,12 @@
         line.appendChild(document.createTextNode(row[0]));
         div.appendChild(line);
       });
-      [["rg-l-control", "- - -> control edge"], ["rg-l-back", "orange: loop back edge"],
-       ["rg-l-step", "blue loop: state to the next step"]].forEach(function (row) {
-        div.appendChild(el("div", row[1], row[0]));
+      (scene.edge_legend || []).forEach(function (row) {
+        var line = el("div", row[0], "rg-l-edge");
+        line.style.color = row[1];
+        div.appendChild(line);
       });
+      if (scene.hidden) { div.appendChild(el("div", scene.hidden, "rg-l-hidden")); }
       (box || view).appendChild(div);
     };
   }
