@@ -110,7 +110,7 @@ def test_dot_lays_out_the_dynamic_graph_into_svg(walked, tmp_path):
     svg = result.stdout.decode()
     assert svg.startswith("<?xml") and "</svg>" in svg
     boxes = re.findall(r'^\s*"[^"]+" \[', text, flags=re.M)
-    assert svg.count('class="node"') == len(boxes) > 80
+    assert svg.count('class="node"') == len(boxes) > 60  # initializers hidden
     assert "rnn/while/LoopCond" in svg  # tooltips carry the full names
 
 

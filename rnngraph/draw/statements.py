@@ -253,7 +253,7 @@ def note_statements(box: str, text: str) -> list:
     """
     note_id = f"note::{box}"
     return [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-            f"fontsize=10, label={dot_quote(wrap_text(text, 30))}];",
+            f"fontsize=10, label={dot_quote(wrap_text(text, 40))}];",
             f"{dot_quote(box)} -> {dot_quote(note_id)} "
             '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
 
