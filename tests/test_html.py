@@ -54,8 +54,14 @@ def test_page_data_maps_every_node_to_a_box(page, walked):
     scene = data["scene"]
     box, _, cluster, _ = scene["boxes"][scene["node"][loop_cond]]
     assert (box, cluster) == ("rnn/while/LoopCond", "rnn/while")
-    # Every node is shown by some box (folded constants by their consumer).
-    assert all(k >= 0 for k in scene["node"])
+    # Every node is shown by some box (folded constants by their consumer), but the
+    # auxiliary machinery (initializers, the init op, unused constants), which the page
+    # leaves out and says so in its legend.
+    from rnngraph.draw.layout import auxiliary_of
+
+    hidden = auxiliary_of(graph).nodes
+    assert hidden and all((k >= 0) != (n in hidden) for n, k in zip(names, scene["node"]))
+    assert scene["hidden"].startswith("initializers of 2 variables")
     # --depth 1: the loop is one collapsed box inside the open 'rnn'.
     assert data["open"] == ["rnn"]
     assert displayed_box(box, cluster, set(data["open"])) == "scope::rnn/while"
@@ -67,18 +73,26 @@ def test_page_data_maps_every_node_to_a_box(page, walked):
     assert "while loop (frame" in scene["scopes"]["rnn/while"][1]
 
 
-def test_page_opens_readable_with_the_loop_as_a_box(walked):
+def test_page_opens_on_the_loop_and_the_cell(walked):
     from rnngraph.draw.html import render_html
-    from rnngraph.draw.scene import READABLE_BOXES, count_shown, displayed_box
+    from rnngraph.draw.scene import displayed_box
+    from rnngraph.recognise import recognise
 
     for spec in (dict(kind="dynamic", steps=2), dict(kind="dynamic", steps=2, control_flow="v2"),
                  dict(kind="static", cell="lstm", steps=10)):
-        data = _data(render_html(walked(**spec)))
+        graph = walked(**spec)
+        data = _data(render_html(graph))
         scene, opened = data["scene"], set(data["open"])
         shown = {displayed_box(b[0], b[2], opened) for b in scene["boxes"]}
-        assert 3 <= count_shown(scene, opened) <= READABLE_BOXES, (spec, count_shown(scene, opened))
-        if spec["kind"] == "dynamic":  # the loop is a box of its own at the start
-            assert "scope::rnn/while" in shown or "rnn/while" in shown, spec
+        cell = recognise(graph).cells[0]
+        # The cell is open (its MatMul a box of its own), inside the open loop ...
+        assert cell.matmul in shown, spec
+        assert data["start"] in shown and data["start"].startswith(cell.scope), spec
+        # ... and the machinery around it stays closed, labelled boxes.
+        assert any(s.startswith("scope::") and "ZeroState" in s for s in shown), spec
+        if spec["kind"] == "static":  # the other steps stacked, not side by side
+            assert any(s.startswith("stack::") for s in shown), spec
+        assert len(shown) <= 120, (spec, len(shown))
 
 
 def test_open_scope_and_unknown_scope(walked):
@@ -363,7 +377,10 @@ def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
     matmul = names.index("rnn/basic_lstm_cell/MatMul_17")
     assert level["boxes"][level["box"][matmul]] == "rnn/basic_lstm_cell/MatMul_17"
     assert sum(b.startswith("tile::") for b in level["boxes"]) == 30
-    assert all(i >= 0 for i in level["box"])  # every node is shown by some box
+    from rnngraph.draw.layout import auxiliary_of
+
+    hidden = auxiliary_of(graph).nodes  # every node is shown by some box, but the initializers
+    assert all((i >= 0) != (n in hidden) for n, i in zip(names, level["box"]))
 
 
 @pytest.mark.slow

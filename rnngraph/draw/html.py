@@ -325,6 +325,7 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
         return _full_page(graph, options)
     names = sorted(graph.nodes)
     found = recognise(graph)
+    options = _stacked(graph, options, depth)
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:
@@ -341,6 +342,21 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     data["open"] = opened
     data["start"] = _start_node(graph, found)
     return page_text(options.title or "rnngraph", [], data, addon=addon)
+
+
+def _stacked(graph: nx.MultiDiGraph, options: RenderOptions, depth=None) -> RenderOptions:
+    """Return ``options`` with an unrolled RNN's inner step copies stacked (first and last drawn).
+
+    So the page opens on one step's cell, not on every copy side by side.
+    """
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+
+    if options.group_steps or options.focus_nodes is not None or depth is not None:
+        return options
+    unrolled = cached_unrolled(graph)
+    if unrolled is None or not unrolled.runs:
+        return options
+    return dataclasses.replace(options, group_steps=True, expand_ends=True)
 
 
 def _start_node(graph: nx.MultiDiGraph, found) -> str:
@@ -380,6 +396,7 @@ def _side_data(graph: nx.MultiDiGraph, options: RenderOptions, found) -> dict:
     """Return one side's page data, laid out in the page and opened readable."""
     from .scene import initial_open, scene_data  # noqa: PLC0415
 
+    options = _stacked(graph, options)
     scene = scene_data(graph, options, sorted(graph.nodes))
     data = page_data(graph, [], structures(graph, found), options)
     data["scene"] = scene
