@@ -232,19 +232,23 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     _open(browser, path.as_uri())
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
-    # Opens readable: node labels at least 10 px, the loop a box of its own.
+    # Opens readable on what the graph is about: the loop open, the cell open inside it.
     assert _smallest_label_px(browser) >= 10
-    assert "scope::rnn/while" in _boxes(browser)
+    shown = _boxes(browser)
+    assert "rnn/while/LoopCond" in shown and "rnn/while/basic_rnn_cell/MatMul" in shown
     first = browser.get_screenshot_as_png()
 
-    # Open the loop where it stands: no reload, the box gives way to its members.
+    # Close the loop by its frame's label, then open it where it stands: no reload, the box
+    # gives way to its members.
+    _act(browser, _CLICK, browser.find_element(
+        By.CSS_SELECTOR, '#rg-view g.cluster[data-scope="rnn/while"] > text'))
+    assert "scope::rnn/while" in _boxes(browser)
     browser.execute_script("window.rgMarker = 1;")
     _act(browser, _CLICK, browser.find_element(
         By.CSS_SELECTOR, '#rg-view g.node[data-box="scope::rnn/while"]'))
     assert browser.execute_script("return window.rgMarker") == 1
     shown = _boxes(browser)
     assert "scope::rnn/while" not in shown and "rnn/while/LoopCond" in shown
-    assert "scope::rnn/while/basic_rnn_cell" in shown
     assert "rnn%2Fwhile" in browser.execute_script("return location.hash")
     assert _smallest_label_px(browser) >= 10  # the zoom did not change
 

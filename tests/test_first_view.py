@@ -1,0 +1,87 @@
+"""The page's first view shows the cell's gates, legible, for every cell form rnngraph recognises.
+
+Headless Chromium opens each page as a user would; the gate nodes (the split
+that makes them and each gate's activation, as the recogniser names them)
+must be drawn inside the view with labels of at least 10 px on screen.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from test_html import _open, chromium  # noqa: F401 (the module's one Chromium)
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+# On-screen rectangle and font size (px) of each box drawn now, by its box id.
+_GEOMETRY = """
+var view = document.querySelector('#rg-view').getBoundingClientRect(), out = {};
+document.querySelectorAll('#rg-view svg.rg-graph g.node').forEach(function (g) {
+  var r = g.getBoundingClientRect(), t = g.querySelector('text');
+  var px = t ? parseFloat(t.getAttribute('font-size')) * t.getScreenCTM().a : 0;
+  out[g.getAttribute('data-box')] = {
+    inside: r.left >= view.left && r.top >= view.top && r.right <= view.right && r.bottom <= view.bottom,
+    px: px, text: Array.from(g.querySelectorAll('text')).map(function (x) { return x.textContent; })};
+});
+return out;
+"""
+
+
+def _keras_lstm():
+    from rnngraph.graphdef.loaders import load_graph_def
+    from rnngraph.graphdef.walk import walk
+
+    return walk(load_graph_def(FIXTURES / "keras" / "k2-lstm.frozen.pbtxt")[0])
+
+
+def _gate_nodes(graph) -> dict:
+    """Return {node: gate names} of the first cell's split and gate activations."""
+    from rnngraph.recognise import recognise
+
+    cell = recognise(graph).cells[0]
+    nodes: dict = {}
+    for gate, info in cell.gate_nodes.items():
+        nodes.setdefault(info["slice"].rpartition(":")[0], []).append(gate)
+        nodes.setdefault(info["activation"], []).append(gate)
+    return nodes
+
+
+CASES = {
+    "dynamic-lstm-v1": dict(kind="dynamic", cell="lstm", steps=2),
+    "static-lstm": dict(kind="static", cell="lstm", steps=3),
+    "dynamic-gru-v2": dict(kind="dynamic", cell="gru", steps=2, control_flow="v2"),
+    "keras-lstm": None,
+}
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("case", [pytest.param(c, marks=[pytest.mark.tf] if CASES[c] else [])
+                                  for c in CASES])
+def test_first_view_shows_the_gates_legibly(case, request, tmp_path, chromium):  # noqa: F811
+    from rnngraph.draw.dot import RenderOptions
+    from rnngraph.draw.html import render_html
+
+    if CASES[case] is None:
+        graph = _keras_lstm()
+    else:  # built by TensorFlow (the walked fixture imports it the way rnngraph does)
+        graph = request.getfixturevalue("walked")(**CASES[case])
+    gates = _gate_nodes(graph)
+    assert len(gates) >= 2, gates  # the split and the activations (one for both GRU gates)
+    path = tmp_path / f"{case}.html"
+    path.write_text(render_html(graph, RenderOptions(title=case)), encoding="utf-8")
+    _open(chromium, path.as_uri())
+    shots = os.environ.get("RNNGRAPH_SHOTS")  # keep the screenshots to look at
+    if shots:
+        chromium.save_screenshot(str(Path(shots) / f"{case}.png"))
+    drawn = chromium.execute_script(_GEOMETRY)
+    for node, names in gates.items():
+        assert node in drawn, (case, node, "not drawn as its own box")
+        box = drawn[node]
+        assert box["inside"], (case, node, "outside the first view")
+        assert box["px"] >= 10, (case, node, box["px"])
+        label = " ".join(box["text"])
+        assert all(g in label for g in names), (case, node, label)  # the gate is named
