@@ -49,7 +49,7 @@ def test_strided_slice_note():
     view = focus_view(G, "strided_slice")
     # The note names its own node; the label (every view) says what the slice picks, by role.
     assert view.annotations["encoder/rnn/strided_slice"] == (
-        "strided_slice: the time steps, read from the input's shape when the graph runs")
+        "strided_slice: reads this number from the input's shape when the graph runs")
     assert "encoder/rnn/strided_slice" not in view.labels
     assert structure_labels(G)["encoder/rnn/strided_slice"] == [
         "picks Shape(transpose)[0]", "= time steps", "shrink_axis_mask: drops axis 0"]

@@ -99,6 +99,12 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
     out.extend(_edge_statements(merged, len(boxes)))
+    if options.focus_nodes is not None:  # unconnected pieces stacked, not in one wide strip
+        from .rows import column_edges  # noqa: PLC0415
+
+        drawn = [(key[0], key[1]) for key in merged]
+        for bottom, top in column_edges(boxes, drawn, notes):
+            out.append(f"  {dot_quote(bottom)} -> {dot_quote(top)} [style=invis, weight=0];")
     if options.legend:
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")

@@ -196,7 +196,7 @@ def _strided_slice(G, found: Findings) -> FocusView:
     for sl in found.strided_slices:
         # The label says what it picks (draw/roles.py); the note, why it is a slice at all.
         if sl.slice.startswith("Shape(") and sl.meaning:
-            note = f"the {sl.meaning}, read from the input's shape when the graph runs"
+            note = "reads this number from the input's shape when the graph runs"
         else:
             note = f"element [begin:end:strides] of {short_name(sl.input)}"
         view.annotations[sl.name] = f"{short_name(sl.name)}: {note}"
