@@ -155,7 +155,8 @@ def drawing_options(args, graph, title: str, run=None):
                             focus_nodes=focus_nodes, annotations=annotations or {},
                             labels=labels or {}, title=title, group_steps=args.expand_ends,
                             expand_ends=args.expand_ends, overlay=overlay_of(args, run),
-                            show_init=getattr(args, "show_init", False))
+                            show_init=getattr(args, "show_init", False),
+                            open_scopes=_story(graph, args, focus_nodes))
     from ..draw.dot import hidden_text  # noqa: PLC0415
 
     hidden = hidden_text(graph, options)
@@ -168,6 +169,16 @@ def drawing_options(args, graph, title: str, run=None):
         if summary:
             print(f"rnngraph: {summary}", file=sys.stderr)
     return options
+
+
+def _story(graph, args, focus_nodes):
+    """Return the scopes a depth-less drawing opens (the loop and the cell), else None (all)."""
+    if args.depth is not None or focus_nodes is not None or args.annotate or args.full \
+            or getattr(args, "overlay", None):
+        return None
+    from ..draw.roles import story_scopes  # noqa: PLC0415
+
+    return frozenset(story_scopes(graph)) or None
 
 
 def title_of(spec, graph) -> str:

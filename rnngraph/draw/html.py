@@ -293,17 +293,9 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0, addon: str
 
 def _wanted_scopes(graph: nx.MultiDiGraph, found) -> list:
     """Return the scopes to open first: what holds the loops and cells, then they themselves."""
-    from .scene import scope_chain  # noqa: PLC0415
+    from .roles import story_scopes  # noqa: PLC0415
 
-    wanted = []
-    for name in [loop.name for loop in found.while_loops]:
-        wanted.extend(scope_chain(name.rpartition("/")[0]))
-    for cell in found.cells:
-        wanted.extend(scope_chain(cell.scope.rpartition("/")[0]))
-    # then the loops and cells themselves, where they fit, before any other scope
-    wanted.extend(loop.name for loop in found.while_loops)
-    wanted.extend(cell.scope for cell in found.cells)
-    return list(dict.fromkeys(wanted))
+    return story_scopes(graph, found)
 
 
 def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,

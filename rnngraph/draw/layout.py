@@ -54,6 +54,7 @@ class RenderOptions:
     aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
     overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
     show_init: bool = False  # draw initializers, saver, summaries and unused constants too
+    open_scopes: Optional[frozenset] = None  # else: scopes not in it collapse (see roles.story_scopes)
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -85,6 +86,7 @@ class Layout:
         self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
+        opened = _with_op_scopes(graph, options.open_scopes)
         for name in nodes:
             if name in self.box_of:
                 continue
@@ -93,6 +95,10 @@ class Layout:
             if options.depth is not None and len(parts) > options.depth:
                 box = "scope::" + "/".join(parts[: options.depth + 1])
                 self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
+            elif options.depth is None and options.open_scopes is not None and scope and \
+                    scope not in opened:
+                closed = next(p for p in _prefixes(scope) if p not in opened)
+                self._join("scope::" + closed, name, kind="scope", cluster=scope_parent(closed))
             else:
                 self.box_of[name] = name
         for box, members in list(self.groups.items()):  # a scope of one op is drawn as that op
@@ -218,6 +224,19 @@ class Layout:
         while scope and self._sizes.get(scope, 0) <= 1:
             scope = scope.rpartition("/")[0]
         return scope
+
+
+def _with_op_scopes(graph: nx.MultiDiGraph, open_scopes) -> set:
+    """Return ``open_scopes`` plus each open op's own scope (``rnn/strided_slice_1/`` holds the
+    constants TensorFlow made for ``rnn/strided_slice_1``: they fold into its label)."""
+    if open_scopes is None:
+        return set()
+    opened = set(open_scopes)
+    scopes = {data["scope"] for _, data in graph.nodes(data=True)}
+    for scope in sorted(scopes, key=lambda s: s.count("/")):
+        if scope in graph and scope_parent(scope) in opened | {""}:
+            opened.add(scope)
+    return opened
 
 
 def _prefixes(scope: str) -> list:

@@ -17,7 +17,7 @@ from typing import Optional
 
 import networkx as nx
 
-__all__ = ["input_role", "structure_labels", "mask_lines"]
+__all__ = ["input_role", "structure_labels", "mask_lines", "story_scopes"]
 
 # Op -> the names of its inputs, from TensorFlow's op definitions (tf.raw_ops).
 _INPUTS = {
@@ -111,3 +111,40 @@ def structure_labels(graph: nx.MultiDiGraph) -> dict:
                                      else f"gates {', '.join(gates)}"])
     _CACHE[graph] = (graph.number_of_nodes(), labels)
     return labels
+
+
+def story_scopes(graph: nx.MultiDiGraph, found=None) -> list:
+    """Return the scopes a first view opens: what the graph is about, from the findings.
+
+    The scopes holding each loop and each cell, the loop's and the cell's own, and every
+    scope inside a cell (a GRU's gates and candidate); the machinery around them (zero
+    state, shape arithmetic, TensorArray plumbing) stays closed.  [] when nothing is
+    recognised.
+    """
+    if found is None:
+        from ..recognise import recognise  # noqa: PLC0415
+
+        found = recognise(graph)
+    roots = [loop.name for loop in found.while_loops]
+    # a v2 loop is one op calling two functions: both are the loop's story (cond: its test)
+    roots += [f"{loop.name}/{part}" for loop in found.while_loops if loop.control_flow == "v2"
+              for part in ("cond", "body")]
+    cells = [cell.scope for cell in found.cells if cell.scope]
+    cells += [scope for cell in found.cells for scope in cell.instance_scopes or [] if scope]
+    wanted: dict = {}
+    for name in roots + cells:
+        for part in _chain(name):
+            wanted[part] = True
+    inside = tuple(f"{c}/" for c in cells)
+    if inside:
+        for _, data in graph.nodes(data=True):
+            scope = data["scope"]
+            if scope.startswith(inside):
+                for part in _chain(scope):
+                    wanted[part] = True
+    return sorted(wanted)
+
+
+def _chain(scope: str) -> list:
+    parts = scope.split("/")[:400]  # a hostile file may nest scopes thousands deep
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)] if scope else []
