@@ -24,7 +24,7 @@ def test_gates_on_a_fixture():
     view = focus_view(G, "gates")
     assert view.annotations["decoder/basic_lstm_cell/Add"] == (
         "f + 1.0: forget bias keeps the forget gate open at the start")
-    assert view.annotations["decoder/basic_lstm_cell/split"] == "split: 4 blocks of 4 columns → i, j, f, o"
+    assert view.annotations["decoder/basic_lstm_cell/split"] == "split: 4 blocks of 4 columns, one per gate"
     assert view.labels["decoder/basic_lstm_cell/Sigmoid_2"] == "gate o"
     assert "c0" in view.nodes  # one hop of context: c_(t−1) feeding the forget product
     assert "x0" not in view.nodes

@@ -241,14 +241,14 @@ def _gates(G, found: Findings) -> FocusView:
         n = cell.n_neurons
         order = sorted(cell.gates, key=lambda g: int(cell.gate_nodes[g]["slice"].rpartition(":")[2]))
         if cell.kind == "lstm":
-            view.annotations[split] = f"split: 4 blocks of {n} columns → {', '.join(order)}"
+            view.annotations[split] = f"split: 4 blocks of {n} columns, one per gate"
             if cell.forget_bias_node:
                 view.annotations[cell.forget_bias_node] = (
                     f"f + {cell.forget_bias!r}: forget bias keeps the forget gate open at the start")
             view.annotations.update(_lstm_notes(cell))
         else:
-            view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns → "
-                                       + ", ".join(f"{g} ({GATE_MEANING[g]})" for g in order))
+            view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns; "
+                                       + ", ".join(f"{g}: {GATE_MEANING[g]}" for g in order))
             if cell.candidate.get("activation_node"):
                 core.add(cell.candidate["activation_node"])
                 view.annotations[cell.candidate["activation_node"]] = (

@@ -372,6 +372,21 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     return f"{dot_quote(box)} [{', '.join(attrs)}];"
 
 
+_ELEMENTWISE = frozenset({"Add", "AddV2", "Sub", "Mul", "Maximum", "Minimum", "Identity"})
+
+
+def _scalar_result(graph, node: str) -> bool:
+    """Return whether an elementwise op of scalars (``time + 1`` in a v2 body) gives a scalar.
+
+    Function bodies often leave such shapes unknown; the drawing then said "?" beside "scalar".
+    """
+    if graph.nodes[node]["op"] not in _ELEMENTWISE:
+        return False
+    ins = [d for _, _, k, d in graph.in_edges(node, keys=True, data=True)
+           if not d["control"] and k >= 0]
+    return bool(ins) and all(d["shape"] == [] for d in ins)
+
+
 def merged_edges(graph, layout: Layout) -> dict:
     """Return {(box a, box b, control, kind, back): [edge data]} of the edges to draw."""
     merged: dict[tuple, list] = {}
@@ -389,6 +404,8 @@ def merged_edges(graph, layout: Layout) -> dict:
         if (src, dst, key) in layout.routing.skip:
             continue  # drawn below as the loop / call it stands for
         back = graph.nodes[src]["op"] in BACK_OPS and a not in layout.group_info
+        if data["shape"] is None and not data["control"] and _scalar_result(graph, src):
+            data = dict(data, shape=[])
         merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
     for src, dst, data in layout.routing.extra:  # never elided: they are the loop's structure
         if src in layout.box_of and dst in layout.box_of:
