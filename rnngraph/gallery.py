@@ -228,7 +228,13 @@ def readme_text(entries: list) -> str:
              "    rnngraph gallery --out gallery/", "",
              "A test (`tests/test_gallery.py`) checks that the committed `.dot` files are what "
              "these commands produce today. Open any `.svg` in a browser; hover a box for its "
-             "details. For an interactive page add `--format html`.", ""]
+             "details. For an interactive page add `--format html`.", "",
+             "Under each picture: its size at 96 dpi and the smallest text it would have on a "
+             f"{SLIDE[0]}×{SLIDE[1]} (16:9) slide. The topic views (`--focus`) are drawn for "
+             f"slides, text at least {SLIDE_TEXT_PX} px (a test reads every SVG's size and "
+             "fonts; four views of a whole loop are still too big and are listed there); the "
+             "full views keep the loop and the cell open, close the machinery around them and "
+             "leave out the initializers, and are best shown as the interactive page.", ""]
     commands = {figure.name: figure.command for figure, _ in entries}
     for figure, text in entries:
         image = f"![{figure.heading}]({figure.name}.svg)"
