@@ -86,11 +86,11 @@ class Layout:
         self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
-        opened = _with_op_scopes(graph, options.open_scopes)
+        opened = set(options.open_scopes or ())
         for name in nodes:
             if name in self.box_of:
                 continue
-            scope = graph.nodes[name]["scope"]
+            scope = self.node_scope(name)
             parts = scope.split("/") if scope else []
             if options.depth is not None and len(parts) > options.depth:
                 box = "scope::" + "/".join(parts[: options.depth + 1])
@@ -208,35 +208,31 @@ class Layout:
     def boxes(self) -> list:
         return sorted(set(self.box_of.values()))
 
+    def node_scope(self, name: str) -> str:
+        """Return the scope a node is drawn in: its own, but a constant TensorFlow made for one
+        op (``rnn/strided_slice_1/stack``) is drawn in that op's scope, so it folds into its label."""
+        data = self.graph.nodes[name]
+        scope = data["scope"]
+        if data["op"] == "Const" and scope in self.graph:
+            return self.graph.nodes[scope]["scope"]
+        return scope
+
     def cluster_of(self, box: str) -> str:
         """Return the scope whose cluster draws ``box`` (scopes of one box are not drawn)."""
         if box in self.group_info:
             return self.lift(self.group_info[box]["cluster"])
-        return self.lift(self.graph.nodes[box]["scope"])
+        return self.lift(self.node_scope(box))
 
     def lift(self, scope: str) -> str:
         """Return ``scope``, or the nearest scope holding it that draws more than one node."""
         if self._sizes is None:
             self._sizes = defaultdict(int)
             for name in self.box_of:
-                for part in _prefixes(self.graph.nodes[name]["scope"]):
+                for part in _prefixes(self.node_scope(name)):
                     self._sizes[part] += 1
         while scope and self._sizes.get(scope, 0) <= 1:
             scope = scope.rpartition("/")[0]
         return scope
-
-
-def _with_op_scopes(graph: nx.MultiDiGraph, open_scopes) -> set:
-    """Return ``open_scopes`` plus each open op's own scope (``rnn/strided_slice_1/`` holds the
-    constants TensorFlow made for ``rnn/strided_slice_1``: they fold into its label)."""
-    if open_scopes is None:
-        return set()
-    opened = set(open_scopes)
-    scopes = {data["scope"] for _, data in graph.nodes(data=True)}
-    for scope in sorted(scopes, key=lambda s: s.count("/")):
-        if scope in graph and scope_parent(scope) in opened | {""}:
-            opened.add(scope)
-    return opened
 
 
 def _prefixes(scope: str) -> list:

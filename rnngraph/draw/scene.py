@@ -152,7 +152,7 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     for box in boxes:
         extra = note_statements(box, notes[box]) if box in notes else []
         box_rows.append([box, box_statement(graph, layout, box, leaf, palette),
-                         layout.lift(graph.nodes[box]["scope"]) if box in folded_into else layout.cluster_of(box),
+                         layout.lift(layout.node_scope(box)) if box in folded_into else layout.cluster_of(box),
                          "\n".join(extra)])
         if layout.folded.get(box):
             folds[str(index[box])] = _fold_statements(graph, layout, box, leaf, palette, index)
@@ -162,7 +162,7 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     stacked = {n for box, info in layout.group_info.items() if info["kind"] == "stack"
                for n in layout.groups[box]}  # stacks are never collapsed into a scope
     for name in sorted(layout.visible - stacked):
-        for scope in scope_chain(graph.nodes[name]["scope"]):
+        for scope in scope_chain(layout.node_scope(name)):
             members[scope].append(name)
     scopes = set()
     for box in boxes:
