@@ -59,9 +59,29 @@ def _init_assigns(G: nx.MultiDiGraph) -> dict:
         if not firsts or not _is_variable(G, firsts[0]):
             continue
         readers = list(G.successors(name))
-        if all(G.nodes[r]["op"] == "NoOp" for r in readers):
+        if all(G.nodes[r]["op"] == "NoOp" for r in readers) and _fresh_value(G, name):
             found[name] = firsts[0]
     return found
+
+
+def _fresh_value(G: nx.MultiDiGraph, assign: str) -> bool:
+    """Return whether the value an assignment writes reads no variable and no input.
+
+    An initializer's value is made from constants and random numbers; an optimizer's
+    assignment (Adam's ``beta1_power * beta1``) reads a variable, and is not hidden.
+    """
+    values = [s for s, _, k, d in G.in_edges(assign, keys=True, data=True)
+              if k == 1 and not d["control"]]
+    seen, stack = set(), values
+    while stack:
+        node = stack.pop()
+        if node in seen:
+            continue
+        seen.add(node)
+        if G.nodes[node]["op"] in _KEEP_OPS or len(seen) > 200:
+            return False
+        stack.extend(s for s, _, d in G.in_edges(node, data=True) if not d["control"])
+    return True
 
 
 def find_auxiliary(G: nx.MultiDiGraph) -> Auxiliary:
@@ -96,6 +116,16 @@ def find_auxiliary(G: nx.MultiDiGraph) -> Auxiliary:
         if all(succ in hidden for succ in G.successors(node)):
             hidden.add(node)
             pending.extend(G.predecessors(node))
+    # NoOps that only wait on hidden nodes (`init`, and the per-device `init/NoOp_1` it groups)
+    grew = True
+    while grew:
+        grew = False
+        for name, data in G.nodes(data=True):
+            if name not in hidden and data["op"] == "NoOp" and G.in_degree(name) and all(
+                    s in hidden for s in G.predecessors(name)) and all(
+                    d in hidden or G.nodes[d]["op"] == "NoOp" for d in G.successors(name)):
+                hidden.add(name)
+                grew = True
     aux.nodes = hidden
     return aux
 
