@@ -85,3 +85,18 @@ def test_first_view_shows_the_gates_legibly(case, request, tmp_path, chromium): 
         assert box["px"] >= 10, (case, node, box["px"])
         label = " ".join(box["text"])
         assert all(g in label for g in names), (case, node, label)  # the gate is named
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_at_fit_the_minimap_steps_aside(tmp_path, chromium):  # noqa: F811
+    from rnngraph.draw.dot import RenderOptions
+    from rnngraph.draw.html import render_html
+
+    path = tmp_path / "fit.html"
+    path.write_text(render_html(_keras_lstm(), RenderOptions(title="fit")), encoding="utf-8")
+    _open(chromium, path.as_uri())
+    mini = "return getComputedStyle(document.querySelector('#rg-view svg.rg-mini')).display"
+    assert chromium.execute_script(mini) != "none"  # zoomed in on the gates: the minimap helps
+    chromium.execute_script("document.getElementById('rg-fit').click();")
+    assert chromium.execute_script(mini) == "none"  # the whole drawing in view: it would cover it
