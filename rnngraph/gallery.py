@@ -232,7 +232,7 @@ def readme_text(entries: list) -> str:
              "Under each picture: its size at 96 dpi and the smallest text it would have on a "
              f"{SLIDE[0]}×{SLIDE[1]} (16:9) slide. The topic views (`--focus`) are drawn for "
              f"slides, text at least {SLIDE_TEXT_PX} px (a test reads every SVG's size and "
-             "fonts; four views of a whole loop are still too big and are listed there); the "
+             "fonts; three views of a whole loop are still too big and are listed there); the "
              "full views keep the loop and the cell open, close the machinery around them and "
              "leave out the initializers, and are best shown as the interactive page.", ""]
     commands = {figure.name: figure.command for figure, _ in entries}
@@ -277,10 +277,13 @@ def write_gallery(out: str, build: Optional[Callable] = None, draw: bool = True,
         spec, graph, dot = figure_dot(figure, cached)
         written.append(write_atomic(folder / f"{figure.name}.dot", dot))
         text = caption(figure, spec, graph, cached)
+        svg_path = folder / f"{figure.name}.svg"
         if draw:
             svg = run_graphviz(dot, "svg")
-            written.append(write_atomic(folder / f"{figure.name}.svg", svg))
+            written.append(write_atomic(svg_path, svg))
             text += "\n\n" + slide_text(svg.decode("utf-8"))
+        elif svg_path.exists():  # --dot-only: the size of the picture already there
+            text += "\n\n" + slide_text(svg_path.read_text(encoding="utf-8"))
         entries.append((figure, text))
         log(figure.command)
     written.append(write_atomic(folder / "README.md", readme_text(entries)))

@@ -32,7 +32,8 @@ __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
 MAX_LAYOUT_BOXES = 1500
 MAX_CLUSTER_DEPTH = 200  # nested name scopes drawn as nested clusters, at most
-_LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
+# Edge labels are xlabels: placed after the layout, so they cost no rank of their own (a
+# labelled edge doubles the space between ranks in dot; the figures were half empty rows).
 
 
 def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> str:
@@ -69,6 +70,11 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             scopes.add(scope)
             scope = scope.rpartition("/")[0]
     children: dict[str, list] = defaultdict(list)
+    beside = False
+    if notes and options.focus_nodes is not None:  # tall views keep their notes on the side
+        from .rows import notes_beside  # noqa: PLC0415
+
+        beside = notes_beside(boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
 
@@ -76,7 +82,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
-                out.extend(indent + line for line in note_statements(box, notes[box]))
+                out.extend(indent + line for line in note_statements(box, notes[box], beside))
 
     # Depth first without recursion: a file may nest thousands of scopes.
     stack: list = [("", "", "open")]
@@ -129,8 +135,7 @@ def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
 
 
 def _edge_statements(merged: dict, box_count: int) -> list:
-    use_xlabel = box_count > _LABEL_EDGES_UP_TO
-    label_key = "xlabel" if use_xlabel else "label"
+    label_key = "xlabel"
     lines = []
     for (a, b, control, kind, back), datas in sorted(merged.items()):
         attrs = []

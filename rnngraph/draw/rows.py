@@ -14,7 +14,7 @@ import math
 
 import networkx as nx
 
-__all__ = ["column_edges"]
+__all__ = ["column_edges", "notes_beside"]
 
 _BOX_W, _RANK_H = 150.0, 70.0  # rough size of one box and one rank, in points
 _ASPECT = 16 / 9
@@ -75,3 +75,21 @@ def column_edges(boxes: list, edges: list, notes=()) -> list:
         else:
             column_height = h
     return stacked
+
+
+def notes_beside(boxes: list, edges: list, notes=()) -> bool:
+    """Return whether notes go beside their boxes: a drawing taller than 16:9 with notes below."""
+    pieces = _pieces(boxes, edges)
+    if not pieces or not notes:
+        return False
+    noted = set(notes)
+    width = height = 0.0
+    for piece in pieces:
+        per_rank: dict = {}
+        for box, r in piece:
+            per_rank[r] = per_rank.get(r, 0) + 1
+            if box in noted:
+                per_rank[r + 1] = per_rank.get(r + 1, 0) + 1.5
+        width += max(per_rank.values()) * _BOX_W
+        height = max(height, (max(per_rank) + 1) * _RANK_H)
+    return width < _ASPECT * height

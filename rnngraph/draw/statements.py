@@ -244,18 +244,21 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
             f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
 
 
-def note_statements(box: str, text: str) -> list:
-    """Return the DOT statements of a focus note beside ``box``: just below it.
+def note_statements(box: str, text: str, beside: bool = False) -> list:
+    """Return the DOT statements of a focus note beside ``box``: just below it (``beside``: right of it).
 
     The leader is a short, heavy edge that keeps its ranking constraint, so Graphviz
     places each note under its own box (notes on their box's rank lined up in a row
     whose leaders crossed, and made focus views too wide for a slide).
     """
     note_id = f"note::{box}"
-    return [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-            f"fontsize=10, label={dot_quote(wrap_text(text, 40))}];",
-            f"{dot_quote(box)} -> {dot_quote(note_id)} "
-            '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
+    lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
+             f"fontsize=10, label={dot_quote(wrap_text(text, 40))}];",
+             f"{dot_quote(box)} -> {dot_quote(note_id)} "
+             '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
+    if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
+        lines.insert(1, f"{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
+    return lines
 
 
 def _said(line: str) -> str:

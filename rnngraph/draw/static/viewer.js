@@ -166,7 +166,7 @@
         e[5].forEach(function (s) { merged[key].shapes[s] = true; });
         merged[key].count += e[6];
       });
-      var labelKey = order.length > 400 ? "xlabel" : "label";
+      var labelKey = "xlabel";  // as dot.py: edge labels placed after the layout, no rank of their own
       keys.sort().forEach(function (key) {
         var k = JSON.parse(key), a = k[0], b = k[1], control = k[2], kind = k[3], back = k[4];
         var m = merged[key], shapes = Object.keys(m.shapes).sort(), attrs = [];
