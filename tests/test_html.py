@@ -394,6 +394,7 @@ def test_render_open_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "open.html"
     assert main(["render", "dynamic", "--open", "rnn/while/basic_rnn_cell", "-o", str(out)]) == 0
     assert {"rnn", "rnn/while", "rnn/while/basic_rnn_cell"} <= set(_data(out.read_text("utf-8"))["open"])
+    assert "initializers of 2 variables" in capsys.readouterr().err  # said once it is drawn
     assert main(["render", "dynamic", "--open", "rnn", "-o", str(tmp_path / "x.dot")]) == 2
     err = capsys.readouterr().err
     assert "--open applies to --format html" in err and len(err.strip().splitlines()) == 1

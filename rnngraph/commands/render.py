@@ -11,7 +11,7 @@ from ..errors import GraphvizMissing, UsageError
 from ..draw.output import FORMATS, GRAPHVIZ_FORMATS, dot_install_hint
 from .common import add_model_options, spec_from_args
 
-__all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format"]
+__all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format", "report_hidden"]
 
 FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates", "cell")
 
@@ -157,11 +157,6 @@ def drawing_options(args, graph, title: str, run=None):
                             expand_ends=args.expand_ends, overlay=overlay_of(args, run),
                             show_init=getattr(args, "show_init", False),
                             open_scopes=_story(graph, args, focus_nodes))
-    from ..draw.dot import hidden_text  # noqa: PLC0415
-
-    hidden = hidden_text(graph, options)
-    if hidden:
-        print(f"rnngraph: {hidden}", file=sys.stderr)
     if not args.full and args.depth is None:
         from ..draw.dot import plan_detail  # noqa: PLC0415
 
@@ -169,6 +164,17 @@ def drawing_options(args, graph, title: str, run=None):
         if summary:
             print(f"rnngraph: {summary}", file=sys.stderr)
     return options
+
+
+def report_hidden(graph, options) -> None:
+    """Say on stderr, once the drawing is written, which auxiliary nodes it left out."""
+    if options is None:
+        return
+    from ..draw.dot import hidden_text  # noqa: PLC0415
+
+    hidden = hidden_text(graph, options)
+    if hidden:
+        print(f"rnngraph: {hidden}", file=sys.stderr)
 
 
 def _story(graph, args, focus_nodes):
@@ -263,6 +269,7 @@ def run(args) -> int:
                else drawing_options(args, graph, title_of(spec, graph), run_once))
     path = emit(graph, options, fmt, output, full=args.full, graph_def=graph_def,
                 open_scopes=args.open, depth=args.depth)
+    report_hidden(graph, options)
     if path != "-":
         print(path, file=sys.stdout)
     return 0
