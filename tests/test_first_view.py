@@ -100,3 +100,17 @@ def test_at_fit_the_minimap_steps_aside(tmp_path, chromium):  # noqa: F811
     assert chromium.execute_script(mini) != "none"  # zoomed in on the gates: the minimap helps
     chromium.execute_script("document.getElementById('rg-fit').click();")
     assert chromium.execute_script(mini) == "none"  # the whole drawing in view: it would cover it
+
+
+@pytest.mark.tf
+def test_every_step_copy_names_its_gates(walked):
+    """Split outputs carry gate names in every copy of an unrolled LSTM, not only the first."""
+    from rnngraph.draw.roles import structure_labels
+
+    graph = walked(kind="static", cell="lstm", steps=4)
+    splits = sorted(n for n, d in graph.nodes(data=True) if d["op"] == "Split")
+    assert len(splits) == 4
+    labels = structure_labels(graph)
+    assert all(labels.get(s) == ["outputs i, j, f, o"] for s in splits), splits
+    gates = [lines[0] for n, lines in labels.items() if graph.nodes[n]["op"] in ("Sigmoid", "Tanh")]
+    assert sorted(gates) == sorted(["gate i", "gate j", "gate f", "gate o"] * 4)

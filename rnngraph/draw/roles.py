@@ -109,8 +109,32 @@ def structure_labels(graph: nx.MultiDiGraph) -> dict:
         for node, gates in by_activation.items():
             labels.setdefault(node, [f"gate {gates[0]}" if len(gates) == 1
                                      else f"gates {', '.join(gates)}"])
+    _copies(graph, labels)
     _CACHE[graph] = (graph.number_of_nodes(), labels)
     return labels
+
+
+def _copies(graph: nx.MultiDiGraph, labels: dict) -> None:
+    """Give each unrolled step copy's split and gates the labels of the copy that was recognised.
+
+    The copies of a run are the same structure node by node (``recognise/repeats.py``), so
+    the node at the same place in another step plays the same role.
+    """
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+
+    unrolled = cached_unrolled(graph)
+    if unrolled is None:
+        return
+    for run in unrolled.runs:
+        for step in run.members:
+            known = [(k, labels[n]) for k, n in enumerate(step) if n in labels]
+            if not known:
+                continue
+            for other in run.members:
+                if len(other) == len(step):
+                    for k, lines in known:
+                        labels.setdefault(other[k], lines)
+            break
 
 
 def story_scopes(graph: nx.MultiDiGraph, found=None) -> list:
