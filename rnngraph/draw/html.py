@@ -333,7 +333,19 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     data["scene"] = scene
     data["open"] = opened
     data["start"] = _start_node(graph, found)
+    data["gates"] = _gate_nodes(graph, found)
     return page_text(options.title or "rnngraph", [], data, addon=addon)
+
+
+def _gate_nodes(graph: nx.MultiDiGraph, found) -> list:
+    """Return the first cell's split and gate activations: the first view keeps them in sight."""
+    nodes: list = []
+    for cell in found.cells[:1]:
+        for info in cell.gate_nodes.values():
+            for name in (info.get("slice", "").rpartition(":")[0], info.get("activation")):
+                if name in graph and name not in nodes:
+                    nodes.append(name)
+    return nodes
 
 
 def _stacked(graph: nx.MultiDiGraph, options: RenderOptions, depth=None) -> RenderOptions:
@@ -394,6 +406,7 @@ def _side_data(graph: nx.MultiDiGraph, options: RenderOptions, found) -> dict:
     data["scene"] = scene
     data["open"] = initial_open(scene, _wanted_scopes(graph, found))
     data["start"] = _start_node(graph, found)
+    data["gates"] = _gate_nodes(graph, found)
     return data
 
 

@@ -304,6 +304,19 @@
       // centred on the loop or the cell (data.start), when it is drawn
       var start = data.start && byName.hasOwnProperty(data.start) ? boxOf(byName[data.start]) : null;
       if (start !== null && st.boxEls[start]) { centerOn(st.boxEls[start]); }
+      // then on all the cell's gates together (data.gates), their top kept in view
+      var rects = (data.gates || []).map(function (name) {
+        var box = byName.hasOwnProperty(name) ? boxOf(byName[name]) : null;
+        return box !== null && st.boxEls[box] ? svgRect(st.boxEls[box]) : null;
+      }).filter(function (r) { return r; });
+      if (rects.length) {
+        var x0 = Math.min.apply(null, rects.map(function (r) { return r[0]; }));
+        var y0 = Math.min.apply(null, rects.map(function (r) { return r[1]; }));
+        var x1 = Math.max.apply(null, rects.map(function (r) { return r[2]; }));
+        var y1 = Math.max.apply(null, rects.map(function (r) { return r[3]; }));
+        var v = st.vb, top = Math.min((y0 + y1) / 2 - v[3] / 2, y0 - 20);
+        setViewBox([(x0 + x1) / 2 - v[2] / 2, top, v[2], v[3]]);
+      }
     }
     view.addEventListener("wheel", function (e) {
       e.preventDefault();
