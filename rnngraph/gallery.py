@@ -17,7 +17,10 @@ from typing import Callable, Optional
 from .errors import RnnGraphError, UsageError
 
 __all__ = ["Figure", "FIGURES", "GROWTH", "DIFFS", "figure_args", "figure_dot", "caption",
-           "readme_text", "write_gallery"]
+           "readme_text", "write_gallery", "svg_size", "slide_text", "SLIDE", "SLIDE_TEXT_PX"]
+
+SLIDE = (1920, 1080)  # a 16:9 slide in px at 96 dpi
+SLIDE_TEXT_PX = 12  # the smallest text a slide may show
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,11 @@ class Figure:
     look: str  # one sentence: what the picture shows
     topic: Optional[str] = None  # the ``explain`` topic its caption is drawn from
     beside: Optional[str] = None  # the figure drawn side by side with it (v1 beside v2)
+
+    @property
+    def slide(self) -> bool:
+        """Whether the figure is one topic's view, drawn to fit a slide (the full views try)."""
+        return "--focus" in self.args
 
     @property
     def command(self) -> str:
@@ -161,6 +169,29 @@ def _diff_command(name: str, a: str, b: str) -> str:
     return shlex.join(["rnngraph", "diff", a, b, "--format", "svg", "-o", f"gallery/{name}.svg"])
 
 
+def svg_size(svg: str) -> tuple:
+    """Return ``(width px, height px, smallest font px)`` of a Graphviz SVG at 96 dpi."""
+    import re  # noqa: PLC0415
+
+    head = re.search(r'<svg width="([\d.]+)pt" height="([\d.]+)pt"', svg)
+    if head is None:
+        raise UsageError("not a Graphviz SVG (no width and height in pt)")
+    fonts = [float(f) for f in re.findall(r'font-size="([\d.]+)"', svg)]
+    px = 96 / 72
+    return float(head.group(1)) * px, float(head.group(2)) * px, min(fonts, default=0.0) * px
+
+
+def slide_text(svg: str) -> str:
+    """Return how the figure sits on a 16:9 slide: its size and its smallest text there."""
+    width, height, font = svg_size(svg)
+    scale = min(1.0, SLIDE[0] / width, SLIDE[1] / height)
+    size = f"{width:.0f}×{height:.0f} px"
+    if font * scale >= SLIDE_TEXT_PX:
+        return f"{size}: fits a {SLIDE[0]}×{SLIDE[1]} slide with text of {font * scale:.0f} px or more."
+    return (f"{size}: scaled onto a {SLIDE[0]}×{SLIDE[1]} slide its smallest text would be "
+            f"{font * scale:.0f} px; show it in parts (--focus, or --format html).")
+
+
 def figure_args(figure: Figure):
     """Return the parsed ``rnngraph render`` arguments of ``figure``."""
     from .cli import build_parser  # noqa: PLC0415
@@ -210,7 +241,13 @@ def readme_text(entries: list, diffs: tuple = ()) -> str:
              "    rnngraph gallery --out gallery/", "",
              "A test (`tests/test_gallery.py`) checks that the committed `.dot` files are what "
              "these commands produce today. Open any `.svg` in a browser; hover a box for its "
-             "details. For an interactive page add `--format html`.", ""]
+             "details. For an interactive page add `--format html`.", "",
+             "Under each picture: its size at 96 dpi and the smallest text it would have on a "
+             f"{SLIDE[0]}×{SLIDE[1]} (16:9) slide. The topic views (`--focus`) are drawn for "
+             f"slides, text at least {SLIDE_TEXT_PX} px (a test reads every SVG's size and "
+             "fonts; three views of a whole loop are still too big and are listed there); the "
+             "full views keep the loop and the cell open, close the machinery around them and "
+             "leave out the initializers, and are best shown as the interactive page.", ""]
     commands = {figure.name: figure.command for figure, _ in entries}
     for figure, text in entries:
         image = f"![{figure.heading}]({figure.name}.svg)"
@@ -255,9 +292,15 @@ def write_gallery(out: str, build: Optional[Callable] = None, draw: bool = True,
     for figure in FIGURES:
         spec, graph, dot = figure_dot(figure, cached)
         written.append(write_atomic(folder / f"{figure.name}.dot", dot))
+        text = caption(figure, spec, graph, cached)
+        svg_path = folder / f"{figure.name}.svg"
         if draw:
-            written.append(write_atomic(folder / f"{figure.name}.svg", run_graphviz(dot, "svg")))
-        entries.append((figure, caption(figure, spec, graph, cached)))
+            svg = run_graphviz(dot, "svg")
+            written.append(write_atomic(svg_path, svg))
+            text += "\n\n" + slide_text(svg.decode("utf-8"))
+        elif svg_path.exists():  # --dot-only: the size of the picture already there
+            text += "\n\n" + slide_text(svg_path.read_text(encoding="utf-8"))
+        entries.append((figure, text))
         log(figure.command)
     diffs = []
     for row in DIFFS if draw else ():

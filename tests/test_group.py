@@ -67,9 +67,9 @@ def test_static_lstm_copies_are_one_stack_and_each_reads_the_same_variables(walk
     text = to_dot(graph, options)
     assert "basic_lstm_cell × 20\\nsteps 0–19 of 20, 17 ops each" in text
     assert re.search(r'"stack::rnn/basic_lstm_cell::0-19" -> "stack::rnn/basic_lstm_cell::0-19" '
-                     r'\[label=" to the next step: \?×5"', text)
+                     r'\[xlabel=" to the next step: \?×5"', text)
     assert '"rnn/basic_lstm_cell/kernel/Read/Identity" -> "stack::rnn/basic_lstm_cell::0-19" ' \
-           '[label=" 8×20 ×20"' in text
+           '[xlabel=" 8×20 ×20"' in text
 
 
 def test_expand_ends_draws_the_first_and_last_copy(walked):

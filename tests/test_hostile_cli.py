@@ -138,6 +138,7 @@ def test_a_thousand_level_scope_draws(capsys, tmp_path):
     deep = "/".join(f"s{i}" for i in range(1000))
     graph_def.node.add(name="x", op="Placeholder")
     graph_def.node.add(name=deep + "/relu", op="Relu", input=["x"])
+    graph_def.node.add(name=deep + "/relu_1", op="Relu", input=["x"])  # one op alone is drawn bare
     text = to_dot(walk(graph_def), RenderOptions())
     assert text.count("subgraph") == 200 and text.rstrip().endswith("}")  # MAX_CLUSTER_DEPTH
 

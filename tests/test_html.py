@@ -54,8 +54,14 @@ def test_page_data_maps_every_node_to_a_box(page, walked):
     scene = data["scene"]
     box, _, cluster, _ = scene["boxes"][scene["node"][loop_cond]]
     assert (box, cluster) == ("rnn/while/LoopCond", "rnn/while")
-    # Every node is shown by some box (folded constants by their consumer).
-    assert all(k >= 0 for k in scene["node"])
+    # Every node is shown by some box (folded constants by their consumer), but the
+    # auxiliary machinery (initializers, the init op, unused constants), which the page
+    # leaves out and says so in its legend.
+    from rnngraph.draw.layout import auxiliary_of
+
+    hidden = auxiliary_of(graph).nodes
+    assert hidden and all((k >= 0) != (n in hidden) for n, k in zip(names, scene["node"]))
+    assert scene["hidden"].startswith("initializers of 2 variables")
     # --depth 1: the loop is one collapsed box inside the open 'rnn'.
     assert data["open"] == ["rnn"]
     assert displayed_box(box, cluster, set(data["open"])) == "scope::rnn/while"
@@ -67,18 +73,26 @@ def test_page_data_maps_every_node_to_a_box(page, walked):
     assert "while loop (frame" in scene["scopes"]["rnn/while"][1]
 
 
-def test_page_opens_readable_with_the_loop_as_a_box(walked):
+def test_page_opens_on_the_loop_and_the_cell(walked):
     from rnngraph.draw.html import render_html
-    from rnngraph.draw.scene import READABLE_BOXES, count_shown, displayed_box
+    from rnngraph.draw.scene import displayed_box
+    from rnngraph.recognise import recognise
 
     for spec in (dict(kind="dynamic", steps=2), dict(kind="dynamic", steps=2, control_flow="v2"),
                  dict(kind="static", cell="lstm", steps=10)):
-        data = _data(render_html(walked(**spec)))
+        graph = walked(**spec)
+        data = _data(render_html(graph))
         scene, opened = data["scene"], set(data["open"])
         shown = {displayed_box(b[0], b[2], opened) for b in scene["boxes"]}
-        assert 3 <= count_shown(scene, opened) <= READABLE_BOXES, (spec, count_shown(scene, opened))
-        if spec["kind"] == "dynamic":  # the loop is a box of its own at the start
-            assert "scope::rnn/while" in shown or "rnn/while" in shown, spec
+        cell = recognise(graph).cells[0]
+        # The cell is open (its MatMul a box of its own), inside the open loop ...
+        assert cell.matmul in shown, spec
+        assert data["start"] in shown and data["start"].startswith(cell.scope), spec
+        # ... and the machinery around it stays closed, labelled boxes.
+        assert any(s.startswith("scope::") and "ZeroState" in s for s in shown), spec
+        if spec["kind"] == "static":  # the other steps stacked, not side by side
+            assert any(s.startswith("stack::") for s in shown), spec
+        assert len(shown) <= 120, (spec, len(shown))
 
 
 def test_open_scope_and_unknown_scope(walked):
@@ -218,19 +232,23 @@ def test_viewer_opens_readable_and_opens_scopes_in_place(walked, tmp_path, chrom
     _open(browser, path.as_uri())
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
 
-    # Opens readable: node labels at least 10 px, the loop a box of its own.
+    # Opens readable on what the graph is about: the loop open, the cell open inside it.
     assert _smallest_label_px(browser) >= 10
-    assert "scope::rnn/while" in _boxes(browser)
+    shown = _boxes(browser)
+    assert "rnn/while/LoopCond" in shown and "rnn/while/basic_rnn_cell/MatMul" in shown
     first = browser.get_screenshot_as_png()
 
-    # Open the loop where it stands: no reload, the box gives way to its members.
+    # Close the loop by its frame's label, then open it where it stands: no reload, the box
+    # gives way to its members.
+    _act(browser, _CLICK, browser.find_element(
+        By.CSS_SELECTOR, '#rg-view g.cluster[data-scope="rnn/while"] > text'))
+    assert "scope::rnn/while" in _boxes(browser)
     browser.execute_script("window.rgMarker = 1;")
     _act(browser, _CLICK, browser.find_element(
         By.CSS_SELECTOR, '#rg-view g.node[data-box="scope::rnn/while"]'))
     assert browser.execute_script("return window.rgMarker") == 1
     shown = _boxes(browser)
     assert "scope::rnn/while" not in shown and "rnn/while/LoopCond" in shown
-    assert "scope::rnn/while/basic_rnn_cell" in shown
     assert "rnn%2Fwhile" in browser.execute_script("return location.hash")
     assert _smallest_label_px(browser) >= 10  # the zoom did not change
 
@@ -363,7 +381,10 @@ def test_full_page_draws_every_node_of_a_big_unrolled_graph_once(walked):
     matmul = names.index("rnn/basic_lstm_cell/MatMul_17")
     assert level["boxes"][level["box"][matmul]] == "rnn/basic_lstm_cell/MatMul_17"
     assert sum(b.startswith("tile::") for b in level["boxes"]) == 30
-    assert all(i >= 0 for i in level["box"])  # every node is shown by some box
+    from rnngraph.draw.layout import auxiliary_of
+
+    hidden = auxiliary_of(graph).nodes  # every node is shown by some box, but the initializers
+    assert all((i >= 0) != (n in hidden) for n, i in zip(names, level["box"]))
 
 
 @pytest.mark.slow
@@ -373,6 +394,7 @@ def test_render_open_from_the_command_line(tmp_path, capsys):
     out = tmp_path / "open.html"
     assert main(["render", "dynamic", "--open", "rnn/while/basic_rnn_cell", "-o", str(out)]) == 0
     assert {"rnn", "rnn/while", "rnn/while/basic_rnn_cell"} <= set(_data(out.read_text("utf-8"))["open"])
+    assert "initializers of 2 variables" in capsys.readouterr().err  # said once it is drawn
     assert main(["render", "dynamic", "--open", "rnn", "-o", str(tmp_path / "x.dot")]) == 2
     err = capsys.readouterr().err
     assert "--open applies to --format html" in err and len(err.strip().splitlines()) == 1

@@ -77,6 +77,26 @@ def test_slider_in_headless_chromium(run_page, monkeypatch):
         cells = browser.find_elements(By.CSS_SELECTOR, '#rg-step-heat [data-role="f"] .rg-cell')
         assert len(cells) == 2 * 5  # batch × units
 
+        # The controls and heat maps sit in the side column, beside the drawing, not over it;
+        # the heat maps have a colour scale and show a square's value on hover.
+        rect = "var r = document.querySelector(arguments[0]).getBoundingClientRect(); " \
+               "return [r.left, r.top, r.right, r.bottom];"
+        steps_box, view_box = (browser.execute_script(rect, css) for css in ("#rg-steps", "#rg-view"))
+        assert steps_box[0] >= view_box[2] - 1, (steps_box, view_box)
+        assert browser.execute_script("return document.getElementById('rg-steps').parentNode.id") \
+            == "rg-side"
+        assert browser.find_elements(By.CSS_SELECTOR, "#rg-steps .rg-scale .rg-bar")
+        browser.execute_script("arguments[0].dispatchEvent(new MouseEvent('mouseover', "
+                               "{bubbles: true}));", cells[0])
+        value = browser.find_element(By.ID, "rg-step-value").text
+        assert re.search(r"f\[0\]\[0\] = -?\d", value), value
+        # The first view shows the cell: its forget gate is a box inside the view.
+        gate = browser.execute_script(
+            "var g = document.querySelector('#rg-view g.node[data-box=\"rnn/while/basic_lstm_cell/Sigmoid\"]');"
+            "if (!g) return null; var r = g.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];")
+        assert gate and gate[0] >= view_box[0] and gate[2] <= view_box[2] and gate[1] >= view_box[1] \
+            and gate[3] <= view_box[3], (gate, view_box)
+
         move(2)
         assert "rnn/while/Merge_3" in boxes("#rg-view g.node.rg-took-next")
         assert len(browser.find_elements(By.CSS_SELECTOR, "#rg-step-arrays .rg-slot.rg-filled")) == 3

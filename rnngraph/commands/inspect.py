@@ -204,7 +204,7 @@ def run(args) -> int:
     from ..graphdef.library import function_attrs  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
     from .render import (check_graphviz, check_output, drawing_options, emit,  # noqa: PLC0415
-                         resolve_format)
+                         report_hidden, resolve_format)
     from ..draw.output import GRAPHDEF_FORMATS  # noqa: PLC0415
 
     fmt = None
@@ -233,6 +233,7 @@ def run(args) -> int:
         options = None if fmt in GRAPHDEF_FORMATS else drawing_options(args, G, title)
         path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def,
                     open_scopes=args.open, depth=args.depth)
+        report_hidden(G, options)
         if path != "-":
             print(f"{'written' if fmt in GRAPHDEF_FORMATS else 'drawn'}: {path}", file=sys.stderr)
     return 0

@@ -11,7 +11,7 @@ from ..errors import GraphvizMissing, UsageError
 from ..draw.output import FORMATS, GRAPHVIZ_FORMATS, dot_install_hint
 from .common import add_model_options, spec_from_args
 
-__all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format"]
+__all__ = ["register", "FOCUS_TOPICS", "add_drawing_options", "resolve_format", "report_hidden"]
 
 FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates", "cell")
 
@@ -46,6 +46,10 @@ def add_drawing_options(parser: argparse.ArgumentParser) -> None:
                        help="collapse name scopes deeper than N into one box each")
     group.add_argument("--show-consts", action="store_true",
                        help="draw single-use constants instead of folding them into their consumer")
+    group.add_argument("--show-init", action="store_true",
+                       help="draw the auxiliary machinery too: variable initializers, "
+                            "is-initialized tests, the init op, saver and summary ops, unused "
+                            "constants (hidden by default)")
     group.add_argument("--color-by", choices=("kind", "device"), default="kind",
                        help="colour nodes by what they are (default) or by device")
     group.add_argument("--focus", choices=FOCUS_TOPICS, default=None,
@@ -150,7 +154,9 @@ def drawing_options(args, graph, title: str, run=None):
     options = RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
                             focus_nodes=focus_nodes, annotations=annotations or {},
                             labels=labels or {}, title=title, group_steps=args.expand_ends,
-                            expand_ends=args.expand_ends, overlay=overlay_of(args, run))
+                            expand_ends=args.expand_ends, overlay=overlay_of(args, run),
+                            show_init=getattr(args, "show_init", False),
+                            open_scopes=_story(graph, args, focus_nodes))
     if not args.full and args.depth is None:
         from ..draw.dot import plan_detail  # noqa: PLC0415
 
@@ -158,6 +164,27 @@ def drawing_options(args, graph, title: str, run=None):
         if summary:
             print(f"rnngraph: {summary}", file=sys.stderr)
     return options
+
+
+def report_hidden(graph, options) -> None:
+    """Say on stderr, once the drawing is written, which auxiliary nodes it left out."""
+    if options is None:
+        return
+    from ..draw.dot import hidden_text  # noqa: PLC0415
+
+    hidden = hidden_text(graph, options)
+    if hidden:
+        print(f"rnngraph: {hidden}", file=sys.stderr)
+
+
+def _story(graph, args, focus_nodes):
+    """Return the scopes a depth-less drawing opens (the loop and the cell), else None (all)."""
+    if args.depth is not None or focus_nodes is not None or args.annotate or args.full \
+            or getattr(args, "overlay", None):
+        return None
+    from ..draw.roles import story_scopes  # noqa: PLC0415
+
+    return frozenset(story_scopes(graph)) or None
 
 
 def title_of(spec, graph) -> str:
@@ -243,6 +270,7 @@ def run(args) -> int:
                else drawing_options(args, graph, title_of(spec, graph), run_once))
     path = emit(graph, options, fmt, output, full=args.full, graph_def=graph_def,
                 open_scopes=args.open, depth=args.depth)
+    report_hidden(graph, options)
     if path != "-":
         print(path, file=sys.stdout)
     return 0

@@ -17,21 +17,24 @@ import networkx as nx
 
 from ..errors import UsageError
 from ..graphdef.walk import format_shape
+from ..recognise.auxiliary import hidden_line
 from .inputs import edge_shapes
-from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, box_map, count_boxes,
-                     plan_detail)
-from .statements import (box_statement, devices_palette, dot_quote, format_value,
-                         html_escape, merged_edges, short_name, wrap_text)
-from .style import CATEGORIES, category_of
+from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, auxiliary_of, box_map,
+                     count_boxes, plan_detail)
+from .statements import (EDGE_STYLES, LOOP_IO_KINDS, box_statement, devices_palette, dot_quote,
+                         edge_styles, format_value, group_rows, html_escape, legend_categories,
+                         merged_edges, note_statements, short_name)
+from .style import CATEGORIES
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
            "COLOR_BY", "MAX_LAYOUT_BOXES", "TARGET_BOXES", "plan_detail", "count_boxes",
-           "Drawing", "drawing", "box_map"]
+           "Drawing", "drawing", "box_map", "hidden_text"]
 
 # Above this many boxes plain `dot` takes minutes; refuse instead of hanging.
 MAX_LAYOUT_BOXES = 1500
 MAX_CLUSTER_DEPTH = 200  # nested name scopes drawn as nested clusters, at most
-_LABEL_EDGES_UP_TO = 400  # beyond this, edge labels become xlabels (no layout cost)
+# Edge labels are xlabels: placed after the layout, so they cost no rank of their own (a
+# labelled edge doubles the space between ranks in dot; the figures were half empty rows).
 
 
 def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> str:
@@ -55,7 +58,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     out.append("  graph [" + ", ".join(graph_attrs) + "];")
     out.append('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
                'height=0.3, margin="0.08,0.03"];')
-    out.append('  edge [fontname="Helvetica", fontsize=8, color="#555555", arrowsize=0.6];')
+    out.append('  edge [fontname="Helvetica", fontsize=10, color="#555555", arrowsize=0.6];')
 
     # Nested clusters, one per name scope that holds something to draw.
     members: dict[str, list] = defaultdict(list)
@@ -68,6 +71,11 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             scopes.add(scope)
             scope = scope.rpartition("/")[0]
     children: dict[str, list] = defaultdict(list)
+    beside = False
+    if notes and options.focus_nodes is not None:  # tall views keep their notes on the side
+        from .rows import notes_beside  # noqa: PLC0415
+
+        beside = notes_beside(boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
 
@@ -75,13 +83,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
-                note_id = f"note::{box}"
-                out.append(f"{indent}{dot_quote(note_id)} [shape=note, style=filled, "
-                           f'fillcolor="#fffbd6", color="#b8a200", fontsize=9, '
-                           f"label={dot_quote(wrap_text(notes[box]))}];")
-                out.append(f"{indent}{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
-                out.append(f"{indent}{dot_quote(note_id)} -> {dot_quote(box)} "
-                           '[style=dotted, arrowhead=none, color="#b8a200", constraint=false];')
+                out.extend(indent + line for line in note_statements(box, notes[box], beside))
 
     # Depth first without recursion: a file may nest thousands of scopes.
     stack: list = [("", "", "open")]
@@ -104,6 +106,12 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
     out.extend(_edge_statements(merged, len(boxes), graph))
+    if options.focus_nodes is not None:  # unconnected pieces stacked, not in one wide strip
+        from .rows import column_edges  # noqa: PLC0415
+
+        drawn = [(key[0], key[1]) for key in merged]
+        for bottom, top in column_edges(boxes, drawn, notes):
+            out.append(f"  {dot_quote(bottom)} -> {dot_quote(top)} [style=invis, weight=0];")
     if options.legend:
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
@@ -128,8 +136,7 @@ def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
 
 
 def _edge_statements(merged: dict, box_count: int, graph) -> list:
-    use_xlabel = box_count > _LABEL_EDGES_UP_TO
-    label_key = "xlabel" if use_xlabel else "label"
+    label_key = "xlabel"
     lines = []
     for (a, b, control, kind, back), datas in sorted(merged.items()):
         attrs = []
@@ -150,8 +157,8 @@ def _edge_statements(merged: dict, box_count: int, graph) -> list:
             attrs += ["style=dotted", 'color="#525252"']
             if kind == "return":
                 attrs.append("constraint=false")
-        elif kind in ("enter", "exit", "condition"):  # a v2 loop's way in, out and its test
-            attrs.append('color="#d94801"')
+        elif kind in LOOP_IO_KINDS:  # a v2 loop's way in, out and its test
+            attrs.append(f'color="{EDGE_STYLES["loop_io"][1]}"')
         if back:
             # Drawn from Merge down to NextIteration with the arrow at Merge, so the
             # loop body hangs between them and the edge visibly climbs back.
@@ -174,23 +181,30 @@ def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged
         if any(not graph.nodes[n]["device"] for n in layout.box_of):
             rows.append(("(no device)", "#ffffff"))
     else:
-        present = sorted({category_of(graph.nodes[n]["op"], n) for n, b in layout.box_of.items()
-                          if b == n}, key=list(CATEGORIES).index)
-        rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in present]
+        rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in legend_categories(graph, layout)]
+        rows += group_rows(layout)
     cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD></TR>'
                     if colour else f'<TR><TD ALIGN="LEFT"><I>{html_escape(text)}</I></TD></TR>'
                     for text, colour in rows)
-    extra = ""
-    if any(key[2] for key in merged):
-        extra += '<TR><TD ALIGN="LEFT">- - -&gt; control edge</TD></TR>'
-    if any(key[4] for key in merged):
-        extra += '<TR><TD ALIGN="LEFT"><FONT COLOR="#d94801">orange: loop back edge</FONT></TD></TR>'
-    if any(key[0] == key[1] for key in merged):
-        extra += '<TR><TD ALIGN="LEFT"><FONT COLOR="#2171b5">blue loop: state to the next step</FONT></TD></TR>'
-
-    return (f'  "legend::" [shape=plaintext, style="", fontsize=9, label=<<TABLE BORDER="0" '
+    extra = "".join(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{EDGE_STYLES[key][1]}">'
+                    f'{html_escape(EDGE_STYLES[key][0])}</FONT></TD></TR>'
+                    for key in edge_styles(merged))
+    hidden = hidden_text(graph, options)
+    if hidden:
+        extra += f'<TR><TD ALIGN="LEFT"><I>{html_escape(hidden)}</I></TD></TR>'
+    return (f'  "legend::" [shape=plaintext, style="", fontsize=10, label=<<TABLE BORDER="0" '
             f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
             f"{cells}{extra}</TABLE>>];")
+
+
+def hidden_text(graph: nx.MultiDiGraph, options: RenderOptions) -> str:
+    """Return the line saying which auxiliary nodes ``options`` leaves out ("" if none)."""
+    if options.show_init:
+        return ""
+    aux = auxiliary_of(graph)
+    if options.focus_nodes is not None and not aux.nodes & options.focus_nodes:
+        return ""
+    return hidden_line(aux)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import networkx as nx
 from ..errors import UsageError
 from ..graphdef.walk import body_prefix, format_shape
 from ..recognise import GATE_MEANING, Findings, recognise
+from .statements import short_name
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
 
@@ -193,9 +194,12 @@ def _concat(G, found: Findings) -> FocusView:
 def _strided_slice(G, found: Findings) -> FocusView:
     view = FocusView()
     for sl in found.strided_slices:
-        view.labels[sl.name] = "[" + sl.slice.rpartition("[")[2] if "[" in sl.slice else sl.slice
-        view.annotations[sl.name] = f"strided_slice: {sl.slice}" + (
-            f" = {sl.meaning}" if sl.meaning else "")
+        # The label says what it picks (draw/roles.py); the note, why it is a slice at all.
+        if sl.slice.startswith("Shape(") and sl.meaning:
+            note = "reads this number from the input's shape when the graph runs"
+        else:
+            note = f"element [begin:end:strides] of {short_name(sl.input)}"
+        view.annotations[sl.name] = f"{short_name(sl.name)}: {note}"
     view.nodes = _with_context(G, {s.name for s in found.strided_slices})
     return view
 
@@ -237,14 +241,14 @@ def _gates(G, found: Findings) -> FocusView:
         n = cell.n_neurons
         order = sorted(cell.gates, key=lambda g: int(cell.gate_nodes[g]["slice"].rpartition(":")[2]))
         if cell.kind == "lstm":
-            view.annotations[split] = f"split: 4 blocks of {n} columns → {', '.join(order)}"
+            view.annotations[split] = f"split: 4 blocks of {n} columns, one per gate"
             if cell.forget_bias_node:
                 view.annotations[cell.forget_bias_node] = (
                     f"f + {cell.forget_bias!r}: forget bias keeps the forget gate open at the start")
             view.annotations.update(_lstm_notes(cell))
         else:
-            view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns → "
-                                       + ", ".join(f"{g} ({GATE_MEANING[g]})" for g in order))
+            view.annotations[split] = (f"split: σ of the gates kernel's {2 * n} columns; "
+                                       + ", ".join(f"{g}: {GATE_MEANING[g]}" for g in order))
             if cell.candidate.get("activation_node"):
                 core.add(cell.candidate["activation_node"])
                 view.annotations[cell.candidate["activation_node"]] = (

@@ -299,17 +299,9 @@ def page_text(title: str, levels: list, data: dict, initial: int = 0, addon: str
 
 def _wanted_scopes(graph: nx.MultiDiGraph, found) -> list:
     """Return the scopes to open first: what holds the loops and cells, then they themselves."""
-    from .scene import scope_chain  # noqa: PLC0415
+    from .roles import story_scopes  # noqa: PLC0415
 
-    wanted = []
-    for name in [loop.name for loop in found.while_loops]:
-        wanted.extend(scope_chain(name.rpartition("/")[0]))
-    for cell in found.cells:
-        wanted.extend(scope_chain(cell.scope.rpartition("/")[0]))
-    # then the loops and cells themselves, where they fit, before any other scope
-    wanted.extend(loop.name for loop in found.while_loops)
-    wanted.extend(cell.scope for cell in found.cells)
-    return list(dict.fromkeys(wanted))
+    return story_scopes(graph, found)
 
 
 def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
@@ -317,10 +309,10 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
                 addon: str = "") -> str:
     """Return the interactive HTML page of ``graph``.
 
-    The page lays the graph out in the browser and opens readable: the
-    scopes around the loops and cells open as far as about
-    :data:`~rnngraph.draw.scene.READABLE_BOXES` boxes allow, or the scopes up
-    to ``depth``, plus ``open_scopes`` (and what contains them).  ``full``
+    The page lays the graph out in the browser and opens on what the graph
+    is about: the loop's scope open with the cell open inside it (the
+    machinery around them closed), centred on the cell's gates; or the
+    scopes up to ``depth``, plus ``open_scopes`` (and what contains them).  ``full``
     pre-renders one drawing with every node instead (unrolled steps tiled).
     """
     from ..recognise import recognise  # noqa: PLC0415
@@ -331,6 +323,7 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
         return _full_page(graph, options)
     names = sorted(graph.nodes)
     found = recognise(graph)
+    options = _stacked(graph, options, depth)
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:
@@ -346,18 +339,52 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     data["scene"] = scene
     data["open"] = opened
     data["start"] = _start_node(graph, found)
+    data["gates"] = _gate_nodes(graph, found)
     return page_text(options.title or "rnngraph", [], data, addon=addon)
 
 
+def _gate_nodes(graph: nx.MultiDiGraph, found) -> list:
+    """Return the first cell's split and gate activations: the first view keeps them in sight."""
+    nodes: list = []
+    for cell in found.cells[:1]:
+        for info in cell.gate_nodes.values():
+            for name in (info.get("slice", "").rpartition(":")[0], info.get("activation")):
+                if name in graph and name not in nodes:
+                    nodes.append(name)
+    return nodes
+
+
+def _stacked(graph: nx.MultiDiGraph, options: RenderOptions, depth=None) -> RenderOptions:
+    """Return ``options`` with an unrolled RNN's inner step copies stacked (first and last drawn).
+
+    So the page opens on one step's cell, not on every copy side by side.
+    """
+    from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
+
+    if options.group_steps or options.focus_nodes is not None or depth is not None:
+        return options
+    unrolled = cached_unrolled(graph)
+    if unrolled is None or not unrolled.runs:
+        return options
+    return dataclasses.replace(options, group_steps=True, expand_ends=True)
+
+
 def _start_node(graph: nx.MultiDiGraph, found) -> str:
-    """Return the node the page centres on when the drawing is larger than the window."""
+    """Return the node the page centres on when the drawing is larger than the window.
+
+    The first cell's gates (the split that makes them), else its MatMul, else the loop.
+    """
+    for cell in found.cells:
+        for info in cell.gate_nodes.values():
+            split = info.get("slice", "").rpartition(":")[0]
+            if split in graph:
+                return split
+        if cell.matmul in graph:
+            return cell.matmul
     for loop in found.while_loops:
         for name in (loop.loop_cond, loop.name):
             if name in graph:
                 return name
-    for cell in found.cells:
-        if cell.matmul in graph:
-            return cell.matmul
     return ""
 
 
@@ -379,11 +406,13 @@ def _side_data(graph: nx.MultiDiGraph, options: RenderOptions, found) -> dict:
     """Return one side's page data, laid out in the page and opened readable."""
     from .scene import initial_open, scene_data  # noqa: PLC0415
 
+    options = _stacked(graph, options)
     scene = scene_data(graph, options, sorted(graph.nodes))
     data = page_data(graph, [], structures(graph, found), options)
     data["scene"] = scene
     data["open"] = initial_open(scene, _wanted_scopes(graph, found))
     data["start"] = _start_node(graph, found)
+    data["gates"] = _gate_nodes(graph, found)
     return data
 
 

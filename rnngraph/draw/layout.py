@@ -9,6 +9,7 @@ big graph readable.  Pure: no Graphviz, no files.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Optional
@@ -16,15 +17,26 @@ from typing import Optional
 import networkx as nx
 
 from ..errors import UsageError
+from ..recognise.auxiliary import Auxiliary, find_auxiliary
 from .functional import routing
 
 __all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
-           "plan_detail", "scope_parent", "CLUSTER"]
+           "plan_detail", "scope_parent", "auxiliary_of", "CLUSTER"]
 
 COLOR_BY = ("kind", "device")
 # The id of a scope's cluster: DOT draws a subgraph named "cluster…" as a box; "::" keeps these
 # ids, like "scope::", apart from every node name (graphdef.walk.RESERVED).
 CLUSTER = "cluster::"
+_AUXILIARY: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def auxiliary_of(graph: nx.MultiDiGraph) -> Auxiliary:
+    """Return :func:`find_auxiliary` of ``graph``, found once per graph object."""
+    found = _AUXILIARY.get(graph)
+    if found is None or found[0] != graph.number_of_nodes():
+        found = _AUXILIARY[graph] = (graph.number_of_nodes(), find_auxiliary(graph))
+    return found[1]
+
 
 @dataclass(frozen=True)
 class RenderOptions:
@@ -44,6 +56,8 @@ class RenderOptions:
     group_series: bool = False  # op series (add, add_1, ...) as one box
     aux_threshold: Optional[int] = 12  # nodes with this many distinct neighbours drawn once, edges elided
     overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
+    show_init: bool = False  # draw initializers, saver, summaries and unused constants too
+    open_scopes: Optional[frozenset] = None  # else: scopes not in it collapse (see roles.story_scopes)
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -64,8 +78,9 @@ class Layout:
     def __init__(self, graph: nx.MultiDiGraph, options: RenderOptions):
         self.graph = graph
         self.options = options
-        nodes = sorted(graph.nodes) if options.focus_nodes is None else sorted(
-            n for n in graph.nodes if n in options.focus_nodes)
+        hidden = set() if options.show_init else auxiliary_of(graph).nodes
+        nodes = sorted(n for n in graph.nodes if n not in hidden and (
+            options.focus_nodes is None or n in options.focus_nodes))
         self.visible = set(nodes)
         self.box_of: dict[str, str] = {}
         self.groups: dict[str, list] = defaultdict(list)  # box id -> member nodes
@@ -74,16 +89,25 @@ class Layout:
         self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
+        opened = set(options.open_scopes or ())
         for name in nodes:
             if name in self.box_of:
                 continue
-            scope = graph.nodes[name]["scope"]
+            scope = self.node_scope(name)
             parts = scope.split("/") if scope else []
             if options.depth is not None and len(parts) > options.depth:
                 box = "scope::" + "/".join(parts[: options.depth + 1])
                 self._join(box, name, kind="scope", cluster=scope_parent(box[7:]))
+            elif options.depth is None and options.open_scopes is not None and scope and \
+                    scope not in opened:
+                closed = next(p for p in _prefixes(scope) if p not in opened)
+                self._join("scope::" + closed, name, kind="scope", cluster=scope_parent(closed))
             else:
                 self.box_of[name] = name
+        for box, members in list(self.groups.items()):  # a scope of one op is drawn as that op
+            if self.group_info[box]["kind"] == "scope" and len(members) == 1:
+                self.box_of[members[0]] = members[0]
+                del self.groups[box], self.group_info[box]
         # Functional control flow: loop variables, branches and calls wired through their caller.
         self.routing = routing(graph, set(self.box_of))
         if options.group_series:
@@ -113,6 +137,7 @@ class Layout:
                 self.box_of[name] = self.box_of[into]
                 if self.box_of[into] == into:
                     self.merged[into].append(name)
+        self._sizes: Optional[dict] = None  # scope -> visible nodes in it (for lift)
         self.aux = self._auxiliary()
         # The same for control edges: a frozen graph's NoOp waiting on every scope would
         # otherwise cross the whole drawing (ResNet50: 170 such edges, 120 s in dot).
@@ -186,10 +211,41 @@ class Layout:
     def boxes(self) -> list:
         return sorted(set(self.box_of.values()))
 
+    def node_scope(self, name: str) -> str:
+        """Return the scope a node is drawn in: its own, but a constant TensorFlow made for one
+        op (``rnn/strided_slice_1/stack``) is drawn in that op's scope, so it folds into its label."""
+        data = self.graph.nodes[name]
+        scope = data["scope"]
+        if data["op"] == "Const" and scope in self.graph:
+            return self.graph.nodes[scope]["scope"]
+        return scope
+
     def cluster_of(self, box: str) -> str:
+        """Return the scope whose cluster draws ``box`` (scopes of one box are not drawn)."""
         if box in self.group_info:
-            return self.group_info[box]["cluster"]
-        return self.graph.nodes[box]["scope"]
+            return self.lift(self.group_info[box]["cluster"])
+        return self.lift(self.node_scope(box))
+
+    def lift(self, scope: str) -> str:
+        """Return ``scope``, or the nearest scope holding it that draws more than one node."""
+        if self._sizes is None:
+            self._sizes = defaultdict(int)
+            for name in self.box_of:
+                for part in _prefixes(self.node_scope(name)):
+                    self._sizes[part] += 1
+        while scope and self._sizes.get(scope, 0) <= 1:
+            scope = scope.rpartition("/")[0]
+        return scope
+
+
+def _prefixes(scope: str) -> list:
+    """Return "a", "a/b", ... for scope "a/b/..." (the scope itself last)."""
+    if not scope:
+        return []
+    parts = scope.split("/")
+    if len(parts) > 400:  # a hostile file's scopes thousands deep: count the outer ones only
+        parts = parts[:400]
+    return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
 
 
 def scope_parent(scope: str) -> str:

@@ -22,12 +22,14 @@ from typing import Iterable, Optional
 
 import networkx as nx
 
-from ..graphdef.walk import RESERVED, body_prefix, format_shape
+from ..graphdef.walk import RESERVED, body_prefix
+from .dot import hidden_text
 from .inputs import edge_shapes
 from .layout import CLUSTER, Layout, RenderOptions
-from .statements import (box_statement, devices_palette, dot_quote, graphviz_title, group_statement,
-                         merged_edges, short_name, wrap_text)
-from .style import CATEGORIES, category_of
+from .statements import (EDGE_STYLES, GROUP_ROWS, box_statement, devices_palette, dot_quote,
+                         edge_styles, graphviz_title, group_rows, group_statement,
+                         legend_categories, merged_edges, note_statements, short_name)
+from .style import CATEGORIES
 
 __all__ = ["scene_data", "odd_ids", "initial_open", "displayed_box", "count_shown", "scope_chain",
            "function_roots", "READABLE_BOXES", "GRAPH_HEAD"]
@@ -39,7 +41,7 @@ GRAPH_HEAD = [
     'nodesep=0.25, ranksep=0.4, labelloc=t, labeljust=l];',
     '  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, height=0.3, '
     'margin="0.08,0.03"];',
-    '  edge [fontname="Helvetica", fontsize=8, color="#555555", arrowsize=0.6];',
+    '  edge [fontname="Helvetica", fontsize=10, color="#555555", arrowsize=0.6];',
 ]
 
 
@@ -98,15 +100,6 @@ def _cluster_head(graph: nx.MultiDiGraph, scope: str) -> str:
     return f"label={dot_quote(label)}; {style}; fontsize=11;"
 
 
-def _note_statements(box: str, text: str) -> list:
-    note_id = f"note::{box}"
-    return [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-            f"fontsize=9, label={dot_quote(wrap_text(text))}];",
-            f"{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}",
-            f"{dot_quote(note_id)} -> {dot_quote(box)} "
-            '[style=dotted, arrowhead=none, color="#b8a200", constraint=false];']
-
-
 def function_roots(graph: nx.MultiDiGraph) -> dict:
     """Return {calling node: [[role, body scope, function name], ...]} of the expanded functions."""
     roots: dict = defaultdict(dict)
@@ -127,9 +120,11 @@ def _legend_rows(graph: nx.MultiDiGraph, layout: Layout, options: RenderOptions,
         if any(not graph.nodes[n]["device"] for n in layout.box_of):
             rows.append(["(no device)", "#ffffff"])
         return rows
-    present = sorted({category_of(graph.nodes[n]["op"], n) for n, b in layout.box_of.items()
-                      if b == n}, key=list(CATEGORIES).index)
-    return [[CATEGORIES[c][0], CATEGORIES[c][1]] for c in present]
+    rows = [[CATEGORIES[c][0], CATEGORIES[c][1]] for c in legend_categories(graph, layout)]
+    rows += [list(row) for row in group_rows(layout)]
+    if any(scope_chain(layout.cluster_of(b)) for b in layout.boxes()):  # scopes the page closes
+        rows.append(list(GROUP_ROWS["scope"]))
+    return list(map(list, dict.fromkeys(map(tuple, rows))))
 
 
 def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> dict:
@@ -156,9 +151,9 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     notes = {n: text for n, text in leaf.annotations.items() if layout.box_of.get(n) == n}
     box_rows, folds = [], {}
     for box in boxes:
-        extra = _note_statements(box, notes[box]) if box in notes else []
+        extra = note_statements(box, notes[box]) if box in notes else []
         box_rows.append([box, box_statement(graph, layout, box, leaf, palette),
-                         graph.nodes[box]["scope"] if box in folded_into else layout.cluster_of(box),
+                         layout.lift(layout.node_scope(box)) if box in folded_into else layout.cluster_of(box),
                          "\n".join(extra)])
         if layout.folded.get(box):
             folds[str(index[box])] = _fold_statements(graph, layout, box, leaf, palette, index)
@@ -168,7 +163,7 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     stacked = {n for box, info in layout.group_info.items() if info["kind"] == "stack"
                for n in layout.groups[box]}  # stacks are never collapsed into a scope
     for name in sorted(layout.visible - stacked):
-        for scope in scope_chain(graph.nodes[name]["scope"]):
+        for scope in scope_chain(layout.node_scope(name)):
             members[scope].append(name)
     scopes = set()
     for box in boxes:
@@ -193,6 +188,8 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     return {"head": GRAPH_HEAD, "boxes": box_rows, "scopes": scope_rows, "edges": edges,
             "ids": odd_ids(ids + [f"note::{box}" for box in notes]), "node": node_box,
             "legend": _legend_rows(graph, layout, leaf, palette),
+            "edge_legend": [list(EDGE_STYLES[key]) for key in edge_styles(merged)],
+            "hidden": hidden_text(graph, leaf),
             "functions": function_roots(graph), "folds": folds,
             "folded": {str(index[c]): index[b] for c, b in sorted(folded_into.items())}}
 
@@ -249,18 +246,21 @@ def initial_open(scene: dict, wanted: Iterable[str] = (), depth: Optional[int] =
                  budget: int = READABLE_BOXES) -> list:
     """Return the scopes open when the page opens, sorted.
 
-    With ``depth``, every scope up to that depth.  Otherwise the scopes in
-    ``wanted`` (the loops' and cells' ancestors first, say) are opened in
-    order while the view stays within ``budget`` boxes (or does not grow),
-    then the remaining scopes breadth first; the first of ``wanted`` is
-    always opened.  At most 400 of each are tried (a hostile file may nest
-    scopes thousands deep).
+    With ``depth``, every scope up to that depth.  Otherwise every scope in
+    ``wanted`` (what the graph is about: the loops and the cells in them,
+    with the scopes holding them) is opened, and the rest stays closed as
+    labelled boxes (zero state, TensorArray plumbing...).  Without
+    ``wanted``, scopes open breadth first while the view stays within
+    ``budget`` boxes (or does not grow).  At most 400 are tried (a hostile
+    file may nest scopes thousands deep).
     """
     known = scene["scopes"]
     if depth is not None:
         return sorted(s for s in known if len(s.split("/")) <= depth)
-    opened: set = set()
     wanted = [s for s in wanted if s in known][:400]
+    if wanted:
+        return sorted(set().union(*(_chain(s) for s in wanted)))
+    opened: set = set()
     rest = sorted(known, key=lambda s: (s.count("/"), s))[:400]
     now = count_shown(scene, opened)
     for number, scope in enumerate(wanted + rest):

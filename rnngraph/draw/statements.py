@@ -17,12 +17,14 @@ from ..graphdef.walk import format_shape
 from .inputs import input_name
 from .layout import Layout, RenderOptions
 from .overlay import overlay_style, text_colour
+from .roles import input_role, structure_labels
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
 __all__ = ["visible_controls", "dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
            "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
            "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT", "bounded_text",
-           "bounded_list", "graphviz_title", "MAX_TEXT"]
+           "bounded_list", "graphviz_title", "MAX_TEXT", "box_category", "legend_categories",
+           "EDGE_STYLES", "LOOP_IO_KINDS", "note_statements", "edge_styles", "group_rows", "GROUP_ROWS"]
 
 BACK_OPS = ("NextIteration", "RefNextIteration")
 MAX_ATTR_TEXT = 80
@@ -201,6 +203,10 @@ def op_summary(graph, members: list, limit: int = 3) -> tuple[str, dict]:
     return ", ".join(f"{op} ×{n}" if n > 1 else op for op, n in top), ops
 
 
+def _ops(count: int) -> str:
+    return "1 op" if count == 1 else f"{count} ops"
+
+
 def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
     info, members = layout.group_info[box], layout.groups[box]
     if overlay is not None:  # measured values recolour the box; stacks also show the spread
@@ -219,7 +225,7 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
         detail, ops = op_summary(graph, members[:per_step], limit=4)
         count = info["last"] - info["first"] + 1
         label = (f"{short_name(info['scope'])} × {count}\nsteps {info['first']}–{info['last']} "
-                 f"of {info['total']}, {per_step} ops each\n{detail}")
+                 f"of {info['total']}, {_ops(per_step)} each\n{detail}")
         tooltip = (f"{info['scope']}: {count} identical copies of the cell (steps {info['first']}–"
                    f"{info['last']}), checked op by op and input by input; each reads the same "
                    f"shared variables.\nOps per copy:\n"
@@ -236,11 +242,86 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                 f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
     scope = box[len("scope::"):]
     detail, ops = op_summary(graph, members)
-    label = f"{short_name(scope)}\n{len(members)} ops\n{detail}"
-    tooltip = f"{scope}: {len(members)} ops collapsed (use a larger --depth to open it)\n" + \
+    label = f"{short_name(scope)}\n{_ops(len(members))}\n{detail}"
+    tooltip = f"{scope}: {_ops(len(members))} collapsed (use a larger --depth to open it)\n" + \
         "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
     return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
             f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+
+
+def note_statements(box: str, text: str, beside: bool = False) -> list:
+    """Return the DOT statements of a focus note beside ``box``: just below it (``beside``: right of it).
+
+    The leader is a short, heavy edge that keeps its ranking constraint, so Graphviz
+    places each note under its own box (notes on their box's rank lined up in a row
+    whose leaders crossed, and made focus views too wide for a slide).
+    """
+    note_id = f"note::{box}"
+    lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
+             f"fontsize=10, label={dot_quote(wrap_text(text, 40))}];",
+             f"{dot_quote(box)} -> {dot_quote(note_id)} "
+             '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
+    if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
+        lines.insert(1, f"{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
+    return lines
+
+
+def _said(line: str) -> str:
+    """Return a label line reduced to its words ("axis = 1" and "axis 1" say the same)."""
+    return " ".join(line.replace("=", " ").replace(":", " ").split())
+
+
+def box_category(graph, layout: Layout, box: str) -> str:
+    """Return the colour category a node's box is drawn with (its role's, else its op's)."""
+    role = layout.routing.roles.get(box)
+    if role is not None and role.category:
+        return role.category
+    return category_of(graph.nodes[box]["op"], box)
+
+
+def legend_categories(graph, layout: Layout) -> list:
+    """Return the categories of the node boxes drawn, in :data:`CATEGORIES` order."""
+    present = {box_category(graph, layout, b) for b in layout.boxes() if b not in layout.group_info}
+    present |= {category_of(info["op"]) for info in layout.group_info.values()
+                if info["kind"] == "series"}
+    return sorted(present, key=list(CATEGORIES).index)
+
+
+GROUP_ROWS = {"scope": ("name scope, closed (3-D box)", "#eeeeee"),
+              "stack": ("identical step copies, stacked", "#c6dbef")}
+
+
+def group_rows(layout: Layout) -> list:
+    """Return the legend rows (text, fill) of the grouped boxes drawn: closed scopes, stacks."""
+    kinds = {layout.group_info[b]["kind"] for b in layout.boxes() if b in layout.group_info}
+    return [GROUP_ROWS[k] for k in GROUP_ROWS if k in kinds]
+
+
+EDGE_STYLES = {  # edge legend rows: (text, colour) by what marks the edge
+    "control": ("- - -> control edge", "#9e9e9e"),
+    "back": ("orange: loop back edge (next value)", "#d94801"),
+    "loop_io": ("brown: into or out of the loop", "#8c510a"),
+    "call": ("dotted: call / return", "#525252"),
+    "step": ("blue loop: state to the next step", "#2171b5"),
+}
+LOOP_IO_KINDS = ("enter", "exit", "condition")
+
+
+def edge_styles(merged: dict) -> list:
+    """Return the :data:`EDGE_STYLES` keys the edges in ``merged`` use, in that order."""
+    used = set()
+    for a, b, control, kind, back in merged:
+        if a == b:
+            used.add("step")
+        elif back:
+            used.add("back")
+        elif control:
+            used.add("control")
+        elif kind in LOOP_IO_KINDS:
+            used.add("loop_io")
+        elif kind in ("call", "return"):
+            used.add("call")
+    return [key for key in EDGE_STYLES if key in used]
 
 
 def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palette: dict) -> str:
@@ -254,11 +335,12 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines = list(role.label)
     starts = "starts as " if role is not None else ""
     for index, const in sorted(layout.folded.get(box, [])):
-        named = input_name(graph, box, index)  # a fused kernel's input: its OpDef name first
-        shown = f"{named} ({short_name(const)})" if named and named != short_name(const) else short_name(const)
-        lines.append(f"{starts}{shown} = {const_text(graph.nodes[const])}")
-    if box in options.labels:
-        lines.append(options.labels[box])
+        named = None if role is not None else (input_name(graph, box, index)  # a fused kernel's input
+                                                 or input_role(graph, box, index))
+        lines.append(f"{starts}{named or short_name(const)} = {const_text(graph.nodes[const])}")
+    extra = [options.labels[box]] if box in options.labels else structure_labels(graph).get(box, [])
+    said = {_said(line) for line in lines}
+    lines.extend(line for line in extra if line and _said(line) not in said)  # each fact once
     readers, sources = layout.aux.get(box, (0, 0))
     if readers:
         lines.append(f"read by {readers} ops (edges not drawn)")
@@ -269,7 +351,7 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         lines.append(f"runs after {waits_on} ops (control edges not drawn)")
     if waited_by:
         lines.append(f"runs before {waited_by} ops (control edges not drawn)")
-    category = role.category if role is not None and role.category else category_of(op, box)
+    category = box_category(graph, layout, box)
     _, fill, border = CATEGORIES[category]
     if options.color_by == "device":
         fill = palette.get(data["device"], "#ffffff")
@@ -300,6 +382,21 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     return f"{dot_quote(box)} [{', '.join(attrs)}];"
 
 
+_ELEMENTWISE = frozenset({"Add", "AddV2", "Sub", "Mul", "Maximum", "Minimum", "Identity"})
+
+
+def _scalar_result(graph, node: str) -> bool:
+    """Return whether an elementwise op of scalars (``time + 1`` in a v2 body) gives a scalar.
+
+    Function bodies often leave such shapes unknown; the drawing then said "?" beside "scalar".
+    """
+    if graph.nodes[node]["op"] not in _ELEMENTWISE:
+        return False
+    ins = [d for _, _, k, d in graph.in_edges(node, keys=True, data=True)
+           if not d["control"] and k >= 0]
+    return bool(ins) and all(d["shape"] == [] for d in ins)
+
+
 def merged_edges(graph, layout: Layout) -> dict:
     """Return {(box a, box b, control, kind, back): [edge data]} of the edges to draw."""
     merged: dict[tuple, list] = {}
@@ -317,6 +414,8 @@ def merged_edges(graph, layout: Layout) -> dict:
         if (src, dst, key) in layout.routing.skip:
             continue  # drawn below as the loop / call it stands for
         back = graph.nodes[src]["op"] in BACK_OPS and a not in layout.group_info
+        if data["shape"] is None and not data["control"] and _scalar_result(graph, src):
+            data = dict(data, shape=[])
         merged.setdefault((a, b, data["control"], data["kind"], back), []).append(data)
     for src, dst, data in layout.routing.extra:  # never elided: they are the loop's structure
         if src in layout.box_of and dst in layout.box_of:

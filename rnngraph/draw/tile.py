@@ -37,6 +37,7 @@ def _plain_positions(dot_text: str) -> tuple[dict, float, float]:
 
     plain = run_graphviz(dot_text, "plain").decode("utf-8", "replace")
     positions, width, height = {}, 0.0, 0.0
+    plain = plain.replace("\\\n", "")  # Graphviz breaks long lines with a backslash-newline
     for line in plain.splitlines():
         parts = shlex.split(line)
         if not parts:

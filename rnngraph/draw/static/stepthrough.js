@@ -11,11 +11,17 @@
 
   var style = document.createElement("style");
   style.textContent =
-    "#rg-steps { position: fixed; left: 10px; bottom: 10px; z-index: 5; background: rgba(255,255,255,0.95);" +
-    " border: 1px solid #999; border-radius: 4px; padding: 6px 10px; max-width: 46em; max-height: 45vh; overflow: auto; font-size: 12px; }" +
-    "#rg-steps input[type=range] { width: 22em; vertical-align: middle; }" +
-    "#rg-steps .rg-heat { display: inline-block; margin: 2px 10px 2px 0; vertical-align: top; }" +
-    "#rg-steps .rg-heat span.rg-cell { display: inline-block; width: 12px; height: 12px; border: 1px solid #fff; }" +
+    // the controls and heat maps sit in the side column, above the node panel, never over the drawing
+    "#rg-side { width: 380px; flex: none; display: flex; flex-direction: column; min-height: 0; border-left: 1px solid #ccc; }" +
+    "#rg-side #rg-panel { flex: 1; width: auto; border-left: none; min-height: 0; }" +
+    "#rg-steps { flex: none; max-height: 60%; overflow: auto; padding: 8px 12px; background: #fff; border-bottom: 1px solid #ccc; font-size: 12px; }" +
+    "#rg-steps input[type=range] { width: 100%; }" +
+    "#rg-steps .rg-heat { display: inline-block; margin: 4px 12px 4px 0; vertical-align: top; }" +
+    "#rg-steps .rg-heat span.rg-cell { display: inline-block; width: 16px; height: 16px; border: 1px solid #fff; cursor: crosshair; }" +
+    "#rg-steps .rg-scale { display: flex; align-items: center; gap: 4px; margin: 4px 0; }" +
+    "#rg-steps .rg-scale span.rg-bar { display: inline-block; width: 140px; height: 10px; border: 1px solid #999;" +
+    " background: linear-gradient(to right, rgb(0,0,255), rgb(255,255,255), rgb(255,0,0)); }" +
+    "#rg-step-value { font-family: monospace; min-height: 1.4em; }" +
     "#rg-steps .rg-slot { display: inline-block; width: 16px; height: 14px; border: 1px solid #238b45; margin-right: 2px; text-align: center; font-size: 9px; }" +
     "#rg-steps .rg-slot.rg-filled { background: #74c476; }" +
     "g.node.rg-ran polygon, g.node.rg-ran path, g.node.rg-ran ellipse { stroke: #e6550d !important; stroke-width: 3.5px !important; }" +
@@ -28,10 +34,21 @@
   var panel = document.createElement("div");
   panel.id = "rg-steps";
   var unit = steps.unit;
-  panel.innerHTML = '<div><b>' + unit + '</b> <input type="range" id="rg-step" min="0" max="' +
-    (count - 1) + '" value="0" step="1"> <span id="rg-step-label"></span></div>' +
-    '<div id="rg-step-flow"></div><div id="rg-step-arrays"></div><div id="rg-step-heat"></div>';
-  document.body.appendChild(panel);
+  panel.innerHTML = '<div><b>' + unit + '</b> <span id="rg-step-label"></span></div>' +
+    '<input type="range" id="rg-step" min="0" max="' + (count - 1) + '" value="0" step="1">' +
+    '<div id="rg-step-flow"></div><div id="rg-step-arrays"></div>' +
+    '<div class="rg-scale">−1 <span class="rg-bar"></span> +1 <span class="rg-hint">(gates 0 … 1)</span></div>' +
+    '<div id="rg-step-value" class="rg-hint">hover a square for its value</div><div id="rg-step-heat"></div>';
+  var side = document.getElementById("rg-panel");
+  if (side && side.parentNode) {  // a column: the step-through on top, the node panel below
+    var column = document.createElement("aside");
+    column.id = "rg-side";
+    side.parentNode.insertBefore(column, side);
+    column.appendChild(panel);
+    column.appendChild(side);
+  } else {
+    document.body.appendChild(panel);
+  }
   var slider = document.getElementById("rg-step");
 
   function boxName(g) {
@@ -60,13 +77,14 @@
     if (!values) { return ""; }
     var rows = Array.isArray(values[0]) ? values : [values];
     var html = '<div class="rg-heat" data-role="' + label + '"><div>' + label + "</div>";
-    rows.forEach(function (row) {
+    rows.forEach(function (row, i) {
       html += "<div>";
-      row.forEach(function (v) {
+      row.forEach(function (v, j) {
         // -1 blue, 0 white, 1 red (gates live in 0..1, h and c in -1..1)
         var a = Math.max(-1, Math.min(1, v)), r, g, b;
         if (a >= 0) { r = 255; g = b = Math.round(255 * (1 - a)); } else { b = 255; r = g = Math.round(255 * (1 + a)); }
-        html += '<span class="rg-cell" title="' + v.toPrecision(4) + '" style="background: rgb(' +
+        html += '<span class="rg-cell" data-value="' + label + "[" + i + "][" + j + "] = " + v.toPrecision(4) +
+          '" title="' + v.toPrecision(4) + '" style="background: rgb(' +
           r + "," + g + "," + b + ')"></span>';
       });
       html += "</div>";
@@ -119,6 +137,10 @@
   }
 
   slider.addEventListener("input", function () { show(Number(slider.value)); });
+  document.getElementById("rg-step-heat").addEventListener("mouseover", function (e) {
+    var text = e.target.getAttribute && e.target.getAttribute("data-value");
+    if (text) { document.getElementById("rg-step-value").textContent = unit + " " + slider.value + ": " + text; }
+  });
   // The viewer swaps the SVG when the depth changes: light the new one up too.
   var view = document.getElementById("rg-view");
   if (view && window.MutationObserver) {

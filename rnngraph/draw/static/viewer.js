@@ -166,7 +166,7 @@
         e[5].forEach(function (s) { merged[key].shapes[s] = true; });
         merged[key].count += e[6];
       });
-      var labelKey = order.length > 400 ? "xlabel" : "label";
+      var labelKey = "xlabel";  // as dot.py: edge labels placed after the layout, no rank of their own
       keys.sort().forEach(function (key) {
         var k = JSON.parse(key), a = k[0], b = k[1], control = k[2], kind = k[3], back = k[4];
         var m = merged[key], shapes = Object.keys(m.shapes).sort(), attrs = [];
@@ -184,6 +184,8 @@
         if (kind === "call" || kind === "return") {
           attrs.push("style=dotted", 'color="#525252"');
           if (kind === "return") { attrs.push("constraint=false"); }
+        } else if (kind === "enter" || kind === "exit" || kind === "condition") {
+          attrs.push('color="#8c510a"');  // a v2 loop's way in, out and its test (dot.py's loop_io)
         }
         if (back) {
           attrs.push("dir=back", 'color="#d94801"', "penwidth=1.6");
@@ -302,6 +304,19 @@
       // centred on the loop or the cell (data.start), when it is drawn
       var start = data.start && byName.hasOwnProperty(data.start) ? boxOf(byName[data.start]) : null;
       if (start !== null && st.boxEls[start]) { centerOn(st.boxEls[start]); }
+      // then on all the cell's gates together (data.gates), their top kept in view
+      var rects = (data.gates || []).map(function (name) {
+        var box = byName.hasOwnProperty(name) ? boxOf(byName[name]) : null;
+        return box !== null && st.boxEls[box] ? svgRect(st.boxEls[box]) : null;
+      }).filter(function (r) { return r; });
+      if (rects.length) {
+        var x0 = Math.min.apply(null, rects.map(function (r) { return r[0]; }));
+        var y0 = Math.min.apply(null, rects.map(function (r) { return r[1]; }));
+        var x1 = Math.max.apply(null, rects.map(function (r) { return r[2]; }));
+        var y1 = Math.max.apply(null, rects.map(function (r) { return r[3]; }));
+        var v = st.vb, top = Math.min((y0 + y1) / 2 - v[3] / 2, y0 - 20);
+        setViewBox([(x0 + x1) / 2 - v[2] / 2, top, v[2], v[3]]);
+      }
     }
     view.addEventListener("wheel", function (e) {
       e.preventDefault();
@@ -354,6 +369,10 @@
     }
     function drawMiniRect() {
       if (!mini || !st.vb) { return; }
+      // the whole drawing in view (fit): the minimap would only cover part of it
+      var v = st.vb, hm = st.home;
+      mini.style.display = v[0] <= hm[0] + 1 && v[1] <= hm[1] + 1 && v[0] + v[2] >= hm[0] + hm[2] - 1 &&
+        v[1] + v[3] >= hm[1] + hm[3] - 1 ? "none" : "";
       var rect = mini.querySelector("rect");
       rect.setAttribute("x", st.vb[0]); rect.setAttribute("y", st.vb[1]);
       rect.setAttribute("width", st.vb[2]); rect.setAttribute("height", st.vb[3]);
@@ -891,10 +910,12 @@
         line.appendChild(document.createTextNode(row[0]));
         div.appendChild(line);
       });
-      [["rg-l-control", "- - -> control edge"], ["rg-l-back", "orange: loop back edge"],
-       ["rg-l-step", "blue loop: state to the next step"]].forEach(function (row) {
-        div.appendChild(el("div", row[1], row[0]));
+      (scene.edge_legend || []).forEach(function (row) {
+        var line = el("div", row[0], "rg-l-edge");
+        line.style.color = row[1];
+        div.appendChild(line);
       });
+      if (scene.hidden) { div.appendChild(el("div", scene.hidden, "rg-l-hidden")); }
       (box || view).appendChild(div);
     };
   }
