@@ -19,13 +19,13 @@ from google.protobuf import message as _message
 from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from . import protos
+from . import keras_file, protos
 from ..errors import GraphFileError
 
 __all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
-KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events")
+KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "keras", "h5")
 _EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a MetaGraphDef "
              "(.meta) or a TensorBoard event file with a graph")
 
@@ -236,6 +236,10 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     if str(path) != "-" and not path.exists():
         raise GraphFileError(f"{path} does not exist; {_EXPECTED}")
     data = _read(path, limit)
+    if data.startswith(keras_file.HDF5_SIGNATURE) or keras_file.is_keras_zip(data):
+        # a Keras file: its layer view (keras_file.py), read without TensorFlow
+        model = keras_file.read_keras_model(path, data)
+        return keras_file.keras_graph_def(model), "keras" if model.form == "keras" else "h5"
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     if suffix in (".pbtxt", ".txt", ".prototxt"):
         text = data.decode("utf-8", "replace")
