@@ -183,7 +183,16 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             "nothing more about it."]))
     checked = None
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
-    if verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
+    if kind in ("keras", "h5"):  # a Keras file's layer view: its layers, and Keras itself for --verify
+        from .keras_layers import layers_section  # noqa: PLC0415
+
+        body.insert(1, layers_section(path))
+        body = [b for b in body if b.title != "Nothing to explain"]
+        if verify:
+            from .keras_verify import verify_keras_file  # noqa: PLC0415
+
+            checked = verify_keras_file(path)
+    elif verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
         if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
             raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
                              f"with {len(keras_cells)} Keras cells")
