@@ -39,6 +39,12 @@ def cell_facts(layer, library: str) -> SimpleNamespace:
 def numpy_layer(layer, library: str, weights: dict, xs: np.ndarray, step: Callable = keras_step) -> list:
     """Return the layer's outputs as Keras returns them (sequence or last, then states)."""
     facts = cell_facts(layer, library)
+    from .verify import NUMPY_ACTIVATIONS  # noqa: PLC0415
+
+    for act in (facts.activation, facts.recurrent_activation):
+        if act is not None and act not in NUMPY_ACTIVATIONS and act != "hard_sigmoid":
+            raise UsageError(f"--verify has no NumPy form of activation {act!r} (layer {layer.name}; "
+                             f"it knows {', '.join(sorted(NUMPY_ACTIVATIONS))}, hard_sigmoid)")
     if weights.get("bias") is not None and facts.kind == "gru" and weights["bias"].ndim == 1:
         facts.reset_after = False
     batch, n = xs.shape[0], weights["recurrent_kernel"].shape[0]

@@ -73,10 +73,16 @@ class KerasLayer:
     weights: list = field(default_factory=list)
     inner: list = field(default_factory=list)  # Bidirectional: forward and backward layers
     module: str = ""
+    op: bool = False  # a Keras 3 operation in the functional graph (keras.ops.not_equal ...)
 
     @property
     def is_rnn(self) -> bool:
         return self.class_name in RNN_CLASSES
+
+    @property
+    def is_op(self) -> bool:
+        """True for a Keras 3 operation in the functional graph (keras.src.ops.*), not a layer."""
+        return self.op
 
 
 @dataclass
@@ -345,8 +351,7 @@ def _known(entry: dict) -> bool:
     """True for a class Keras itself registers (modules keras.*, or none in old files)."""
     module = entry.get("module")
     registered = entry.get("registered_name")
-    if isinstance(registered, str) and registered and "Custom>" in registered or \
-            (isinstance(registered, str) and ">" in registered):
+    if isinstance(registered, str) and ">" in registered:
         return False
     return module is None or (isinstance(module, str) and module.split(".")[0] in _KNOWN_PREFIXES)
 
@@ -392,6 +397,10 @@ def _layer(entry, path) -> KerasLayer:
     name = config.get("name") or entry.get("name") or class_name.lower()
     layer = KerasLayer(name=str(name), class_name=class_name, config=_normalise(class_name, config),
                        inbound=_inbound(entry), module=str(entry.get("module") or ""))
+    # Keras 3 saves operations (keras.ops.*) beside layers; a layer's config always has "trainable"
+    layer.op = ".ops." in layer.module or ("trainable" not in config and class_name != "InputLayer"
+                                           and isinstance(entry.get("inbound_nodes"), list)
+                                           and any(isinstance(n, dict) for n in entry["inbound_nodes"]))
     if class_name == "Bidirectional":
         forward = config.get("layer")
         if isinstance(forward, dict):
@@ -682,17 +691,22 @@ def weight_values(path, data: bytes, model: KerasModel) -> dict:
 
 # --- GraphDef -----------------------------------------------------------------------------
 
+_INT64 = range(-(2**63), 2**63)
+
+
 def _set_attr(attr, value) -> bool:
     if isinstance(value, bool):
         attr.b = value
-    elif isinstance(value, int):
+    elif isinstance(value, int) and value in _INT64:
         attr.i = value
+    elif isinstance(value, int):  # a config may hold any JSON number; an attribute holds int64
+        attr.s = str(value).encode()
     elif isinstance(value, float):
         attr.f = value
     elif isinstance(value, str):
         attr.s = value.encode("utf-8")[:1024]
-    elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) or v is None
-                                         for v in value):
+    elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v in _INT64
+                                         or v is None for v in value):
         for v in value:
             attr.list.i.append(-1 if v is None else v)
     elif isinstance(value, dict) and isinstance(value.get("class_name"), str):

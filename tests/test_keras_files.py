@@ -1,0 +1,295 @@
+"""Keras files (.keras, .h5): the layer view against Keras' own layer objects, hostile files, the
+converter prediction against what TensorFlow's converter really wrote, and --verify.
+
+Ground truth: tests/fixtures/keras_files/manifest.json, written by make_keras_files.py from the
+Keras layer objects (class, units, flags, weight shapes) and from the LiteRT interpreter's op
+list of each converted model; never from rnngraph.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fuzzing import keras_cases
+from rnngraph.cli import main
+from rnngraph.errors import GraphFileError, RnnGraphError
+from rnngraph.explain.convert import expected_ops, predict_keras_file
+from rnngraph.graphdef.keras_file import keras_graph_def, read_keras_model
+from rnngraph.graphdef.loaders import load_graph_def
+
+FOLDER = Path(__file__).parent / "fixtures" / "keras_files"
+MANIFEST = json.loads((FOLDER / "manifest.json").read_text())
+FILES = [(name, f) for name, entry in sorted(MANIFEST.items()) for f in entry["files"]]
+FOREIGN = Path(__file__).parent / "fixtures" / "corpus" / "keras"
+FOREIGN_FILES = sorted(p for p in FOREIGN.iterdir() if p.suffix in (".h5", ".hdf5", ".keras"))
+
+
+def _read(path: Path):
+    return read_keras_model(path, path.read_bytes())
+
+
+@pytest.mark.parametrize("name,file", FILES, ids=[f for _, f in FILES])
+def test_layer_view_matches_keras_layer_objects(name, file):
+    model = _read(FOLDER / file)
+    truth = MANIFEST[name]["layers"]
+    layers = [l for l in model.layers if not l.is_op]  # Keras 3 ops (NotEqual...) are no layers
+    assert [l["name"] for l in truth] == [l.name for l in layers]
+    assert model.library == ("Keras 3" if MANIFEST[name]["library"] == "keras" else "tf_keras")
+    for want, layer in zip(truth, layers):
+        assert layer.class_name == want["class"]
+        parts = layer.inner or [layer]
+        got = sorted(list(w.shape) for p in parts for w in p.weights)
+        assert got == want["weights"], layer.name
+        for rnn, part in zip(want.get("rnns", []), parts):
+            config = part.config
+            assert part.class_name + "Cell" == rnn["cell"]
+            assert config["units"] == rnn["units"]
+            for key in ("return_sequences", "return_state", "go_backwards", "unroll", "activation"):
+                assert config[key] == rnn[key], (layer.name, key)
+            shapes = {w.name: list(w.shape) for w in part.weights}
+            assert shapes["kernel"] == rnn["kernel"]
+            assert shapes["recurrent_kernel"] == rnn["recurrent_kernel"]
+            assert shapes.get("bias") == rnn["bias"]
+        if "merge_mode" in want:
+            assert layer.config["merge_mode"] == want["merge_mode"]
+
+
+@pytest.mark.parametrize("name,file", FILES[:4], ids=[f for _, f in FILES[:4]])
+def test_layer_view_graph_def_keeps_every_layer_and_weight(name, file):
+    model = _read(FOLDER / file)
+    graph_def, kind = load_graph_def(FOLDER / file)
+    assert kind == Path(file).suffix[1:]
+    ops = [n.op for n in graph_def.node]
+    weights = sum(len(p.weights) for l in model.layers for p in (l.inner or [l]))
+    assert ops.count("VariableV2") == weights
+    assert {l.class_name for l in model.layers} <= set(ops)
+    assert graph_def == keras_graph_def(model)  # deterministic
+
+
+def test_layer_view_imports_no_tensorflow():
+    code = ("import sys; from rnngraph.graphdef.loaders import load_graph_def; "
+            f"load_graph_def({str(FOLDER / 'k3-bilstm.keras')!r}); load_graph_def({str(FOLDER / 'k2-lstm.h5')!r}); "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TF imported'")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_converter_prediction_equals_what_the_converter_wrote(name):
+    entry = MANIFEST[name]
+    model = _read(FOLDER / entry["files"][0])
+    want = expected_ops(predict_keras_file(model))
+    real = entry["converter"]
+    assert "counts" in real, real  # every fixture converts at batch 1 with built-in ops
+    assert real["counts"].get("UNIDIRECTIONAL_SEQUENCE_LSTM", 0) == want["fused"]
+    assert ("WHILE" in real["counts"]) == want["while"]
+
+
+def test_prediction_reasons_name_the_findings():
+    state = predict_keras_file(_read(FOLDER / "k2-lstm-state.keras"))[0]
+    assert state.form == "while" and any("return_state=True" in r for r in state.reasons)
+    masked = predict_keras_file(_read(FOLDER / "k2-lstm-mask.keras"))[0]
+    assert masked.form == "while" and masked.findings["mask_from"] == "masking"
+    k3 = predict_keras_file(_read(FOLDER / "k3-lstm.keras"))[0]
+    assert k3.form == "while" and k3.marker is False and "Keras 3" in k3.reasons[0]
+    k2 = predict_keras_file(_read(FOLDER / "k2-lstm.keras"))[0]
+    assert k2.form == "fused" and k2.marker is True
+
+
+# --- hostile files -------------------------------------------------------------------------
+
+def _zip(members: dict, compression=zipfile.ZIP_STORED) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _h5(tmp_path, build) -> Path:
+    import h5py
+
+    path = tmp_path / "m.h5"
+    with h5py.File(path, "w") as f:
+        build(f, tmp_path)
+    return path
+
+
+def _model_config(layers) -> str:
+    return json.dumps({"class_name": "Sequential", "config": {"name": "s", "layers": layers}})
+
+
+def _bad_files(tmp_path):
+    keras = (FOLDER / "k3-lstm.keras").read_bytes()
+    with zipfile.ZipFile(io.BytesIO(keras)) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    yield "not a keras zip", _zip({"a.txt": b"hello"}), "not a Keras archive"
+    yield "zip bomb", _zip(dict(members, **{"config.json": b" " * (60 << 20)}), zipfile.ZIP_DEFLATED), "bomb"
+    yield "path outside", _zip(dict(members, **{"../evil.json": b"{}"})), "outside the archive"
+    declared = bytearray(_zip(members))
+    at = declared.find(b"PK\x01\x02")  # central directory entry of metadata.json: declare 2 GB
+    declared[at + 24:at + 28] = (2**31 - 1).to_bytes(4, "little")
+    yield "declared size", bytes(declared), "declares"
+    yield "config not json", _zip(dict(members, **{"config.json": b"{not json"})), "not JSON"
+    custom = json.loads(members["config.json"])
+    custom["config"]["layers"][1]["module"] = "my_package.layers"
+    custom["config"]["layers"][1]["registered_name"] = "Custom>MyLSTM"
+    yield "custom class", _zip(dict(members, **{"config.json": json.dumps(custom).encode()})), "MyLSTM"
+
+    def huge(f, _):
+        f.attrs["model_config"] = _model_config([{"class_name": "Dense", "config": {"name": "d", "units": 1}}])
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [b"d"]
+        d = g.create_group("d")
+        d.attrs["weight_names"] = [b"kernel:0"]
+        d.create_dataset("kernel:0", shape=(10**6, 10**6), dtype="f4")  # declared, never written
+    yield "huge dataset", _h5(tmp_path, huge).read_bytes(), "declares"
+
+    def external(f, folder):
+        f.attrs["model_config"] = _model_config([{"class_name": "Dense", "config": {"name": "d", "units": 1}}])
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [b"d"]
+        g["d"] = __import__("h5py").ExternalLink("/etc/passwd", "/x")
+    yield "external link", _h5(tmp_path, external).read_bytes(), "external link"
+
+    def virtual(f, folder):
+        import h5py
+
+        layout = h5py.VirtualLayout(shape=(4,), dtype="f4")
+        layout[:] = h5py.VirtualSource("/tmp/elsewhere.h5", "data", shape=(4,))
+        f.attrs["model_config"] = _model_config([{"class_name": "Dense", "config": {"name": "d", "units": 1}}])
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [b"d"]
+        d = g.create_group("d")
+        d.attrs["weight_names"] = [b"kernel:0"]
+        d.create_virtual_dataset("kernel:0", layout)
+    yield "virtual dataset", _h5(tmp_path, virtual).read_bytes(), "virtual dataset"
+
+    def not_json(f, _):
+        f.attrs["model_config"] = "{nope"
+    yield "model_config not json", _h5(tmp_path, not_json).read_bytes(), "not JSON"
+
+    def unknown(f, _):
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": {"layers": [
+            {"class_name": "Mystery", "module": "evil.layers", "config": {"name": "m"}}]}})
+    yield "unknown class", _h5(tmp_path, unknown).read_bytes(), "Mystery"
+
+
+def test_hostile_keras_files_get_one_line_and_exit_1(tmp_path, capsys):
+    for label, data, words in _bad_files(tmp_path):
+        path = tmp_path / ("case.keras" if data[:2] == b"PK" else "case.h5")
+        path.write_bytes(data)
+        assert main(["inspect", str(path)]) == 1, label
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and words in err and "Traceback" not in err, (label, err)
+
+
+def test_legacy_keras1_names_are_read(tmp_path):
+    import h5py
+
+    path = tmp_path / "k1.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["keras_version"] = "1.2.2"
+        f.attrs["model_config"] = json.dumps({"class_name": "Sequential", "config": [
+            {"class_name": "LSTM", "config": {"name": "lstm_1", "output_dim": 7, "input_dim": 3,
+                                              "input_length": 5, "inner_activation": "hard_sigmoid",
+                                              "activation": "tanh", "return_sequences": True}}]})
+        g = f.create_group("model_weights")
+        g.attrs["layer_names"] = [b"lstm_1"]
+        layer = g.create_group("lstm_1")
+        layer.attrs["weight_names"] = [b"lstm_1_W_i"]
+        layer.create_dataset("lstm_1_W_i", data=np.zeros((3, 7), np.float32))
+    model = _read(path)
+    lstm = model.layer("lstm_1")
+    assert model.library == "Keras 1" and lstm.config["units"] == 7
+    assert lstm.config["recurrent_activation"] == "hard_sigmoid"
+    assert model.input_shapes["input"] == [None, 5, 3]
+    assert [(w.name, w.shape) for w in lstm.weights] == [("lstm_1_W_i", (3, 7))]
+
+
+def test_fuzzed_keras_files_raise_only_rnngraph_errors(tmp_path):
+    from fuzzing import exercise
+
+    failures = []
+    for label, data, suffix in keras_cases(21, 60):
+        path = tmp_path / f"case{suffix}"
+        path.write_bytes(data)
+        try:
+            exercise(path)
+        except RnnGraphError as exc:
+            assert "\n" not in str(exc).strip(), (label, str(exc))
+        except Exception as exc:  # noqa: BLE001 - anything else is the bug this looks for
+            failures.append(f"{label}: {type(exc).__name__}: {str(exc)[:200]}")
+    assert failures == []
+
+
+# --- foreign files -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", FOREIGN_FILES, ids=[p.name for p in FOREIGN_FILES])
+def test_foreign_keras_files_inspect_draw_and_explain(path, tmp_path, capsys):
+    assert main(["inspect", str(path)]) == 0
+    assert main(["inspect", str(path), "--render", str(tmp_path / "g.dot")]) == 0
+    assert main(["inspect", str(path), "--render", str(tmp_path / "g.html")]) == 0
+    assert main(["explain", "lstm", "--file", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "The Keras layers (layer view)" in out
+
+
+def test_foreign_weight_shapes_equal_h5py():
+    import h5py
+
+    for path in FOREIGN_FILES:
+        model = _read(path)
+        with h5py.File(path, "r") as f:
+            for layer in model.layers:
+                for part in layer.inner or [layer]:
+                    for w in part.weights:
+                        assert tuple(f[w.path].shape) == w.shape, (path.name, w.path)
+
+
+# --- with TensorFlow -----------------------------------------------------------------------
+
+def _swapped(facts, weights, x, state):
+    """A deliberately wrong cell: the input and forget gates swapped."""
+    from rnngraph.explain.keras import keras_step
+
+    if facts.kind != "lstm":
+        return keras_step(facts, weights, x, state)
+    n = weights["recurrent_kernel"].shape[0]
+    swap = lambda a: np.concatenate([a[..., n:2 * n], a[..., :n], a[..., 2 * n:]], -1)  # noqa: E731
+    w = dict(weights, kernel=swap(weights["kernel"]), recurrent_kernel=swap(weights["recurrent_kernel"]),
+             bias=swap(weights["bias"]))
+    return keras_step(facts, w, x, state)
+
+
+def _no_bias(facts, weights, x, state):
+    from rnngraph.explain.keras import keras_step
+
+    return keras_step(facts, {k: v for k, v in weights.items() if k != "bias"}, x, state)
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+@pytest.mark.parametrize("file", ["k3-bilstm.keras", "k2-lstm-state.h5", "k3-gru-rnn-dense.h5"])
+def test_verify_keras_file_matches_and_a_wrong_cell_fails(file):
+    from rnngraph.explain.keras_verify import verify_keras_file
+
+    good = verify_keras_file(FOLDER / file)
+    assert good["ok"] and good["max_abs_diff"] < 1e-5, good["rows"]
+    wrong = _swapped if "lstm" in file else _no_bias
+    assert not verify_keras_file(FOLDER / file, step=wrong)["ok"]
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_explain_convert_check_confirms_the_prediction(capsys):
+    assert main(["explain", "convert", str(FOLDER / "k2-lstm.keras"), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM ×1" in out and "the prediction holds" in out
