@@ -30,6 +30,9 @@ def register(subparsers) -> None:
                         "LiteRT converter builds from each recurrent layer of FILE, and why)")
     parser.add_argument("path", nargs="?", metavar="FILE", default=None,
                         help="the file to explain (same as --file)")
+    from .keras_view import add_view_option  # noqa: PLC0415
+
+    add_view_option(parser)
     parser.add_argument("--check", action="store_true",
                         help="convert: run TensorFlow's converter and confirm the prediction (exit 1 if not)")
     parser.add_argument("--file", metavar="G", default=None,
@@ -65,7 +68,12 @@ def run(args) -> int:
         if spec != ModelSpec(kind=spec.kind) or args.kind != "dynamic":
             raise UsageError("--file explains the graph in the file; drop the model options "
                              "(--cell, --steps, --kind, ...), which only apply to a graph rnngraph builds")
-        result = explain.explain_file(args.topic, args.file, verify=args.verify)
+        loaded = None
+        if args.view == "ops":
+            from .keras_view import op_view  # noqa: PLC0415
+
+            loaded = op_view(args.file)
+        result = explain.explain_file(args.topic, args.file, verify=args.verify, loaded=loaded)
     else:
         result = explain.explain(args.topic, spec, verify=args.verify)
     render = {"text": explain.render_text, "markdown": explain.render_markdown,

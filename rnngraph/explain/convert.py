@@ -247,9 +247,9 @@ def explain_convert(path, check: bool = False) -> Explanation:
     if path.is_file():
         head = path.open("rb").read(8)
         if head.startswith(HDF5_SIGNATURE) or is_keras_zip(head):
-            from ..graphdef.loaders import MAX_BYTES, _read  # noqa: PLC0415
+            from ..graphdef.loaders import load_keras_model  # noqa: PLC0415
 
-            model = read_keras_model(path, _read(path, MAX_BYTES))
+            model, _ = load_keras_model(path)
     if model is not None:
         if model.form == "weights-h5":
             raise UsageError(f"{path} holds weights only: the layers' config (return_state, masks, "

@@ -30,10 +30,9 @@ def layer_sentence(layer, wrapper=None) -> str:
 
 def layers_section(path) -> Section:
     """Return the section listing a Keras file's layers (the layer view, read without TensorFlow)."""
-    from ..graphdef.keras_file import read_keras_model  # noqa: PLC0415
-    from ..graphdef.loaders import MAX_BYTES, _read  # noqa: PLC0415
+    from ..graphdef.loaders import load_keras_model  # noqa: PLC0415
 
-    model = read_keras_model(path, _read(Path(path), MAX_BYTES))
+    model, _ = load_keras_model(path)
     intro = (f"{Path(path).name} is a {model.form} file written by {model.library}"
              + (f" {model.keras_version}" if model.keras_version else "")
              + f": a {model.class_name} model of {len(model.layers)} layers "

@@ -97,12 +97,11 @@ def _inputs(model) -> dict:
 
 def verify_keras_file(path, step: Callable = keras_step) -> dict:
     """Run the Keras file with Keras and compare every recurrent layer's outputs with NumPy."""
-    from ..graphdef.keras_file import read_keras_model, weight_values  # noqa: PLC0415
-    from ..graphdef.loaders import MAX_BYTES, _read  # noqa: PLC0415
+    from ..graphdef.keras_file import weight_values
+    from ..graphdef.loaders import load_keras_model  # noqa: PLC0415
     from ..model.keras_worker import run_worker  # noqa: PLC0415
 
-    data = _read(Path(path), MAX_BYTES)
-    model = read_keras_model(path, data)
+    model, data = load_keras_model(path)
     if model.form == "weights-h5":
         raise UsageError(f"--verify needs the model's config; {path} holds weights only")
     layers = model.recurrent()

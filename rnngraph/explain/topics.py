@@ -161,7 +161,7 @@ def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
                        findings=found.as_dict(), verify=checked)
 
 
-def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
+def explain_file(topic: str, path: str, verify: bool = False, loaded: Optional[tuple] = None) -> Explanation:
     """Return the explanation of ``topic`` for the graph in ``path`` (any file ``inspect`` reads).
 
     Nothing from the file runs unless ``verify``: then TensorFlow loads it (a SavedModel
@@ -173,9 +173,16 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
     from ..graphdef.loaders import load_graph_def
     from ..graphdef.walk import walk
 
-    graph_def, kind = load_graph_def(path)
+    # loaded: (GraphDef, "keras-ops", layer view) of a Keras file's op view (commands/keras_view.py)
+    graph_def, kind = loaded[:2] if loaded else load_graph_def(path)
     G = walk(graph_def)
     found = recognise(G)
+    if loaded and kind == "keras-ops":  # the recognised cells carry the Keras layers' names
+        from ..recognise.keras_link import link_cells  # noqa: PLC0415
+
+        links = link_cells(found.cells, loaded[2])
+        for cell in found.cells:
+            cell.layer = links.get(cell.scope, cell.layer)
     body = [_file_overview(str(path), kind, G, found)] + sections(topic, G, found)
     if len(body) == 1:
         body.append(Section("Nothing to explain", [
@@ -183,7 +190,7 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             "nothing more about it."]))
     checked = None
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
-    if kind in ("keras", "h5"):  # a Keras file's layer view: its layers, and Keras itself for --verify
+    if kind in ("keras", "h5", "keras-ops"):  # a Keras file's layer view: its layers, and Keras itself for --verify
         from .keras_layers import layers_section  # noqa: PLC0415
 
         body.insert(1, layers_section(path))

@@ -118,6 +118,11 @@ class KerasModel:
         return found
 
 
+def _text(value) -> str:
+    """Return ``value`` as a str that encodes as UTF-8 (JSON may hold lone surrogates: \\udca7)."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")
+
+
 def _snake(name: str) -> str:
     """Keras' own to_snake_case (the folder names of a Keras 3 weights file)."""
     name = re.sub(r"(.)([A-Z][a-z0-9]+)", r"\1_\2", name)
@@ -372,8 +377,9 @@ def _inbound(entry: dict) -> list:
             def tensors(value):
                 if isinstance(value, dict):
                     if value.get("class_name") == "__keras_tensor__":
-                        history = (value.get("config") or {}).get("keras_history") or []
-                        if history and isinstance(history[0], str):
+                        config = value.get("config")
+                        history = config.get("keras_history") if isinstance(config, dict) else None
+                        if isinstance(history, list) and history and isinstance(history[0], str):
                             yield history[0], history[2] if len(history) > 2 and isinstance(
                                 history[2], int) else 0
                         return
@@ -389,13 +395,13 @@ def _inbound(entry: dict) -> list:
 def _layer(entry, path) -> KerasLayer:
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise GraphFileError(f"{path}: a layer entry of model_config has no class_name")
-    class_name = _LEGACY_CLASSES.get(entry["class_name"], entry["class_name"])
+    class_name = _text(_LEGACY_CLASSES.get(entry["class_name"], entry["class_name"]))
     if not _known(entry):
         raise GraphFileError(f"{path}: layer class {class_name!r} ({entry.get('registered_name') or entry.get('module')}) "
                              f"is not one of Keras' own; rnngraph reads only Keras' registered classes")
     config = entry.get("config") if isinstance(entry.get("config"), dict) else {}
     name = config.get("name") or entry.get("name") or class_name.lower()
-    layer = KerasLayer(name=str(name), class_name=class_name, config=_normalise(class_name, config),
+    layer = KerasLayer(name=_text(name), class_name=class_name, config=_normalise(class_name, config),
                        inbound=_inbound(entry), module=str(entry.get("module") or ""))
     # Keras 3 saves operations (keras.ops.*) beside layers; a layer's config always has "trainable"
     layer.op = ".ops." in layer.module or ("trainable" not in config and class_name != "InputLayer"
@@ -437,6 +443,8 @@ def _model_from_config(config: dict, path) -> tuple:
         raise GraphFileError(f"{path}: the model's class {class_name!r} is not Sequential or a "
                              f"functional Model; a subclassed model's layers are not in its config")
     layers = [_layer(e, path) for e in entries]
+    if not layers:
+        raise GraphFileError(f"{path}: the model's config lists no layers")
     names = [layer.name for layer in layers]
     if class_name == "Sequential":
         if not layers or layers[0].class_name != "InputLayer":
@@ -464,6 +472,8 @@ def _model_from_config(config: dict, path) -> tuple:
     known = set(names) | {layer.name for layer in layers}
     for layer in layers:
         layer.inbound = [(n, i) for n, i in layer.inbound if n in known]
+    outputs = [(n, i) for n, i in outputs if n in known] or [(layers[-1].name, 0)]
+    inputs = [n for n in inputs if n in known]
     shapes = {}
     for layer in layers:
         if layer.class_name == "InputLayer":
@@ -704,13 +714,13 @@ def _set_attr(attr, value) -> bool:
     elif isinstance(value, float):
         attr.f = value
     elif isinstance(value, str):
-        attr.s = value.encode("utf-8")[:1024]
+        attr.s = value.encode("utf-8", "replace")[:1024]
     elif isinstance(value, list) and all(isinstance(v, int) and not isinstance(v, bool) and v in _INT64
                                          or v is None for v in value):
         for v in value:
             attr.list.i.append(-1 if v is None else v)
     elif isinstance(value, dict) and isinstance(value.get("class_name"), str):
-        attr.s = value["class_name"].encode()  # an initializer, regularizer or dtype policy
+        attr.s = value["class_name"].encode("utf-8", "replace")  # an initializer, regularizer or dtype policy
     else:
         return False
     return True

@@ -22,7 +22,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from . import keras_file, protos
 from ..errors import GraphFileError
 
-__all__ = ["load_graph_def", "resolve_log_dir", "MAX_BYTES", "KINDS"]
+__all__ = ["load_graph_def", "load_keras_model", "resolve_log_dir", "MAX_BYTES", "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
 KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "keras", "h5")
@@ -217,6 +217,12 @@ def _stdin_suffix(data: bytes) -> str:
     # Binary protobuf uses control bytes as tags and lengths almost at once; text does not.
     head = data[:4096]
     return "" if any(b < 0x20 and b not in b"\t\n\r" for b in head) else ".pbtxt"
+
+
+def load_keras_model(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
+    """Return (the layer view of a .keras/.h5 file, its bytes), read with this module's limits."""
+    data = _read(Path(path), limit)
+    return keras_file.read_keras_model(path, data), data
 
 
 def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):

@@ -162,7 +162,12 @@ def action_trace(path: str, out: str) -> dict:
     spec = tf.TensorSpec([None] + [d for d in shape[1:]], tf.float32, name="x")
     fn = tf.function(lambda x: model(x))
     concrete = fn.get_concrete_function(spec)
-    graph_def = concrete.graph.as_graph_def()
+    # frozen (weights as constants, the loop kept as a v2 While with its functions): the walker and
+    # the Keras recogniser read kernel shapes and values from the constants
+    from tensorflow.python.framework.convert_to_constants import (  # noqa: PLC0415
+        convert_variables_to_constants_v2)
+
+    graph_def = convert_variables_to_constants_v2(concrete, lower_control_flow=False).graph.as_graph_def()
     Path(out).write_bytes(graph_def.SerializeToString())
     return {"nodes": len(graph_def.node), "functions": len(graph_def.library.function),
             "input_shape": [d for d in shape]}
