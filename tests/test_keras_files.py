@@ -293,3 +293,45 @@ def test_explain_convert_check_confirms_the_prediction(capsys):
     assert main(["explain", "convert", str(FOLDER / "k2-lstm.keras"), "--check"]) == 0
     out = capsys.readouterr().out
     assert "UNIDIRECTIONAL_SEQUENCE_LSTM ×1" in out and "the prediction holds" in out
+
+
+# --- the converter's cell_clip, measured ----------------------------------------------------
+
+def test_litert_output_is_a_cell_clipped_at_10_and_keras_is_not():
+    """rnngraph/explain/cell_clip.json (tests/fixtures/measure_cell_clip.py): Keras' h and LiteRT's h for the same one-unit LSTM.
+
+    NumPy recomputes the LSTM from the weights that script set, once without a clip and once
+    with c held in [-10, 10]: the first equals Keras (1e-5); the second follows LiteRT within
+    0.01 (measured 0.0053: LiteRT's float kernel differs slightly in its activations, over 30
+    steps of an all-open cell), while the unclipped one is 1.96 away from LiteRT.
+    """
+    measured = json.loads((Path(__file__).parents[1] / "rnngraph" / "explain" / "cell_clip.json").read_text())
+    assert measured["fused"] and measured["ops"] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    sig = lambda v: 1.0 / (1.0 + np.exp(-v))  # noqa: E731
+    for clip, key in ((None, "keras_h"), (10.0, "litert_h")):
+        c, hs = 0.0, []
+        for x in measured["input"]:
+            c = sig(10.0) * c + sig(10.0) * np.tanh(5.0 * x)
+            c = c if clip is None else float(np.clip(c, -clip, clip))
+            hs.append(sig(10.0) * np.tanh(c))
+        assert np.max(np.abs(np.array(hs) - measured[key])) < (1e-5 if clip is None else 1e-2), key
+        if clip is None:
+            assert np.max(np.abs(np.array(hs) - measured["litert_h"])) > 1.0
+    assert measured["max_abs_diff"] > 1.0  # where c comes back down, the two part
+    assert measured["first_step_over_1e-3"] > measured["first_step_c_over_10"]
+
+
+SAVED = Path(__file__).parent / "fixtures" / "keras"
+
+
+@pytest.mark.parametrize("name", ["k2-lstm", "k2-bilstm", "k2-gru", "k2-simplernn", "k3-lstm",
+                                  "k3-bilstm", "k3-gru"])
+def test_savedmodel_prediction_equals_the_converter_on_the_same_keras_model(name):
+    """The SavedModel fixtures hold no variables, so the converter cannot run on them; the same
+    layer from the same Keras, saved as .keras and converted (manifest), is the ground truth."""
+    from rnngraph.explain.convert import explain_convert
+
+    layers = explain_convert(SAVED / f"{name}.savedmodel").findings["layers"]
+    real = MANIFEST[name]["converter"]["counts"]
+    assert sum(p["form"] == "fused" for p in layers) == real.get("UNIDIRECTIONAL_SEQUENCE_LSTM", 0)
+    assert any(p["form"] == "while" for p in layers) == ("WHILE" in real)

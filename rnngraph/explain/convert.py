@@ -168,12 +168,12 @@ def predict_saved_model(graph_def) -> list:
         p = LayerPrediction(layer=name, kind=kind, wrapper=None, form="while", marker=kind == "LSTM")
         p.findings = {"api_implements": marker, "arguments": len(fdef.signature.input_arg)}
         if kind != "LSTM":
-            p.reasons.append(f"function {name} carries api_implements={marker!r}: the converter fuses "
+            p.reasons.append(f"its function {name} carries api_implements={marker!r}: the converter fuses "
                              f"only 'lstm_' functions, so this stays a WHILE loop")
             predictions.append(p)
             continue
-        p.reasons.append(f"function {name} carries api_implements={marker!r}, which the converter's "
-                         f"prepare-composite-functions pass looks for")
+        p.reasons.append(f"its function {name} carries api_implements={marker!r}, which the "
+                         f"converter's prepare-composite-functions pass looks for")
         used = set()
         for caller, node in calls.get(name, []):
             prefix = node.name + ":"
@@ -230,7 +230,7 @@ def _clip_section(measured: Optional[dict]) -> Section:
 def _load_measurement() -> Optional[dict]:
     import json  # noqa: PLC0415
 
-    path = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "keras_files" / "cell_clip.json"
+    path = Path(__file__).resolve().parent / "cell_clip.json"  # tests/fixtures/measure_cell_clip.py
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError):
@@ -261,7 +261,25 @@ def explain_convert(path, check: bool = False) -> Explanation:
         if kind != "savedmodel":
             raise UsageError(f"explain convert reads a Keras file (.keras, .h5) or a Keras SavedModel; "
                              f"{path} is a {kind}")
+        from ..graphdef.walk import walk  # noqa: PLC0415
+        from ..recognise import recognise  # noqa: PLC0415
+
+        cells = [c for c in recognise(walk(graph_def)).cells if c.form == "keras"]
         predictions = predict_saved_model(graph_def)
+        for p in predictions:  # name the Keras layer whose cell runs in the marked function
+            marker = p.findings.get("api_implements") or ""
+            layer = next((c.layer for c in cells if marker and marker in (c.implementation or "")), None)
+            if layer:
+                p.findings["function"], p.layer = p.layer, layer
+        if not predictions:  # no marker anywhere: each recognised Keras cell stays a loop
+            for cell in cells:
+                if cell.form != "keras":
+                    continue
+                predictions.append(LayerPrediction(
+                    layer=cell.layer or cell.scope, kind=cell.kind.upper(), wrapper=None, form="while",
+                    marker=False, findings={"api_implements": None},
+                    reasons=["no function in the SavedModel carries an api_implements marker (Keras 3 "
+                             "writes a plain while loop), so nothing marks it for fusion"]))
         source = "SavedModel"
     if not predictions:
         raise UsageError(f"{path}: no recurrent Keras layer found, so there is no converter choice to explain")
