@@ -257,19 +257,19 @@ def test_foreign_weight_shapes_equal_h5py():
 # --- with TensorFlow -----------------------------------------------------------------------
 
 def _swapped(facts, weights, x, state):
-    """A deliberately wrong cell: the input and forget gates swapped."""
+    """A deliberately wrong cell: the first two gates swapped (LSTM i and f, GRU z and r)."""
     from rnngraph.explain.keras import keras_step
 
-    if facts.kind != "lstm":
+    if facts.kind == "rnn":
         return keras_step(facts, weights, x, state)
     n = weights["recurrent_kernel"].shape[0]
     swap = lambda a: np.concatenate([a[..., n:2 * n], a[..., :n], a[..., 2 * n:]], -1)  # noqa: E731
-    w = dict(weights, kernel=swap(weights["kernel"]), recurrent_kernel=swap(weights["recurrent_kernel"]),
-             bias=swap(weights["bias"]))
+    w = {k: swap(v) for k, v in weights.items()}
     return keras_step(facts, w, x, state)
 
 
 def _no_bias(facts, weights, x, state):
+    """A deliberately wrong cell: the bias left out (needs a trained file: fresh biases are 0)."""
     from rnngraph.explain.keras import keras_step
 
     return keras_step(facts, {k: v for k, v in weights.items() if k != "bias"}, x, state)
@@ -277,14 +277,16 @@ def _no_bias(facts, weights, x, state):
 
 @pytest.mark.tf
 @pytest.mark.slow
-@pytest.mark.parametrize("file", ["k3-bilstm.keras", "k2-lstm-state.h5", "k3-gru-rnn-dense.h5"])
-def test_verify_keras_file_matches_and_a_wrong_cell_fails(file):
+@pytest.mark.parametrize("path,wrong", [
+    (FOLDER / "k3-bilstm.keras", _swapped), (FOLDER / "k2-lstm-state.h5", _swapped),
+    (FOLDER / "k3-gru-rnn-dense.h5", _swapped), (FOREIGN / "pv_lstm_model.h5", _no_bias),
+    (FOREIGN / "yangwohenmai_lstm_model.h5", _no_bias)], ids=lambda v: getattr(v, "name", None) or v.__name__)
+def test_verify_keras_file_matches_and_a_wrong_cell_fails(path, wrong):
     from rnngraph.explain.keras_verify import verify_keras_file
 
-    good = verify_keras_file(FOLDER / file)
+    good = verify_keras_file(path)
     assert good["ok"] and good["max_abs_diff"] < 1e-5, good["rows"]
-    wrong = _swapped if "lstm" in file else _no_bias
-    assert not verify_keras_file(FOLDER / file, step=wrong)["ok"]
+    assert not verify_keras_file(path, step=wrong)["ok"]
 
 
 @pytest.mark.tf
