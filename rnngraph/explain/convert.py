@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..errors import UsageError
+from ..model.keras_worker import LEGACY_LIBRARIES
 from .prose import Explanation, Section
 
 __all__ = ["LayerPrediction", "predict_keras_file", "predict_saved_model", "explain_convert"]
@@ -88,6 +89,11 @@ def predict_keras_file(model) -> list:
         p.findings["library"] = library
         p.findings["keras_version"] = model.keras_version
         written = f"the file was written by {library}" + (f" {model.keras_version}" if model.keras_version else "")
+        if library in LEGACY_LIBRARIES and library != "tf_keras":
+            # the marker comes from the Keras that runs the model, not from the file
+            written += (" and is converted as tf_keras loads it (TF_USE_LEGACY_KERAS=1, as --check does; "
+                        "loaded with Keras 3 it would stay a WHILE)")
+            library = "tf_keras"
         if config.get("unroll"):
             p.form = "unrolled"
             p.reasons.append("unroll=True: Keras writes one copy of the cell per step, so there is no "
@@ -119,7 +125,7 @@ def predict_keras_file(model) -> list:
             predictions.append(p)
             continue
         p.marker = True
-        p.reasons.append(f"{written}: its LSTM runs inside a function marked api_implements='lstm_<id>', "
+        p.reasons.append(f"{written}: tf_keras runs its LSTM inside a function marked api_implements='lstm_<id>', "
                          f"which the converter's prepare-composite-functions pass looks for")
         blocked = []
         if config.get("return_state") and _states_used(model, outer):

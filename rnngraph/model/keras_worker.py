@@ -21,14 +21,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-__all__ = ["run_worker", "library_env"]
+__all__ = ["run_worker", "library_env", "LEGACY_LIBRARIES"]
 
 _REFUSED = ("Lambda",)
+# files these wrote are loaded with tf_keras (TF_USE_LEGACY_KERAS=1); Keras 3 files with Keras 3
+LEGACY_LIBRARIES = ("tf_keras", "Keras 2 (multi-backend)", "Keras 1")
 
 
 def library_env(library: str) -> dict:
     """Return the environment that makes ``import tensorflow`` pick the Keras that wrote the file."""
-    legacy = library in ("tf_keras", "Keras 2 (multi-backend)", "Keras 1")
+    legacy = library in LEGACY_LIBRARIES
     return dict(os.environ, TF_USE_LEGACY_KERAS="1" if legacy else "0", TF_CPP_MIN_LOG_LEVEL="3",
                 PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[2])] +
                                            [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
