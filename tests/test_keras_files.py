@@ -339,3 +339,13 @@ def test_savedmodel_prediction_equals_the_converter_on_the_same_keras_model(name
     real = MANIFEST[name]["converter"]["counts"]
     assert sum(p["form"] == "fused" for p in layers) == real.get("UNIDIRECTIONAL_SEQUENCE_LSTM", 0)
     assert any(p["form"] == "while" for p in layers) == ("WHILE" in real)
+
+
+def test_readme_figures_are_the_measured_ones():
+    """The README's Keras section quotes cell_clip.json and the fixture count, not memory."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    measured = json.loads((Path(__file__).parents[1] / "rnngraph" / "explain" / "cell_clip.json").read_text())
+    assert f"|Keras − LiteRT| in h is {measured['max_abs_diff']:.3g}" in readme
+    assert f"passes 10 at step {measured['first_step_c_over_10']}" in readme
+    assert f"more than 1e-3 at step {measured['first_step_over_1e-3']}" in readme
+    assert f"On all {len(MANIFEST)} generated models" in readme

@@ -36,8 +36,8 @@ def register(subparsers) -> None:
     parser.add_argument("--check", action="store_true",
                         help="convert: run TensorFlow's converter and confirm the prediction (exit 1 if not)")
     parser.add_argument("--file", metavar="G", default=None,
-                        help="explain the graph in G (.pb, .pbtxt, SavedModel directory, .meta "
-                             "or TensorBoard event file) instead of building one; the model "
+                        help="explain the graph in G (.pb, .pbtxt, SavedModel directory, .meta, "
+                             "TensorBoard event file, Keras .keras/.h5) instead of building one; the model "
                              "options do not apply. Nothing in G runs unless --verify, which "
                              "needs its weights (a SavedModel or a frozen GraphDef)")
     parser.add_argument("--kind", choices=("static", "dynamic"), default="dynamic",

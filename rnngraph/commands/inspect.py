@@ -12,7 +12,8 @@ __all__ = ["register", "summary", "summary_text"]
 
 _KIND_NAMES = {"graphdef": "GraphDef (binary)", "graphdef-text": "GraphDef (text)",
                "savedmodel": "SavedModel", "metagraph": "MetaGraphDef",
-               "events": "TensorBoard event file"}
+               "events": "TensorBoard event file", "keras": "Keras archive (layer view)",
+               "h5": "Keras HDF5 (layer view)", "keras-ops": "Keras file (op view, traced)"}
 
 
 def register(subparsers) -> None:
@@ -21,7 +22,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "inspect", help="summarise a GraphDef, SavedModel, .meta or event file (no TensorFlow)",
         description="Read a graph from a file (.pb, .pbtxt, SavedModel directory, .meta, "
-                    "TensorBoard event file) and list its node and edge counts, ops by count "
+                    "TensorBoard event file, Keras .keras/.h5) and list its node and edge counts, ops by count "
                     "and every recognised RNN structure. Nothing from the file is executed.")
     parser.add_argument("file", help="the graph file or SavedModel directory")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
