@@ -349,3 +349,24 @@ def test_readme_figures_are_the_measured_ones():
     assert f"passes 10 at step {measured['first_step_c_over_10']}" in readme
     assert f"more than 1e-3 at step {measured['first_step_over_1e-3']}" in readme
     assert f"On all {len(MANIFEST)} generated models" in readme
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+@pytest.mark.parametrize("file", ["k3-lstm.keras", "k2-bilstm.h5", "k3-gru-rnn-dense.h5"])
+def test_op_view_cells_carry_the_keras_layer_names(file):
+    """The traced graph's recognised cells link to the layers Keras itself lists (manifest)."""
+    from rnngraph.commands.keras_view import op_view
+    from rnngraph.graphdef.walk import walk
+    from rnngraph.recognise import recognise
+    from rnngraph.recognise.keras_link import link_cells
+
+    graph_def, kind, model = op_view(FOLDER / file)
+    cells = recognise(walk(graph_def)).cells
+    truth = MANIFEST[file.rsplit(".", 1)[0]]["layers"]
+    names = sorted(r["name"] for layer in truth for r in layer.get("rnns", []))
+    kinds = {r["name"]: r["cell"] for layer in truth for r in layer.get("rnns", [])}
+    links = link_cells(cells, model)
+    assert kind == "keras-ops" and sorted(links.values()) == names
+    for cell in cells:
+        assert kinds[links[cell.scope]] == {"lstm": "LSTMCell", "gru": "GRUCell", "rnn": "SimpleRNNCell"}[cell.kind]
