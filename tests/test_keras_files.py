@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -370,3 +371,39 @@ def test_op_view_cells_carry_the_keras_layer_names(file):
     assert kind == "keras-ops" and sorted(links.values()) == names
     for cell in cells:
         assert kinds[links[cell.scope]] == {"lstm": "LSTMCell", "gru": "GRUCell", "rnn": "SimpleRNNCell"}[cell.kind]
+
+
+def _export(tmp_path, legacy: bool) -> Path:
+    """Write a SavedModel with variables: Bidirectional LSTM (sequences) then GRU, 5 × 3 inputs."""
+    out = tmp_path / ("tfk" if legacy else "k3")
+    code = (
+        "import os, sys\n"
+        f"os.environ['TF_USE_LEGACY_KERAS'] = '{1 if legacy else 0}'\n"
+        "import tensorflow as tf\n"
+        f"import {'tf_keras' if legacy else 'keras'} as k\n"
+        "k.utils.set_random_seed(1)\n"
+        "x = k.Input((5, 3), name='x')\n"
+        "y = k.layers.Bidirectional(k.layers.LSTM(4, return_sequences=True, name='lstm'), name='bi')(x)\n"
+        "m = k.Model(x, k.layers.GRU(4, go_backwards=True, name='gru')(y))\n"
+        "for w in m.weights:\n"
+        "    w.assign(tf.random.stateless_normal(w.shape, [1, 2]) * 0.5)  # biases non-zero too\n"
+        + (f"tf.saved_model.save(m, {str(out)!r})\n" if legacy else f"m.export({str(out)!r}, verbose=False)\n"))
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                   cwd=Path(__file__).parents[1])
+    return out
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+@pytest.mark.parametrize("legacy", [False, True], ids=["keras3-export", "tf_keras-saved_model"])
+def test_verify_keras_savedmodel_reports_every_layer_and_a_wrong_cell_fails(tmp_path, legacy, capsys):
+    from rnngraph.explain.keras_saved import verify_keras_saved_model
+
+    path = _export(tmp_path, legacy)
+    assert main(["explain", "lstm", "--file", str(path), "--verify"]) == 0
+    report = verify_keras_saved_model(path)
+    layers = {row.split(" (")[0].rsplit("/", 1)[-1] for row in report["rows"]}
+    assert {re.sub(r"_\d+$", "", name) for name in layers} == {"forward_lstm", "backward_lstm", "gru"}
+    assert report["ok"] and report["max_abs_diff"] < 1e-5
+    assert not verify_keras_saved_model(path, step=_swapped)["ok"]
+    assert not verify_keras_saved_model(path, step=_no_bias)["ok"]

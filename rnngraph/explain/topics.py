@@ -199,6 +199,10 @@ def explain_file(topic: str, path: str, verify: bool = False, loaded: Optional[t
             from .keras_verify import verify_keras_file  # noqa: PLC0415
 
             checked = verify_keras_file(path)
+    elif verify and keras_cells and kind == "savedmodel":  # every Keras layer, one report each
+        from .keras_saved import verify_keras_saved_model  # noqa: PLC0415
+
+        checked = verify_keras_saved_model(path)
     elif verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
         if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
             raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "
