@@ -407,3 +407,17 @@ def test_verify_keras_savedmodel_reports_every_layer_and_a_wrong_cell_fails(tmp_
     assert report["ok"] and report["max_abs_diff"] < 1e-5
     assert not verify_keras_saved_model(path, step=_swapped)["ok"]
     assert not verify_keras_saved_model(path, step=_no_bias)["ok"]
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_layer_view_output_shapes_equal_what_keras_returned(name):
+    """The shapes drawn on the layer view's edges, at the model's outputs, against Keras' arrays."""
+    from rnngraph.graphdef.keras_file import output_shapes
+
+    for file in MANIFEST[name]["files"]:
+        model = _read(FOLDER / file)
+        shapes = output_shapes(model)
+        got = [np.asarray(a).shape for a in MANIFEST[name]["output"]]
+        want = [tuple(2 if d is None else d for d in shapes[layer][index])
+                for layer, index in model.outputs]
+        assert want == got, file

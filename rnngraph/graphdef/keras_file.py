@@ -29,7 +29,7 @@ from . import protos
 from ..errors import GraphFileError
 
 __all__ = ["KerasLayer", "KerasModel", "KerasWeight", "HDF5_SIGNATURE", "is_keras_zip",
-           "read_keras_model", "keras_graph_def", "weight_values", "RNN_CLASSES"]
+           "read_keras_model", "keras_graph_def", "output_shapes", "weight_values", "RNN_CLASSES"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
@@ -335,6 +335,8 @@ def _normalise(class_name: str, config: dict) -> dict:
     """Return the layer config with Keras 1 names mapped to today's and activations as names."""
     config = dict(config)
     for old, new in _LEGACY.items():
+        if old == "output_dim" and class_name == "Embedding":  # Embedding still calls it output_dim
+            continue
         if old in config and new not in config:
             config[new] = config.pop(old)
     for key in ("activation", "recurrent_activation"):
@@ -729,6 +731,56 @@ def _set_attr(attr, value) -> bool:
 _SKIP = {"name", "trainable", "layer", "backward_layer", "dtype", "batch_shape", "batch_input_shape"}
 
 
+_SAME_SHAPE = ("Masking", "Dropout", "SpatialDropout1D", "Activation", "BatchNormalization",
+               "LayerNormalization", "GaussianNoise")
+
+
+def _rnn_shapes(layer: KerasLayer, shape: list, units: int) -> list:
+    out = shape[:2] + [units] if layer.config.get("return_sequences") else [shape[0], units]
+    states = {"LSTM": 2, "CuDNNLSTM": 2}.get(layer.class_name, 1) if layer.config.get("return_state") else 0
+    return [out] + [[shape[0], layer.config.get("units")]] * states
+
+
+def output_shapes(model: KerasModel) -> dict:
+    """Return {layer name: [shape of each output]} from the saved input shapes and configs.
+
+    Only the layers whose rule is known (inputs, recurrent layers, Bidirectional, Dense,
+    Embedding, TimeDistributed(Dense) and shape-keeping layers) get shapes; None is unknown.
+    """
+    shapes: dict = {}
+    for layer in model.layers:
+        if layer.class_name == "InputLayer":
+            shape = model.input_shapes.get(layer.name)
+            shapes[layer.name] = [list(shape)] if shape else None
+            continue
+        ins = [shapes.get(n) for n, _ in layer.inbound]
+        first = ins[0][layer.inbound[0][1]] if ins and ins[0] and layer.inbound[0][1] < len(ins[0]) else None
+        units = layer.config.get("units")
+        result = None
+        if first is None or not isinstance(first, list):
+            result = None
+        elif layer.is_rnn and len(first) == 3 and isinstance(units, int):
+            result = _rnn_shapes(layer, first, units)
+        elif layer.class_name == "Bidirectional" and len(first) == 3 and len(layer.inner) == 2 \
+                and isinstance(layer.inner[0].config.get("units"), int):
+            inner = layer.inner[0]
+            n = inner.config["units"]
+            mode = layer.config.get("merge_mode")
+            out = _rnn_shapes(inner, first, 2 * n if mode == "concat" else n)
+            result = ([out[0]] * (1 if mode else 2)) + out[1:] * 2
+        elif layer.class_name == "Dense" and isinstance(units, int):
+            result = [first[:-1] + [units]]
+        elif layer.class_name == "Embedding" and isinstance(layer.config.get("output_dim"), int):
+            result = [first + [layer.config["output_dim"]]]
+        elif layer.class_name == "TimeDistributed" and layer.inner and layer.inner[0].class_name == "Dense" \
+                and isinstance(layer.inner[0].config.get("units"), int):
+            result = [first[:-1] + [layer.inner[0].config["units"]]]
+        elif layer.class_name in _SAME_SHAPE:
+            result = [first]
+        shapes[layer.name] = result
+    return {name: value for name, value in shapes.items() if value}
+
+
 def keras_graph_def(model: KerasModel):
     """Return the layer view as a GraphDef: one node per layer, one per weight."""
     graph = protos.GraphDef()
@@ -764,6 +816,7 @@ def keras_graph_def(model: KerasModel):
     def ref(name: str, index: int) -> str:
         return name if index == 0 else f"{name}:{index}"
 
+    shapes = output_shapes(model)
     for layer in model.layers:
         inputs = [ref(n, i) for n, i in layer.inbound]
         if layer.inner and layer.class_name == "Bidirectional":
@@ -774,6 +827,12 @@ def keras_graph_def(model: KerasModel):
             add(layer, layer.name, inputs + [f"{layer.name}/{layer.inner[0].name}"])
         else:
             add(layer, layer.name, inputs)
+        node = next(n for n in reversed(graph.node) if n.name == layer.name)
+        if layer.name in shapes and layer.class_name != "InputLayer":
+            for shape in shapes[layer.name]:
+                proto = node.attr["_output_shapes"].list.shape.add()
+                for d in shape:
+                    proto.dim.add().size = d if isinstance(d, int) else -1
     for k, (name, index) in enumerate(model.outputs):
         node = graph.node.add()
         node.name = f"output_{k}" if len(model.outputs) > 1 else "output"
