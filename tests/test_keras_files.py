@@ -421,3 +421,20 @@ def test_layer_view_output_shapes_equal_what_keras_returned(name):
         want = [tuple(2 if d is None else d for d in shapes[layer][index])
                 for layer, index in model.outputs]
         assert want == got, file
+
+
+def test_a_lambda_layer_is_drawn_but_never_loaded(tmp_path, capsys):
+    """The layer view shows it; --verify, --view ops and convert --check refuse before Keras runs."""
+    with zipfile.ZipFile(FOLDER / "k3-lstm.keras") as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    config = json.loads(members["config.json"])
+    config["config"]["layers"][1]["class_name"] = "Lambda"
+    path = tmp_path / "lambda.keras"
+    path.write_bytes(_zip(dict(members, **{"config.json": json.dumps(config).encode()})))
+    assert main(["inspect", str(path)]) == 0
+    capsys.readouterr()
+    for argv in (["explain", "lstm", "--file", str(path), "--verify"],
+                 ["inspect", str(path), "--view", "ops"], ["explain", "convert", str(path), "--check"]):
+        assert main(argv) == 1, argv
+        err = capsys.readouterr().err.strip()
+        assert "\n" not in err and "is a Lambda" in err, (argv, err)

@@ -32,6 +32,7 @@ def op_view(path) -> tuple:
     if not (head.startswith(HDF5_SIGNATURE) or is_keras_zip(head)):
         raise UsageError(f"--view ops is for Keras files (.keras, .h5); {path} is not one")
     model, _ = load_keras_model(path)
+    model.check_safe_to_load()
     if model.form == "weights-h5":
         raise UsageError(f"--view ops needs the model's config to rebuild it; {path} holds weights only")
     if len(model.inputs) != 1:

@@ -257,6 +257,8 @@ def explain_convert(path, check: bool = False) -> Explanation:
 
             model, _ = load_keras_model(path)
     if model is not None:
+        if check:  # before anything else: Keras will load the file
+            model.check_safe_to_load()
         if model.form == "weights-h5":
             raise UsageError(f"{path} holds weights only: the layers' config (return_state, masks, "
                              f"the Keras that wrote it) that decides the converter's choice is not in it")

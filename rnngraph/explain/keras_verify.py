@@ -102,6 +102,7 @@ def verify_keras_file(path, step: Callable = keras_step) -> dict:
     from ..model.keras_worker import run_worker  # noqa: PLC0415
 
     model, data = load_keras_model(path)
+    model.check_safe_to_load()
     if model.form == "weights-h5":
         raise UsageError(f"--verify needs the model's config; {path} holds weights only")
     layers = model.recurrent()

@@ -106,6 +106,14 @@ class KerasModel:
                 return layer
         raise KeyError(name)
 
+    def check_safe_to_load(self) -> None:
+        """Refuse, before Keras sees the file, a layer that carries code (Lambda: saved bytecode)."""
+        for layer in self.layers:
+            for part in [layer] + layer.inner:
+                if part.class_name == "Lambda":
+                    raise GraphFileError(f"{self.path}: layer {part.name} is a Lambda (Python code saved "
+                                         f"in the file); rnngraph does not let Keras load it")
+
     def recurrent(self) -> list:
         """Return the recurrent layers (a Bidirectional's inner pair counts as its two)."""
         found = []

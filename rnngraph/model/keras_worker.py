@@ -81,10 +81,7 @@ def _layer_classes(model) -> list:
 def _load(path: str):
     tf, keras = _keras()
     try:
-        if path.endswith((".h5", ".hdf5")) or not path.endswith(".keras"):
-            model = keras.models.load_model(path, compile=False, safe_mode=True)
-        else:
-            model = keras.models.load_model(path, compile=False, safe_mode=True)
+        model = keras.models.load_model(path, compile=False, safe_mode=True)
     except TypeError as exc:  # an older load_model without safe_mode
         raise SystemExit(json.dumps({"refused": f"Keras cannot load {path} in safe mode ({exc})"}))
     except Exception as exc:  # noqa: BLE001  any Keras failure becomes one line
