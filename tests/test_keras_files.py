@@ -438,3 +438,19 @@ def test_a_lambda_layer_is_drawn_but_never_loaded(tmp_path, capsys):
         assert main(argv) == 1, argv
         err = capsys.readouterr().err.strip()
         assert "\n" not in err and "is a Lambda" in err, (argv, err)
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_at_a_dynamic_batch_the_converter_refuses_the_loop():
+    """What explain convert says of a dynamic batch: built-in ops only, the conversion fails."""
+    code = ("import os; os.environ['TF_USE_LEGACY_KERAS'] = '1'\n"
+            "import tensorflow as tf, tf_keras as k\n"
+            f"m = k.models.load_model({str(FOLDER / 'k2-lstm.keras')!r}, compile=False, safe_mode=True)\n"
+            "c = tf.lite.TFLiteConverter.from_keras_model(m)\n"
+            "c.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]\n"
+            "try:\n    c.convert(); print('CONVERTED')\n"
+            "except Exception as e:\n    print('REFUSED', 'TensorList' in str(e))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).parents[1])
+    assert "REFUSED True" in done.stdout, done.stdout[-500:]

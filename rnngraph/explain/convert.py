@@ -295,10 +295,19 @@ def explain_convert(path, check: bool = False) -> Explanation:
     for p in predictions:
         label = f"{p.wrapper}/{p.layer}" if p.wrapper else p.layer
         bullets.append(f"{label} ({p.kind}): {_FORM_TEXT[p.form]}, because " + "; ".join(p.reasons) + ".")
+    shapes = ""
+    if model is not None and model.input_shapes:
+        listed = "; ".join(f"{name} {['?' if d is None else d for d in shape]}"
+                           for name, shape in sorted(model.input_shapes.items()))
+        dynamic = any(shape and shape[0] is None for shape in model.input_shapes.values())
+        shapes = (f" The saved input shape: {listed}." + (
+            " Its batch is dynamic: the converter needs it fixed (--check converts at batch 1); at a "
+            "dynamic batch, with built-in ops only, TensorFlow 2.21 refuses the TensorList loop and "
+            "fuses nothing." if dynamic else ""))
     sections = [Section(f"What TensorFlow's LiteRT converter builds from {path.name}", [
         f"Read from the {source}. TensorFlow fuses an LSTM only when its function carries the "
         f"api_implements marker 'lstm_…' and CheckFusableKerasLstm passes (prepare_composite_functions_tf.cc): "
-        f"only outputs 0 and 1 used, no mask, static shapes.", bullets])]
+        f"only outputs 0 and 1 used, no mask, a static batch.{shapes}", bullets])]
     if any(p.fused for p in predictions):
         sections.append(_clip_section(_load_measurement()))
     findings = {"layers": [asdict(p) for p in predictions]}
