@@ -506,3 +506,58 @@ def check_counts(graph_def, graph, data: dict) -> None:
     assert data["file_nodes"]["functions"] == sum(len(f.node_def) for f in graph_def.library.function)
     expanded = sum(1 for _, d in graph.nodes(data=True) if d["function"] is not None)
     assert expanded <= expansion_budget(graph_def), expanded
+# --- Keras files (.keras zip, .h5): byte and structure mutations ---------------------------
+
+KERAS_SEEDS = ("k3-lstm.keras", "k2-bilstm.h5", "k3-lstm-state.h5", "k2-gru.keras")
+
+
+def _zip_with(members: dict) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _mutate_json(value, rng: random.Random, depth: int = 0):
+    """Return a JSON value with a few keys dropped, retyped or replaced by odd values."""
+    odd = (None, -1, 2**63, "", "Custom>Thing", [], {}, "x" * 3000, 1e308, True)
+    if isinstance(value, dict) and depth < 12:
+        out = {}
+        for key, item in value.items():
+            roll = rng.random()
+            if roll < 0.05:
+                continue
+            out[key] = rng.choice(odd) if roll < 0.12 else _mutate_json(item, rng, depth + 1)
+        return out
+    if isinstance(value, list) and depth < 12:
+        return [_mutate_json(v, rng, depth + 1) for v in value if rng.random() > 0.05]
+    return value
+
+
+def keras_cases(seed: int, count: int):
+    """Yield ``count`` (label, bytes, suffix) mutated Keras files, the same for the same seed."""
+    import io
+    import json
+    import zipfile
+
+    rng = random.Random(seed)
+    folder = FIXTURES / "keras_files"
+    seeds = [(name, (folder / name).read_bytes()) for name in KERAS_SEEDS]
+    for number in range(count):
+        name, data = rng.choice(seeds)
+        suffix = Path(name).suffix
+        if suffix == ".keras" and rng.random() < 0.6:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = {n: archive.read(n) for n in archive.namelist()}
+            config = json.loads(members["config.json"])
+            members["config.json"] = json.dumps(_mutate_json(config, rng)).encode()
+            if rng.random() < 0.3:
+                members["model.weights.h5"] = byte_mutate(members["model.weights.h5"], rng)
+            data = _zip_with(members)
+        else:
+            data = byte_mutate(data, rng)
+        yield f"keras case {number} (seed {seed}, from {name})", data, suffix

@@ -35,10 +35,12 @@ def test_keras_file_verify_passes(capsys, name):
     assert "below 1e-05" in capsys.readouterr().out
 
 
-def test_keras_savedmodel_verify_is_refused_in_one_line(capsys):
+def test_keras_savedmodel_without_variables_verify_is_refused_in_one_line(capsys):
+    # the fixture keeps only saved_model.pb; with variables/ every layer is checked
+    # (tests/test_keras_files.py::test_verify_keras_savedmodel_reports_every_layer_and_a_wrong_cell_fails)
     assert main(["explain", "lstm", "--file", str(KERAS / "k2-lstm.savedmodel"), "--verify"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "frozen GraphDef" in err[0]
+    assert len(err) == 1 and "no variables/ folder" in err[0]
 
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"

@@ -12,7 +12,8 @@ __all__ = ["register", "summary", "summary_text"]
 
 _KIND_NAMES = {"graphdef": "GraphDef (binary)", "graphdef-text": "GraphDef (text)",
                "savedmodel": "SavedModel", "metagraph": "MetaGraphDef",
-               "events": "TensorBoard event file", "tflite": "LiteRT flatbuffer"}
+               "events": "TensorBoard event file", "tflite": "LiteRT flatbuffer", "keras": "Keras archive (layer view)",
+               "h5": "Keras HDF5 (layer view)", "keras-ops": "Keras file (op view, traced)"}
 
 
 def register(subparsers) -> None:
@@ -21,7 +22,7 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "inspect", help="summarise a GraphDef, SavedModel, .meta or event file (no TensorFlow)",
         description="Read a graph from a file (.pb, .pbtxt, SavedModel directory, .meta, "
-                    "TensorBoard event file) and list its node and edge counts, ops by count "
+                    "TensorBoard event file, Keras .keras/.h5) and list its node and edge counts, ops by count "
                     "and every recognised RNN structure. Nothing from the file is executed.")
     parser.add_argument("file", help="the graph file or SavedModel directory")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -29,6 +30,9 @@ def register(subparsers) -> None:
                         help="also draw the graph to OUT ('-' for stdout: the summary then goes "
                              "to stderr); .pb/.pbtxt write the GraphDef read")
     add_drawing_options(parser)
+    from .keras_view import add_view_option  # noqa: PLC0415
+
+    add_view_option(parser)
     parser.add_argument("--tensorboard", default=None, metavar="LOGDIR",
                         help="also write the graph as an event file for `tensorboard --logdir LOGDIR`")
     parser.set_defaults(func=run)
@@ -212,7 +216,13 @@ def run(args) -> int:
         fmt = resolve_format(args.format, args.render)
         check_graphviz(fmt)
         check_output(args.render)
-    graph_def, kind = _load(args.file)
+    model = None
+    if getattr(args, "view", "layers") == "ops":
+        from .keras_view import op_view  # noqa: PLC0415
+
+        graph_def, kind, model = op_view(args.file)
+    else:
+        graph_def, kind = _load(args.file)
     G = walk(graph_def)
     G.graph["function_attrs"] = function_attrs(graph_def)
     data, found = summary(G)
@@ -222,6 +232,10 @@ def run(args) -> int:
         summary_out.write(json.dumps(data, indent=2) + "\n")
     else:
         summary_out.write(summary_text(args.file, kind, data, found))
+        if kind in ("keras", "h5", "keras-ops"):
+            from .keras_view import keras_lines  # noqa: PLC0415
+
+            summary_out.write("\n".join(keras_lines(args.file, kind, found, model)) + "\n")
     if args.tensorboard:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 

@@ -185,7 +185,7 @@ def explain(topic: str, spec: ModelSpec, build: Optional[Callable] = None,
                        findings=found.as_dict(), verify=checked)
 
 
-def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
+def explain_file(topic: str, path: str, verify: bool = False, loaded: Optional[tuple] = None) -> Explanation:
     """Return the explanation of ``topic`` for the graph in ``path`` (any file ``inspect`` reads).
 
     Nothing from the file runs unless ``verify``: then TensorFlow loads it (a SavedModel
@@ -197,9 +197,16 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
     from ..graphdef.loaders import load_graph_def
     from ..graphdef.walk import walk
 
-    graph_def, kind = load_graph_def(path)
+    # loaded: (GraphDef, "keras-ops", layer view) of a Keras file's op view (commands/keras_view.py)
+    graph_def, kind = loaded[:2] if loaded else load_graph_def(path)
     G = walk(graph_def)
     found = recognise(G)
+    if loaded and kind == "keras-ops":  # the recognised cells carry the Keras layers' names
+        from ..recognise.keras_link import link_cells  # noqa: PLC0415
+
+        links = link_cells(found.cells, loaded[2])
+        for cell in found.cells:
+            cell.layer = links.get(cell.scope, cell.layer)
     body = [_file_overview(str(path), kind, G, found)] + sections(topic, G, found)
     if len(body) == 1:
         body.append(Section("Nothing to explain", [
@@ -207,8 +214,9 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
             "nothing more about it."]))
     checked = None
     # --verify runs the file with TensorFlow: only pure compute ops (as `run FILE`).  A .tflite
-    # file runs in LiteRT's interpreter instead, whose builtin ops are all pure computation.
-    if verify and kind != "tflite":
+    # file runs in LiteRT's interpreter instead, whose builtin ops are all pure computation; a
+    # Keras file's --verify loads it with Keras in safe mode, not as a graph to run.
+    if verify and kind not in ("tflite", "keras", "h5", "keras-ops"):
         from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
 
         # A SavedModel's loader restores its variables; its save functions stay admitted here.
@@ -228,10 +236,23 @@ def explain_file(topic: str, path: str, verify: bool = False) -> Explanation:
         body += extra
         found.tflite_cells = lite
         checked = verify_tflite(path, G, lite) if verify else None
+    elif kind in ("keras", "h5", "keras-ops"):  # a Keras file's layer view: its layers, and Keras itself for --verify
+        from .keras_layers import layers_section  # noqa: PLC0415
+
+        body.insert(1, layers_section(path))
+        body = [b for b in body if b.title != "Nothing to explain"]
+        if verify:
+            from .keras_verify import verify_keras_file  # noqa: PLC0415
+
+            checked = verify_keras_file(path)
     elif verify and fused_cells:  # TensorFlow's fused kernels, run as the file holds them
         from .fused import verify_fused  # noqa: PLC0415
 
         checked = verify_fused(kind, graph_def, fused_cells)
+    elif verify and keras_cells and kind == "savedmodel":  # every Keras layer, one report each
+        from .keras_saved import verify_keras_saved_model  # noqa: PLC0415
+
+        checked = verify_keras_saved_model(path)
     elif verify and keras_cells:  # Keras' own equations, checked on the weights in a frozen file
         if len(keras_cells) != 1 or kind not in ("graphdef", "graphdef-text"):
             raise UsageError(f"--verify checks one Keras layer in a frozen GraphDef; {path} is a {kind} "

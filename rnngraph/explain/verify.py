@@ -34,7 +34,7 @@ MIN_STEPS = 3
 NUMPY_ACTIVATIONS = {
     "tanh": np.tanh, "sigmoid": lambda v: 1.0 / (1.0 + np.exp(-v)),
     "relu": lambda v: np.maximum(v, 0.0), "softsign": lambda v: v / (1.0 + np.abs(v)),
-    "elu": lambda v: np.where(v > 0, v, np.exp(np.minimum(v, 0)) - 1.0)}
+    "elu": lambda v: np.where(v > 0, v, np.exp(np.minimum(v, 0)) - 1.0), "linear": lambda v: v}
 _ACT = NUMPY_ACTIVATIONS
 _sigmoid = NUMPY_ACTIVATIONS["sigmoid"]
 

@@ -19,16 +19,18 @@ from google.protobuf import message as _message
 from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from . import protos, tflite
+from . import keras_file, protos, tflite
 from .formats import unreadable_message
 from ..errors import GraphFileError
 
-__all__ = ["load_graph_def", "load_tflite_model", "resolve_log_dir", "MAX_BYTES", "KINDS"]
+__all__ = ["load_graph_def", "load_keras_model", "load_tflite_model", "resolve_log_dir", "MAX_BYTES",
+           "KINDS"]
 
 MAX_BYTES = 1 << 30  # protobuf's own limit is 2 GiB; a GraphDef of an RNN is far smaller
-KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "tflite")
+KINDS = ("graphdef", "graphdef-text", "savedmodel", "metagraph", "events", "tflite", "keras", "h5")
 _EXPECTED = ("expected a GraphDef (.pb or .pbtxt), a SavedModel directory, a MetaGraphDef "
-             "(.meta), a TensorBoard event file with a graph or a LiteRT flatbuffer (.tflite)")
+             "(.meta), a TensorBoard event file with a graph, a LiteRT flatbuffer (.tflite) or a "
+             "Keras file (.keras, .h5)")
 
 
 def _read(path: Path, limit: int) -> bytes:
@@ -257,6 +259,12 @@ def _stdin_suffix(data: bytes) -> str:
     return "" if any(b < 0x20 and b not in b"\t\n\r" for b in head) else ".pbtxt"
 
 
+def load_keras_model(path: Union[str, Path], limit: int = MAX_BYTES) -> tuple:
+    """Return (the layer view of a .keras/.h5 file, its bytes), read with this module's limits."""
+    data = _read(Path(path), limit)
+    return keras_file.read_keras_model(path, data), data
+
+
 def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     """Return (GraphDef, kind) read from ``path``; kind is one of :data:`KINDS`.
 
@@ -276,6 +284,10 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     data = _read(path, limit)
     if tflite.is_tflite(data):
         return tflite.read_tflite(data, path), "tflite"
+    if data.startswith(keras_file.HDF5_SIGNATURE) or keras_file.is_keras_zip(data):
+        # a Keras file: its layer view (keras_file.py), read without TensorFlow
+        model = keras_file.read_keras_model(path, data)
+        return keras_file.keras_graph_def(model), "keras" if model.form == "keras" else "h5"
     suffix = path.suffix.lower() if str(path) != "-" else _stdin_suffix(data)
     text_meta = suffix == ".meta" and _stdin_suffix(data) == ".pbtxt"  # export_meta_graph(as_text=True)
     if suffix in (".pbtxt", ".txt", ".prototxt") or text_meta:
