@@ -14,6 +14,7 @@ from typing import Optional
 import numpy as np
 
 from ..errors import UsageError
+from ..graphdef.walk import body_prefix, retval_key
 from ..recognise.structures import KERAS_GATE_MEANING
 from ..recognise.tflite import TfliteCell
 from .prose import Section
@@ -261,9 +262,9 @@ def _tensor_of(G, node: str, slot: int, key: str) -> int:
 def _while_h_output(G, cell: TfliteCell) -> int:
     """Return the While output index that carries h (the body returns the cell's new h there)."""
     h_node = {"lstm": None, "gru": None, "rnn": cell.gate_nodes.get("h")}[cell.kind]
-    prefix = f"{cell.node}/body/"
+    prefix = body_prefix(cell.node, "body")
     rets = sorted((G.nodes[n]["attrs"]["index"], n) for n in G
-                  if n.startswith(prefix + "_retval_") and G.nodes[n]["parent_op"] == cell.node)
+                  if n.startswith(retval_key(prefix, "")) and G.nodes[n]["parent_op"] == cell.node)
     for index, ret in rets:
         src = next(iter(G.predecessors(ret)), None)
         if src is None:

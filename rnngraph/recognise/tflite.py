@@ -22,6 +22,8 @@ from typing import Optional
 
 import networkx as nx
 
+from ..graphdef.walk import body_prefix
+
 __all__ = ["TfliteCell", "find_tflite_cells", "FUSED_OPS", "is_tflite_graph"]
 
 # fused op -> (cell kind, directions)
@@ -273,7 +275,7 @@ def _bias_of(G, node: str) -> list:
 
 
 def _while_cell(G, node: str) -> Optional[TfliteCell]:
-    prefix = f"{node}/body/"
+    prefix = body_prefix(node, "body")
     body = [n for n in G if n.startswith(prefix) and G.nodes[n]["parent_op"] == node]
     fcs = [n for n in body if G.nodes[n]["op"] == "FULLY_CONNECTED"]
     x_fc = h_fc = None
