@@ -17,6 +17,8 @@ from typing import Optional
 
 import networkx as nx
 
+from ..graphdef.walk import body_prefix
+
 __all__ = ["input_role", "structure_labels", "mask_lines", "story_scopes"]
 
 # Op -> the names of its inputs, from TensorFlow's op definitions (tf.raw_ops).
@@ -151,8 +153,8 @@ def story_scopes(graph: nx.MultiDiGraph, found=None) -> list:
         found = recognise(graph)
     roots = [loop.name for loop in found.while_loops]
     # a v2 loop is one op calling two functions: both are the loop's story (cond: its test)
-    roots += [f"{loop.name}/{part}" for loop in found.while_loops if loop.control_flow == "v2"
-              for part in ("cond", "body")]
+    roots += [body_prefix(loop.name, part).rstrip("/") for loop in found.while_loops
+              if loop.control_flow == "v2" for part in ("cond", "body")]
     cells = [cell.scope for cell in found.cells if cell.scope]
     cells += [scope for cell in found.cells for scope in cell.instance_scopes or [] if scope]
     wanted: dict = {}
