@@ -20,7 +20,7 @@ from google.protobuf import text_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from . import keras_file, protos, tflite
-from .formats import unreadable_message
+from .formats import identify, unreadable_message
 from ..errors import GraphFileError
 
 __all__ = ["load_graph_def", "load_keras_model", "load_tflite_model", "resolve_log_dir", "MAX_BYTES",
@@ -284,7 +284,10 @@ def load_graph_def(path: Union[str, Path], limit: int = MAX_BYTES):
     data = _read(path, limit)
     if tflite.is_tflite(data):
         return tflite.read_tflite(data, path), "tflite"
-    if data.startswith(keras_file.HDF5_SIGNATURE) or keras_file.is_keras_zip(data):
+    # A zip another tool wrote (a PyTorch archive, a NumPy .npz) is named by the signature
+    # table below; every other zip goes to the Keras reader, which names what it lacks.
+    foreign_zip = keras_file.is_keras_zip(data) and getattr(identify(data), "hint", "")
+    if data.startswith(keras_file.HDF5_SIGNATURE) or (keras_file.is_keras_zip(data) and not foreign_zip):
         # a Keras file: its layer view (keras_file.py), read without TensorFlow
         model = keras_file.read_keras_model(path, data)
         return keras_file.keras_graph_def(model), "keras" if model.form == "keras" else "h5"
