@@ -6,7 +6,7 @@ import math
 from typing import Optional
 
 from ..recognise import GATE_MEANING, Cell, Findings
-from . import fused, keras
+from . import keras
 from .prose import Section, cols, dims, kernel_text, num
 
 __all__ = ['equation', 'lstm', 'gru', 'stacked', 'cell_section', 'recognised_only', 'SECTIONS']
@@ -203,7 +203,15 @@ def recognised_only(cell: Cell) -> Section:
 SECTIONS = {("rnn", "tf1"): lambda cell: equation(cell, 0), ("lstm", "tf1"): lstm,
             ("gru", "tf1"): gru, ("rnn", "keras"): keras.keras_cell, ("lstm", "keras"): keras.keras_cell,
             ("gru", "keras"): keras.keras_cell, ("custom", "custom"): keras.custom_cell,
-            **{(kind, "fused"): fused.fused_cell for kind in ("rnn", "lstm", "gru")}}
+            **{(kind, "fused"): lambda cell: _fused_cell(cell) for kind in ("rnn", "lstm", "gru")}}
+
+
+def _fused_cell(cell: Cell) -> Section:
+    # explain/fused.py holds the NumPy check too: imported only when a fused kernel is explained,
+    # so a warm explain of another graph imports no NumPy.
+    from .fused import fused_cell  # noqa: PLC0415
+
+    return fused_cell(cell)
 
 
 def cell_section(cell: Cell) -> Section:
