@@ -77,7 +77,10 @@ def run_isolated(args, path: str, timeout: float) -> int:
 def child_main() -> int:
     """The child's entry: read the parsed arguments from stdin and run them here."""
     from ..cli import guarded  # noqa: PLC0415
+    from .terminal import guard  # noqa: PLC0415
 
     args = pickle.load(sys.stdin.buffer)  # written by run_isolated, our own parent
     args.isolated = True
+    # The parent relays these bytes as they are: sanitise names here, as cli.main does.
+    sys.stdout, sys.stderr = guard(sys.stdout), guard(sys.stderr)
     return guarded(lambda: args.func(args), debug=getattr(args, "debug", False))  # run.run
