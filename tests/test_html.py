@@ -349,9 +349,9 @@ def test_viewer_enters_a_function_body_and_comes_back(walked, tmp_path, chromium
     assert _smallest_label_px(browser) >= 10
     assert "rnn/while" in _boxes(browser)  # the While node, whose bodies can be entered
     browser.execute_script("rgViewers[0].select(rgViewers[0].byName['rnn/while'], false);")
-    enter = browser.find_element(By.CSS_SELECTOR, '#rg-panel button.rg-enter[data-scope="rnn/while/body"]')
+    enter = browser.find_element(By.CSS_SELECTOR, '#rg-panel button.rg-enter[data-scope="rnn/while/body::"]')
     _act(browser, "arguments[0].click();", enter)
-    assert browser.find_element(By.ID, "rg-crumbs").text == "graph › rnn/while/body"
+    assert browser.find_element(By.ID, "rg-crumbs").text == "graph › rnn/while/body::"
     shown = _boxes(browser)
     assert shown and all(b.replace("scope::", "").startswith("rnn/while/body::/") for b in shown), shown
     assert any(b.startswith("rnn/while/body::/::retval_") for b in shown), shown
