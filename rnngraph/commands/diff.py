@@ -118,7 +118,8 @@ def _picture(fmt: str, graph_a, graph_b, title_a: str, title_b: str, report: dic
     title = (f"diff: {title_b.splitlines()[0]}\nagainst A: {title_a.splitlines()[0]}"
              + (f"\n{removed} node{'s' if removed != 1 else ''} of A removed (not drawn)" if removed else ""))
     options = RenderOptions(title=title, overlay=diff_overlay(status_b, "b"),
-                            labels={b: note for b, note in notes.items()})
+                            labels={b: note for b, note in notes.items()},
+                            open_scopes=frozenset(changed_scopes(status_b)))  # unchanged stay closed
     drawn = drawing(graph_b, options)
     if fmt == "dot":
         return drawn.dot.encode("utf-8")
