@@ -137,6 +137,11 @@ def short_name(name: str) -> str:
 def const_text(data: dict) -> str:
     value = data["attrs"].get("value")
     if isinstance(value, dict):
+        shape = value.get("shape") or []
+        if "value" in value and len(shape) <= 1:  # a matrix's first values tell nothing: its shape does
+            return format_value(value["value"])
+        if "value" in value and shape:
+            return f"{format_shape(shape)} {value.get('dtype', '')}".strip()
         if "value" in value:
             return format_value(value["value"])
         return f"{format_shape(value.get('shape'))} {value.get('dtype', '')}".strip()
