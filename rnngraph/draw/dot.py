@@ -23,7 +23,7 @@ from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, aux
                      count_boxes, plan_detail)
 from .statements import (EDGE_STYLES, LOOP_IO_KINDS, box_statement, devices_palette, dot_quote,
                          edge_styles, format_value, group_rows, html_escape, legend_categories,
-                         merged_edges, note_statements, short_name)
+                         merged_edges, note_statements, short_name, scope_title)
 from .style import CATEGORIES
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
@@ -96,7 +96,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         if scope:
             frame = _frame_label(graph, layout, scope)
             out.append(f"{indent}subgraph {dot_quote(CLUSTER + scope)} {{")
-            label = short_name(scope) + (f"\n{frame}" if frame else "")
+            label = scope_title(scope) + (f"\n{frame}" if frame else "")
             style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
                 else 'style=rounded; color="#9e9e9e"'
             out.append(f"{inner}label={dot_quote(label)}; {style}; fontsize=11;")

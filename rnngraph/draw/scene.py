@@ -28,7 +28,7 @@ from .inputs import edge_shapes
 from .layout import CLUSTER, Layout, RenderOptions
 from .statements import (EDGE_STYLES, GROUP_ROWS, box_statement, devices_palette, dot_quote,
                          edge_styles, graphviz_title, group_rows, group_statement,
-                         legend_categories, merged_edges, note_statements, short_name)
+                         legend_categories, merged_edges, note_statements, short_name, scope_title)
 from .style import CATEGORIES
 
 __all__ = ["scene_data", "odd_ids", "initial_open", "displayed_box", "count_shown", "scope_chain",
@@ -94,7 +94,7 @@ def _frame_label(graph: nx.MultiDiGraph, scope: str) -> str:
 def _cluster_head(graph: nx.MultiDiGraph, scope: str) -> str:
     """Return the label and style lines of the cluster of ``scope``, as ``dot.py`` writes them."""
     frame = _frame_label(graph, scope)
-    label = short_name(scope) + (f"\n{frame}" if frame else "")
+    label = scope_title(scope) + (f"\n{frame}" if frame else "")
     style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
         else 'style=rounded; color="#9e9e9e"'
     return f"label={dot_quote(label)}; {style}; fontsize=11;"

@@ -20,7 +20,7 @@ from .overlay import overlay_style, text_colour
 from .roles import input_role, structure_labels
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
 
-__all__ = ["visible_controls", "dot_quote", "html_escape", "format_value", "short_name", "const_text", "attr_lines",
+__all__ = ["visible_controls", "dot_quote", "html_escape", "format_value", "short_name", "scope_title", "const_text", "attr_lines",
            "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
            "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT", "bounded_text",
            "bounded_list", "graphviz_title", "MAX_TEXT", "box_category", "legend_categories",
@@ -132,6 +132,13 @@ def format_value(value, limit: int = 24) -> str:
 
 def short_name(name: str) -> str:
     return name.rpartition("/")[2] or name
+
+
+def scope_title(scope: str) -> str:
+    """Return the heading of a scope's box: its last part; an expanded function's body or cond
+    (a key part ending in walk's reserved "::") is titled as the function it is."""
+    part = short_name(scope)
+    return f"{part[:-2]} (function)" if part.endswith("::") and len(part) > 2 else part
 
 
 def const_text(data: dict) -> str:
