@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# rnngraph imports TensorFlow with tf-keras behind tf.keras (model/tfcompat.py); a test that
+# imports TensorFlow first (LiteRT, Keras files) must get the same switch, whatever the order.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
 GOLDEN = Path(__file__).parent / "golden"
 FIXTURES = Path(__file__).parent / "fixtures"
 

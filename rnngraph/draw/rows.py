@@ -49,16 +49,7 @@ def column_edges(boxes: list, edges: list, notes=()) -> list:
     noted = set(notes)
     if len(pieces) < 2:
         return []
-    sizes = []
-    for piece in pieces:
-        per_rank: dict = {}
-        for box, r in piece:
-            per_rank[r] = per_rank.get(r, 0) + 1
-            if box in noted:
-                per_rank[r + 1] = per_rank.get(r + 1, 0) + 1.5
-        ranks = max(per_rank) + 1
-        widest = max(per_rank.values())
-        sizes.append((widest * _BOX_W, ranks * _RANK_H))
+    sizes = [_piece_size(piece, noted) for piece in pieces]
     width = sum(w for w, _ in sizes)
     height = max(h for _, h in sizes)
     if width <= _ASPECT * height:
@@ -83,13 +74,15 @@ def notes_beside(boxes: list, edges: list, notes=()) -> bool:
     if not pieces or not notes:
         return False
     noted = set(notes)
-    width = height = 0.0
-    for piece in pieces:
-        per_rank: dict = {}
-        for box, r in piece:
-            per_rank[r] = per_rank.get(r, 0) + 1
-            if box in noted:
-                per_rank[r + 1] = per_rank.get(r + 1, 0) + 1.5
-        width += max(per_rank.values()) * _BOX_W
-        height = max(height, (max(per_rank) + 1) * _RANK_H)
-    return width < _ASPECT * height
+    sizes = [_piece_size(piece, noted) for piece in pieces]
+    return sum(w for w, _ in sizes) < _ASPECT * max(h for _, h in sizes)
+
+
+def _piece_size(piece: list, noted: set) -> tuple:
+    """Return (width, height) a piece's (box, rank) items take, a note counting below its box."""
+    per_rank: dict = {}
+    for box, r in piece:
+        per_rank[r] = per_rank.get(r, 0) + 1
+        if box in noted:
+            per_rank[r + 1] = per_rank.get(r + 1, 0) + 1.5
+    return max(per_rank.values()) * _BOX_W, (max(per_rank) + 1) * _RANK_H

@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib
 import re
 import struct
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -492,23 +492,10 @@ def _check_calls(model: TfliteModel) -> None:
             visit(s, (s,))
 
 
-def parse_model(data: bytes, path) -> TfliteModel:
-    """Return the bounds-checked :class:`TfliteModel` of ``data`` (GraphFileError when it is not one)."""
+def _decoded(path, decode: Callable, *args):
+    """Return ``decode(*args)``; a fault of the file becomes one GraphFileError line naming ``path``."""
     try:
-        return TfliteModel(data)
-    except _Bad as exc:
-        raise GraphFileError(f"{path} is a LiteRT flatbuffer that rnngraph cannot read: {exc}") from None
-    except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError,
-            AttributeError, KeyError):
-        raise GraphFileError(f"{path} starts like a LiteRT flatbuffer (TFL3) but does not parse as "
-                             f"one (truncated or corrupt); expected {_EXPECTED}") from None
-
-
-def read_tflite(data: bytes, path) -> "protos.GraphDef":
-    """Return the GraphDef of the LiteRT flatbuffer ``data`` (subgraphs 1.. as functions)."""
-    model = parse_model(data, path)
-    try:
-        return _graph_def(model)
+        return decode(*args)
     except _Bad as exc:
         raise GraphFileError(f"{path} is a LiteRT flatbuffer that rnngraph cannot read: {exc}") from None
     except (struct.error, IndexError, ValueError, TypeError, OverflowError, UnicodeDecodeError,
@@ -517,6 +504,16 @@ def read_tflite(data: bytes, path) -> "protos.GraphDef":
                              f"one (truncated or corrupt); expected {_EXPECTED}") from None
     except RecursionError:
         raise GraphFileError(f"{path} nests its subgraphs deeper than rnngraph follows") from None
+
+
+def parse_model(data: bytes, path) -> TfliteModel:
+    """Return the bounds-checked :class:`TfliteModel` of ``data`` (GraphFileError when it is not one)."""
+    return _decoded(path, TfliteModel, data)
+
+
+def read_tflite(data: bytes, path) -> "protos.GraphDef":
+    """Return the GraphDef of the LiteRT flatbuffer ``data`` (subgraphs 1.. as functions)."""
+    return _decoded(path, _graph_def, parse_model(data, path))
 
 
 def _graph_def(model: TfliteModel):
