@@ -116,6 +116,54 @@ def _text_def(text: str):
     return text_format.Parse(text, protos.GraphDef())
 
 
+_SHAPES = {"kernel": (3, 20), "recurrent_kernel": (5, 20), "bias": (20,), "dense_kernel": (5, 2)}
+
+
+def _restore_graph(order: list, tag: str):
+    """A Keras-style restore: variables passed to a function in ``order``, each assigned the
+    RestoreV2 output of its position (as an export names them: AssignVariableOp_<position>)."""
+    def shape(dims):
+        return "".join(f"dim {{ size: {d} }} " for d in dims)
+    float_attr = 'attr { key: "dtype" value { type: DT_FLOAT } }'
+    text = "".join(f'node {{ name: "{v}{tag}" op: "VarHandleOp" {float_attr} '
+                   f'attr {{ key: "shape" value {{ shape {{ {shape(_SHAPES[v])} }} }} }} }}\n' for v in order)
+    text += ('node { name: "call" op: "StatefulPartitionedCall" ' + "".join(f'input: "{v}{tag}" ' for v in order)
+             + f'attr {{ key: "f" value {{ func {{ name: "restore{tag}" }} }} }} '
+             + 'attr { key: "Tin" value { list { ' + "type: DT_RESOURCE " * len(order) + "} } } "
+             + 'attr { key: "Tout" value { list { } } } }\n')
+    args = "".join(f'input_arg {{ name: "{v}" type: DT_RESOURCE }} ' for v in order)
+    body = ('node_def { name: "RestoreV2" op: "RestoreV2" input: "p" input: "n" input: "s" '
+            'attr { key: "dtypes" value { list { ' + "type: DT_FLOAT " * len(order) + "} } } }\n")
+    body += "".join(f'node_def {{ name: "{c}" op: "Const" attr {{ key: "dtype" value {{ type: DT_STRING }} }} '
+                    f'attr {{ key: "value" value {{ tensor {{ dtype: DT_STRING string_val: "{c}" }} }} }} }}\n'
+                    for c in "pns")
+    for i, v in enumerate(order):
+        body += (f'node_def {{ name: "Identity_{i}" op: "Identity" input: "RestoreV2:tensors:{i}" '
+                 'attr { key: "T" value { type: DT_FLOAT } } }\n'
+                 f'node_def {{ name: "AssignVariableOp_{i}" op: "AssignVariableOp" input: "{v}" '
+                 f'input: "Identity_{i}:output:0" {float_attr} }}\n')
+    return _text_def(text + f'library {{ function {{ signature {{ name: "restore{tag}" {args} }} {body} }} }}')
+
+
+def test_function_arguments_in_another_order_are_matched_by_what_they_receive():
+    """A second export may pass the same variables to its restore function in another order
+    (Keras sorts them by names that carry counters): each assignment pairs with the assignment
+    of the same variable, and what it assigns with it, so the graphs are identical."""
+    names = list(_SHAPES)
+    a = _restore_graph(names, "")
+    for seed in range(6):
+        order = names[:]
+        random.Random(seed).shuffle(order)
+        b = _restore_graph(order, "_1")
+        report, matching, _, _ = _diff(a, b)
+        assert report["summary"]["identical"], (order, report["changed"][:2])
+        for i, v in enumerate(names):
+            j = order.index(v)
+            assert matching.pairs[f"{v}"] == f"{v}_1"
+            assert matching.pairs[f"call/f::/AssignVariableOp_{i}"] == f"call/f::/AssignVariableOp_{j}", (order, v)
+            assert matching.pairs[f"call/f::/Identity_{i}"] == f"call/f::/Identity_{j}", (order, v)
+
+
 def test_unrelated_and_empty_graphs_give_bounded_reports():
     from rnngraph.explain.diff import MAX_ENTRIES, diff_text
 

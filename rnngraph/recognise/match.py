@@ -91,7 +91,7 @@ def canonical_attrs(data: dict) -> dict:
     """Return a node's attributes as compared by the diff (names normalised, bookkeeping left out)."""
     return {k: _canon(v) for k, v in sorted(data["attrs"].items())
             if k not in _NAME_ATTRS and not k.startswith("_")
-            and not (k == "index" and data["op"] == "_Arg")}  # which argument: see _call_args
+            and not (k == "index" and data["op"] in ("_Arg", "_Retval"))}  # by what they carry: see _call_args
 
 
 def _outputs_key(data: dict) -> tuple:
@@ -136,13 +136,10 @@ class _Side:
                               for n, d in graph.nodes(data=True))
         ports: dict = defaultdict(list)
         self.args: dict = defaultdict(list)  # caller -> [(role, index, _Arg node)]
+        calls = []
         for src, dst, key, data in graph.edges(keys=True, data=True):
             if data.get("kind") == "call":
-                # Which argument a body node reads is matched through the caller's inputs (a
-                # function may take the same tensors in another order), not by its position.
-                role = dst[len(src) + 1:].partition("/")[0]
-                self.args[src].append((role, data.get("src_output", 0), dst))
-                ports[(src, dst)].append("call")
+                calls.append((src, dst, data.get("src_output", 0)))
                 continue
             if data.get("control"):
                 self.controls[dst].append(src)
@@ -152,7 +149,16 @@ class _Side:
             self.inputs[dst][key] = (src, data.get("src_output", 0))
             self.consumers[src].append((dst, data.get("src_output", 0), key))
             output = "*" if self.op[src] in _UNORDERED_OUTPUTS else data.get("src_output", 0)
-            ports[(src, dst)].append("return" if data.get("kind") == "return" else f"{output}>{key}")
+            port = "*" if self.op[dst] in _UNORDERED_INPUTS else key  # a signature's order
+            ports[(src, dst)].append("return" if data.get("kind") == "return" else f"{output}>{port}")
+        for src, dst, index in calls:
+            # Which argument a body node reads is matched through the caller's inputs (a
+            # function may take the same tensors in another order), not by its position; its
+            # edge is labelled with what the caller passes there (a variable of that shape).
+            role = dst[len(src) + 1:].partition("/")[0]
+            self.args[src].append((role, index, dst))
+            source = _arg_sources(self, src).get(index)
+            ports[(src, dst)].append("call " + (self.fine[source[0]] if source else ""))
         simple.add_edges_from((s, d, {"port": ",".join(sorted(p))}) for (s, d), p in ports.items())
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # networkx warns that directed hashes changed in 3.5
@@ -164,7 +170,8 @@ class _Side:
         coarse = {}
         for n in graph.nodes:
             ins = sorted((port, self.op[src], out) for port, (src, out) in self.inputs.get(n, {}).items())
-            outs = sorted((out, port, self.op[dst]) for dst, out, port in self.consumers.get(n, ()))
+            outs = sorted((out, "*" if self.op[dst] in _UNORDERED_INPUTS else str(port), self.op[dst])
+                          for dst, out, port in self.consumers.get(n, ()))
             coarse[n] = _digest(repr((self.op[n], ins, outs, len(self.controls.get(n, ())),
                                       len(self.waiters.get(n, ())))))
         self.levels = [{n: h[-1] for n, h in fine.items()},
@@ -355,11 +362,12 @@ class _Matcher:
             if node in self.ab:
                 continue
             source = sources_a.get(index)
-            mapped = (self.ab.get(source[0]), source[1]) if source else None
+            if source is not None and source[0] not in self.ab:
+                continue  # which tensor it is is not known yet: again() comes back to it
+            mapped = (self.ab[source[0]], source[1]) if source else None
             candidates = [n for n in by_source.get((role, mapped), []) if n not in self.ba]
-            partner = candidates[0] if mapped and mapped[0] and candidates else positional.get((role, index))
-            if partner is not None and partner not in self.ba and \
-                    (mapped is None or mapped[0] is None or candidates):
+            partner = candidates[0] if mapped and candidates else positional.get((role, index))
+            if partner is not None and partner not in self.ba and (mapped is None or candidates):
                 self.pair(node, partner, "flow")
 
     def _group(self, items_a, items_b, mode: str, names: bool = True) -> None:
@@ -384,8 +392,13 @@ class _Matcher:
                 else:
                     self._choose(group_a, group_b, "flow", names)
 
-    def by_key(self, index: int) -> None:
-        """Pair the unmatched nodes whose structural hash at ``levels[index]`` is unique on both sides."""
+    def by_key(self, index: int, names: bool = False) -> None:
+        """Pair the unmatched nodes whose structural hash at ``levels[index]`` is unique on both sides.
+
+        ``names``: instead, pair nodes of one hash held by several by their names; done after the
+        unique ones have been propagated, so that what a unique pair reads is found by the flow
+        (an Identity of a RestoreV2, told apart only by the variable it is assigned to).
+        """
         groups_a, groups_b = defaultdict(list), defaultdict(list)
         for n, key in self.a.levels[index].items():
             if n not in self.ab:
@@ -396,8 +409,9 @@ class _Matcher:
         for key in sorted(groups_a.keys() & groups_b.keys()):
             group_a, group_b = groups_a[key], groups_b[key]
             if len(group_a) == 1 and len(group_b) == 1:
-                self.pair(group_a[0], group_b[0], "structure")
-            elif index == 0:
+                if not names:
+                    self.pair(group_a[0], group_b[0], "structure")
+            elif names:
                 self._by_name(group_a, group_b, "name")
 
     def leftovers(self) -> None:
@@ -497,6 +511,9 @@ def match_graphs(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a=Non
     for index in range(len(matcher.a.levels)):
         matcher.by_key(index)
         matcher.propagate("fine")
+        if index == 0:
+            matcher.by_key(index, names=True)
+            matcher.propagate("fine")
     matcher.again("op")
     matcher._by_name(sorted(n for n in graph_a.nodes if n not in matcher.ab),
                      sorted(n for n in graph_b.nodes if n not in matcher.ba), "name")
