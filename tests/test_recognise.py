@@ -130,3 +130,16 @@ def test_sequence_length(walked):
     (seq,) = recognise(walked(sequence_length=True)).sequence_length
     assert seq.length == "seq_length"
     assert seq.zero_outputs == ["rnn/while/Select"] and seq.copy_state == ["rnn/while/Select_1"]
+
+
+def test_recognise_runs_once_per_graph_and_hands_out_copies():
+    from rnngraph.graphdef.loaders import load_graph_def
+
+    G = walk(load_graph_def(Path(__file__).parent / "fixtures" / "rnn_v1_ref.pbtxt")[0])
+    first = recognise(G)
+    assert first.cells and first.while_loops
+    first.cells.clear()  # what a caller does with its copy stays with it
+    again = recognise(G)
+    assert again.cells and again.cells[0].kernel == recognise(G).cells[0].kernel
+    G.remove_node(again.cells[0].kernel)  # a changed graph is recognised again
+    assert not [c for c in recognise(G).cells if c.kernel == again.cells[0].kernel]

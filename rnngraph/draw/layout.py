@@ -138,10 +138,9 @@ class Layout:
                 if self.box_of[into] == into:
                     self.merged[into].append(name)
         self._sizes: Optional[dict] = None  # scope -> visible nodes in it (for lift)
-        self.aux = self._auxiliary()
         # The same for control edges: a frozen graph's NoOp waiting on every scope would
         # otherwise cross the whole drawing (ResNet50: 170 such edges, 120 s in dot).
-        self.control_aux = self._auxiliary(control=True)
+        self.aux, self.control_aux = self._auxiliary()
 
     def _join(self, box: str, name: str, kind: str, cluster: str, **info) -> None:
         self.box_of[name] = box
@@ -182,31 +181,32 @@ class Layout:
                 self._join(box, name, kind="series", cluster=series.scope, label=series.label,
                            op=series.op)
 
-    def _auxiliary(self, control: bool = False) -> dict:
-        """Return {box: (consumers, producers)} for boxes with very many distinct neighbours.
-
-        Counts data edges, or control edges only when ``control``.
-        """
+    def _auxiliary(self) -> tuple:
+        """Return ({box: (consumers, producers)} for boxes with very many distinct neighbours
+        by data edges, the same by control edges), from one pass over the edges."""
         threshold = self.options.aux_threshold
         if not threshold:
-            return {}
-        outs: dict = defaultdict(set)
-        ins: dict = defaultdict(set)
-        for src, dst, data in self.graph.edges(data=True):
-            if data["control"] != control or src not in self.box_of or dst not in self.box_of:
-                continue
-            a, b = self.box_of[src], self.box_of[dst]
-            if a != b:
-                outs[a].add(b)
-                ins[b].add(a)
-        aux = {}
-        structural = {self.box_of[n] for n in self.routing.structural if n in self.box_of}
-        for box in sorted((set(outs) | set(ins)) - structural):
-            many_out = len(outs[box]) >= threshold
-            many_in = len(ins[box]) >= threshold and box == self.box_of.get(box)
-            if many_out or many_in:
-                aux[box] = (len(outs[box]) if many_out else 0, len(ins[box]) if many_in else 0)
-        return aux
+            return {}, {}
+        outs: tuple = (defaultdict(set), defaultdict(set))  # [control] -> box -> boxes
+        ins: tuple = (defaultdict(set), defaultdict(set))
+        box_of = self.box_of
+        for src, dst, control in self.graph.edges(data="control"):
+            a, b = box_of.get(src), box_of.get(dst)
+            if a is not None and b is not None and a != b:
+                outs[bool(control)][a].add(b)
+                ins[bool(control)][b].add(a)
+        structural = {box_of[n] for n in self.routing.structural if n in box_of}
+        found = []
+        for kind in (0, 1):
+            aux = {}
+            for box in sorted((set(outs[kind]) | set(ins[kind])) - structural):
+                many_out = len(outs[kind][box]) >= threshold
+                many_in = len(ins[kind][box]) >= threshold and box == box_of.get(box)
+                if many_out or many_in:
+                    aux[box] = (len(outs[kind][box]) if many_out else 0,
+                                len(ins[kind][box]) if many_in else 0)
+            found.append(aux)
+        return found[0], found[1]
 
     def boxes(self) -> list:
         return sorted(set(self.box_of.values()))

@@ -13,6 +13,8 @@ variables (``VariableV2`` + ``Identity``) are recognised alike.
 
 from __future__ import annotations
 
+import copy
+
 import networkx as nx
 
 from .arrays import find_tensor_arrays
@@ -33,7 +35,21 @@ __all__ = ["Findings", "WhileLoop", "LoopVar", "TensorArrayInfo", "Cell", "Conca
 
 
 def recognise(G: nx.MultiDiGraph) -> Findings:
-    """Return every structure found in ``G`` (cells, loops, TensorArrays, concats, slices, RNNs)."""
+    """Return every structure found in ``G`` (cells, loops, TensorArrays, concats, slices, RNNs).
+
+    Computed once per graph object (drawing a page asks up to four times; on a 100,000-node
+    graph each pass took seconds) and handed out as a copy, so a caller may change what it got.
+    A graph whose node count changed since is recognised again (counting a multigraph's
+    edges walks them all).
+    """
+    size = G.number_of_nodes()
+    cached = G.graph.get("_findings")
+    if cached is None or cached[0] != size:
+        cached = G.graph["_findings"] = (size, _recognise(G))
+    return copy.deepcopy(cached[1])
+
+
+def _recognise(G: nx.MultiDiGraph) -> Findings:
     cells = find_cells(G)
     add_initial_fills(G, cells)
     loops = find_while_loops(G, cells)

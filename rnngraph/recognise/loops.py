@@ -290,7 +290,7 @@ def _tell_apart(invariants: list) -> None:
 
 def _v2_loops(G, cells: list) -> list:
     loops = []
-    for node, data in sorted(G.nodes(data=True)):
+    for node, data in sorted((n, d) for n, d in G.nodes(data=True) if d["op"] in _WHILE_V2):
         if data["op"] not in _WHILE_V2:
             continue
         body = _function_nodes(G, node, "body")

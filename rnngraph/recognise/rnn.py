@@ -125,7 +125,8 @@ def find_dropout(G: nx.MultiDiGraph, cells: Optional[list] = None) -> list:
     """Return the dropout keep-masks: Select(uniform >= rate, x / keep_prob, 0)."""
     cells = cells or []
     found = []
-    for node, data in sorted(G.nodes(data=True), key=lambda nd: natural_key(nd[0])):
+    for node, data in sorted(((n, d) for n, d in G.nodes(data=True) if d["op"] in _SELECT),
+                             key=lambda nd: natural_key(nd[0])):
         if data["op"] not in _SELECT:
             continue
         cond = input_of(G, node, 0)
@@ -532,7 +533,8 @@ def _zero_output(G, rnn: RnnInfo, seq: list) -> None:
                 return
     initial = {s.initial for s in rnn.final_state}
     loop_scope = rnn.loop.rpartition("/")[0] if rnn.loop else ""
-    for node, data in sorted(G.nodes(data=True), key=lambda nd: natural_key(nd[0])):
+    for node, data in sorted(((n, d) for n, d in G.nodes(data=True) if d["op"] == "Fill"),
+                             key=lambda nd: natural_key(nd[0])):
         if data["op"] == "Fill" and node not in initial and not consumers(G, node) \
                 and data["scope"] == loop_scope and not _in_loop(G, node):
             rnn.zero_output, rnn.zero_output_used = node, False

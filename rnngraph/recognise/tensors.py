@@ -31,7 +31,8 @@ def find_concats(G: nx.MultiDiGraph, cells: Optional[list] = None,
         for concat in cell.candidate_concats:
             roles[concat] = ("candidate", cell)
     found = []
-    for node, data in sorted(G.nodes(data=True), key=lambda nd: _natural(nd[0])):
+    for node, data in sorted(((n, d) for n, d in G.nodes(data=True) if d["op"] in _CONCAT),
+                             key=lambda nd: _natural(nd[0])):
         if data["op"] not in _CONCAT:
             continue
         srcs = data_inputs(G, node)
@@ -81,7 +82,8 @@ def _concat_meaning(G, node: str, role, inputs: list, value, fills: dict) -> str
 def find_strided_slices(G: nx.MultiDiGraph) -> list:
     """Return every StridedSlice with its masks decoded into Python slice syntax."""
     found = []
-    for node, data in sorted(G.nodes(data=True), key=lambda nd: _natural(nd[0])):
+    for node, data in sorted(((n, d) for n, d in G.nodes(data=True) if d["op"] == "StridedSlice"),
+                             key=lambda nd: _natural(nd[0])):
         if data["op"] != "StridedSlice":
             continue
         srcs = data_inputs(G, node)
@@ -99,7 +101,7 @@ def find_strided_slices(G: nx.MultiDiGraph) -> list:
 def find_sequence_length(G: nx.MultiDiGraph) -> list:
     """Return the sequence_length machinery: Select ops gated by ``time >= sequence_length``."""
     groups: dict = {}
-    for node, data in sorted(G.nodes(data=True)):
+    for node, data in sorted((n, d) for n, d in G.nodes(data=True) if d["op"] in _SELECT):
         if data["op"] not in _SELECT:
             continue
         cond = input_of(G, node, 0)
