@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections import Counter
 
 import numpy as np
@@ -80,6 +81,29 @@ def test_sequence_length_adds_its_selects(built):
     assert report["removed"] == []
 
 
+@pytest.mark.parametrize("cell,steps", [("rnn", 3), ("lstm", 2), ("gru", 4)])
+def test_static_to_dynamic_is_the_same_cell_run_another_way(built, cell, steps):
+    a, b = dict(kind="static", cell=cell, steps=steps), dict(kind="dynamic", cell=cell, steps=steps)
+    report = _pair(built, a, b)
+    def_a, def_b = built(**a).graph_def(), built(**b).graph_def()
+    # TensorFlow's graphs: one MatMul per step (GRU: two) unrolled in A, one copy in B's loop frame
+    per_copy = 2 if cell == "gru" else 1
+    assert _ops(def_a)["MatMul"] == steps * per_copy and _ops(def_b)["MatMul"] == per_copy
+    (frame,) = {n.attr["frame_name"].s.decode() for n in def_b.node if n.op == "Enter"}
+    facts = _facts(report)
+    assert facts["runs as"] == (f"{steps} unrolled copies, one per step",
+                                f"one copy inside the v1 loop frame {frame}, run once per step")
+    assert "units" not in facts and "kernel" not in facts  # the same variables, paired
+    # no "a layer" added or removed: the cell's ops are the same layer's, built another way
+    assert not [e for e in report["added"] + report["removed"] if e["what"] == "cell"]
+    (removed,) = [e for e in report["removed"] if e["what"] == "cell ops"]
+    # all copies removed, or those the matching did not pair with B's one copy
+    found = re.search(r"(\d+) of its (\d+) copies|(\d+) unrolled copies, one per step", removed["text"])
+    gone, total = (int(found[1]), int(found[2])) if found[1] else (int(found[3]), int(found[3]))
+    assert removed["text"].startswith(f"{cell} cell") and total == steps and gone >= steps - 1
+    assert removed["ops"]["MatMul"] == gone * per_copy
+
+
 def test_units_change_is_told_on_the_cell(built):
     a, b = dict(kind="dynamic"), dict(kind="dynamic", neurons=6)
     report = _pair(built, a, b)
@@ -144,6 +168,7 @@ def keras_pairs(tmp_path_factory):
         # later exports of the same model: other counters, and the variables passed to the
         # restore function in another order (CI found one where two assignments crossed)
         "again2": _lstm(), "again3": _lstm(), "again4": _lstm(),
+        "bidi2": lambda k, x: k.layers.Dense(2)(k.layers.Bidirectional(k.layers.LSTM(5))(x)),
     }
     out = {}
     for name, build in models.items():
@@ -180,11 +205,11 @@ def test_keras_pairs(keras_pairs):
     report = _diff(base, keras_pairs["sequences"][0])
     assert not report["summary"]["identical"] and report["summary"]["matched"] >= report["summary"]["nodes_a"] // 2
     # an extra layer and a Bidirectional wrapper add recognised cells
-    for name, count in (("two", 1), ("bidi", 1)):
+    for name, count in (("two", 1), ("bidi", 1), ("bidi2", 1)):
         report = _diff(base, keras_pairs[name][0])
         layers = [e for e in report["added"] if e["what"] == "cell"]
         assert len(layers) == count and "lstm cell" in layers[0]["text"], (name, report["added"][:3])
-        if name == "bidi":
+        if name.startswith("bidi"):
             assert "backward" in layers[0]["text"]
 
 

@@ -82,39 +82,83 @@ def _cell_facts(a, b) -> list:
         if va != vb:
             facts.append({"what": what, "a": fmt(va) if va is not None else "none",
                           "b": fmt(vb) if vb is not None else "none"})
+    if _runs_key(a) != _runs_key(b):  # by structure: the loops' names may carry counters
+        facts.append({"what": "runs as", "a": _runs_as(a), "b": _runs_as(b)})
     return facts
 
 
+def _runs_key(cell) -> tuple:
+    return max(1, len(cell.instances)), tuple(lp.startswith("frame ") for lp in cell.loops)
+
+
+def _runs_as(cell) -> str:
+    """Return how a recognised cell's ops run: copies per step, or one copy in a loop."""
+    copies = max(1, len(cell.instances))
+    if cell.loops:
+        where = ", ".join(f"the v1 loop frame {lp.removeprefix('frame ')}" if lp.startswith("frame ")
+                          else f"the While op {lp}" for lp in cell.loops)
+        return f"{'one copy' if copies == 1 else f'{copies} copies'} inside {where}, run once per step"
+    return f"{copies} unrolled cop{'y' if copies == 1 else 'ies'}, one per step" if copies > 1 else "one copy"
+
+
 def _pair_cells(found_a, found_b, pairs: dict) -> list:
-    """Return [(cell of A, cell of B)]: by matched kernel, else by kind in order."""
-    out, used = [], set()
-    by_kernel = {c.kernel: c for c in found_b.cells}
-    rest_a = []
-    for cell in found_a.cells:
-        partner = by_kernel.get(pairs.get(cell.kernel))
-        if partner is not None and id(partner) not in used:
-            out.append((cell, partner))
-            used.add(id(partner))
-        else:
-            rest_a.append(cell)
-    rest_b = [c for c in found_b.cells if id(c) not in used]
-    for cell_a, cell_b in zip(rest_a, rest_b):
-        out.append((cell_a, cell_b))
-    return out
+    """Return [(cell of A, cell of B)]: the same layer on both sides.
+
+    Cells of one kind are paired best first, by how many of these agree: the kernel matched
+    to the other's kernel, the MatMul to the other's MatMul, the same kernel shape; then by
+    how many of the cell's nodes were matched into the other cell.  (The matching may pair a
+    layer's variables with one cell and its ops with another when several look alike: a
+    second layer, a Bidirectional's two directions.)
+    """
+    def score(i, a, j, b):
+        own_b = set(b.nodes) | {b.kernel, b.matmul}
+        agree = ((pairs.get(a.kernel) == b.kernel) + (pairs.get(a.matmul) == b.matmul)
+                 + (a.kernel_shape == b.kernel_shape))
+        overlap = sum(pairs.get(n) in own_b for n in {*a.nodes, a.kernel, a.matmul})
+        return agree, overlap, -abs(i - j), -i, -j
+
+    ranked = sorted(((score(i, a, j, b), i, j) for i, a in enumerate(found_a.cells)
+                     for j, b in enumerate(found_b.cells) if a.kind == b.kind), reverse=True)
+    out, used_a, used_b = [], set(), set()
+    for _, i, j in ranked:
+        if i not in used_a and j not in used_b:
+            out.append((found_a.cells[i], found_b.cells[j]))
+            used_a.add(i)
+            used_b.add(j)
+    return sorted(out, key=lambda pair: found_a.cells.index(pair[0]))
 
 
-def _component_text(graph: nx.MultiDiGraph, nodes: list, found, part_of: dict) -> tuple:
-    """Return (what, description) of one added or removed group of nodes."""
+def _component_text(graph: nx.MultiDiGraph, nodes: list, found, part_of: dict,
+                    paired: Optional[dict] = None) -> tuple:
+    """Return (what, description) of one added or removed group of nodes.
+
+    ``paired``: {id(cell): True if its variables match its partner's} for this side's cells
+    that :func:`_pair_cells` paired with a cell of the other graph; the others are new layers.
+    """
+    paired = paired or {}
     ops = Counter(graph.nodes[n]["op"] for n in nodes)
     node_set = set(nodes)
-    # a cell whose variables are new, or all of whose first copy is
-    cells = [c for c in found.cells if c.kernel in node_set
-             or (c.matmul in node_set and set(c.nodes) <= node_set)]
+    # a cell with no partner: its variables, or all of its first copy, are here
+    cells = [c for c in found.cells if id(c) not in paired and (
+        c.kernel in node_set or (c.matmul in node_set and set(c.nodes) <= node_set))]
     if cells:
         described = "; ".join(
             f"{c.kind} cell {c.layer or c.scope} (units {c.n_neurons}, kernel {_shape(c.kernel_shape)})"
             for c in cells)
         return "cell", f"{'a layer' if len(cells) == 1 else f'{len(cells)} layers'}: {described}"
+    # the same layer's cell, its variables matched, its ops built another way (static ↔ dynamic)
+    copies = [(c, sum(m in node_set for m in c.instances or [c.matmul])) for c in found.cells
+              if paired.get(id(c)) and c.kernel not in node_set]
+    copies = [(c, k) for c, k in copies if k]
+    if copies:
+        loops = [lp.name for lp in found.while_loops if lp.name in node_set or lp.loop_cond in node_set]
+        described = "; ".join(
+            f"{c.kind} cell {c.layer or c.scope}: "
+            + (_runs_as(c) if k == max(1, len(c.instances)) else f"{k} of its {len(c.instances)} copies")
+            for c, k in copies)
+        extra = f", and the while loop {', '.join(loops)} that runs it" if loops else ""
+        return "cell ops", (f"{described}{extra} (the cell's variables match the other graph's: "
+                            "the same layer, built another way)")
     drops = [d for d in found.dropout if d.select in node_set or d.random in node_set]
     if drops or ("RandomUniform" in ops and ("Floor" in ops or "GreaterEqual" in ops)):
         masks = ops.get("RandomUniform", 0)
@@ -161,10 +205,11 @@ def _groups(graph: nx.MultiDiGraph, nodes: list) -> list:
     return sorted(pieces, key=lambda p: (-len(p), p[0]))
 
 
-def _unmatched(graph: nx.MultiDiGraph, nodes: list, found, part_of: dict) -> list:
+def _unmatched(graph: nx.MultiDiGraph, nodes: list, found, part_of: dict,
+               paired: Optional[dict] = None) -> list:
     out = []
     for group in _groups(graph, nodes):
-        what, text = _component_text(graph, group, found, part_of)
+        what, text = _component_text(graph, group, found, part_of, paired)
         out.append({"what": what, "text": text, "nodes": len(group),
                     "ops": dict(Counter(graph.nodes[n]["op"] for n in group).most_common()),
                     "examples": group[:_EXAMPLES]})
@@ -172,7 +217,7 @@ def _unmatched(graph: nx.MultiDiGraph, nodes: list, found, part_of: dict) -> lis
     merged: dict = {}
     rest = []
     for entry in out:
-        if entry["what"] in ("dropout", "sequence_length", "cell"):
+        if entry["what"] in ("dropout", "sequence_length", "cell", "cell ops"):
             key = (entry["what"], entry["text"])
             if key in merged:
                 merged[key]["nodes"] += entry["nodes"]
@@ -254,8 +299,11 @@ def diff_report(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a, fou
                 {"what": w, "a": _short(x), "b": _short(y)} for w, x, y in changes]})
     changed_list = [{"part": part, **entry} for part, entry in
                     sorted(changed.items(), key=lambda kv: (-len(kv[1]["facts"]), -kv[1]["count"], kv[0]))]
-    added = _unmatched(graph_b, matching.only_b, found_b, part_b)
-    removed = _unmatched(graph_a, matching.only_a, found_a, part_a)
+    cell_pairs = _pair_cells(found_a, found_b, pairs)
+    added = _unmatched(graph_b, matching.only_b, found_b, part_b,
+                       {id(b): pairs.get(a.kernel) == b.kernel for a, b in cell_pairs})
+    removed = _unmatched(graph_a, matching.only_a, found_a, part_a,
+                         {id(a): pairs.get(a.kernel) == b.kernel for a, b in cell_pairs})
     renamed = _renamed(pairs)
     report = {
         "summary": {
