@@ -37,8 +37,10 @@ from . import protos
 from ..errors import GraphFileError
 
 __all__ = ["is_tflite", "read_tflite", "TfliteModel", "parse_model", "tensor_array",
-           "INPUT_NAMES", "MAX_VALUES", "TENSOR_TYPES"]
+           "INPUT_NAMES", "MAX_VALUES", "TENSOR_TYPES", "constant_arrays"]
 
+MAX_WEIGHT_VALUES = 50_000_000  # elements of one weight read whole for ``diff`` (as values.py)
+_FLOAT_TYPES = {"float32", "float16", "float64"}
 MAX_VALUES = 16  # the values of one constant rnngraph decodes for labels (as for GraphDefs)
 IDENTIFIER = b"TFL3"
 _EXPECTED = "a LiteRT/TFLite flatbuffer (.tflite)"
@@ -504,6 +506,62 @@ def _decoded(path, decode: Callable, *args):
                              f"one (truncated or corrupt); expected {_EXPECTED}") from None
     except RecursionError:
         raise GraphFileError(f"{path} nests its subgraphs deeper than rnngraph follows") from None
+
+
+def _dequantised(raw: np.ndarray, quant: dict, shape: list) -> Optional[np.ndarray]:
+    """Return ``(q - zero_point) * scale`` per channel of ``quant["dimension"]`` (None if malformed)."""
+    scale = np.asarray(quant["scale"], np.float64)
+    zero = np.asarray(quant["zero_point"] or [0], np.float64)
+    axis = quant["dimension"]
+    if len(scale) == 1 and len(zero) == 1:
+        return (raw.astype(np.float64) - zero[0]) * scale[0]
+    if not 0 <= axis < len(shape) or len(scale) != shape[axis] or len(zero) not in (1, len(scale)):
+        return None
+    view = [1] * len(shape)
+    view[axis] = len(scale)
+    return (raw.astype(np.float64) - zero.reshape(view if len(zero) > 1 else [1] * len(shape))) \
+        * scale.reshape(view)
+
+
+def constant_arrays(model: TfliteModel, graph_def, path) -> tuple:
+    """Return ({Const node: float array}, how many were dequantised) of the top-level weights.
+
+    ``graph_def`` is :func:`read_tflite`'s; its constants name their tensors.  Float tensors are
+    returned as they are, quantised integer ones as ``(q - zero_point) * scale``; integer
+    constants without quantisation (shapes, axes) are left out.
+    """
+    return _decoded(path, _constant_arrays, model, graph_def)
+
+
+def _constant_arrays(model: TfliteModel, graph_def) -> tuple:
+    out, dequantised = {}, 0
+    for node in graph_def.node:
+        where = node.attr["tflite_tensor"].list.i if "tflite_tensor" in node.attr else []
+        if node.op != "Const" or len(where) != 2:
+            continue
+        s, t = int(where[0]), int(where[1])
+        if not 0 <= s < len(model.subgraphs):
+            continue
+        tensor = model.tensor(model.subgraphs[s], t, f"constant {node.name}")
+        np_type = TENSOR_TYPES.get(tensor.Type(), (None, None))[0]
+        shape = model.vector(tensor, "Shape", "dimensions")
+        count = int(np.prod(shape, dtype=np.float64)) if shape else 1
+        if np_type is None or count <= 1 or count > MAX_WEIGHT_VALUES:
+            continue
+        quant = quantisation(model, tensor)
+        if np_type not in _FLOAT_TYPES and not quant:
+            continue  # an integer constant (a shape, an axis), not a weight
+        raw = tensor_array(model, tensor)
+        if raw is None:
+            continue
+        if np_type in _FLOAT_TYPES:
+            out[node.name] = raw
+            continue
+        value = _dequantised(raw, quant, list(raw.shape))
+        if value is not None:
+            out[node.name] = value
+            dequantised += 1
+    return out, dequantised
 
 
 def parse_model(data: bytes, path) -> TfliteModel:
