@@ -61,7 +61,7 @@ def load_side(side: tuple, use_cache: bool) -> tuple:
         graph_def, kind = load_graph_def(value)
         graph = walk(graph_def)
         return (graph_def, graph, f"{value.name} — {graph.number_of_nodes()} nodes", value.stem,
-                file_weights(value, kind, graph_def))
+                file_weights(value, kind, graph_def, graph))
     from ..model.cache import graph_def_for  # noqa: PLC0415
     from .render import title_of  # noqa: PLC0415
 

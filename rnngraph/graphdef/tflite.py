@@ -523,45 +523,43 @@ def _dequantised(raw: np.ndarray, quant: dict, shape: list) -> Optional[np.ndarr
         * scale.reshape(view)
 
 
-def constant_arrays(model: TfliteModel, graph_def, path) -> tuple:
-    """Return ({Const node: float array}, how many were dequantised) of the top-level weights.
+def constant_arrays(model: TfliteModel, constants: list, path) -> tuple:
+    """Return ({key: float array}, how many were dequantised) of constant tensors.
 
-    ``graph_def`` is :func:`read_tflite`'s; its constants name their tensors.  Float tensors are
-    returned as they are, quantised integer ones as ``(q - zero_point) * scale``; integer
-    constants without quantisation (shapes, axes) are left out.
+    ``constants`` is [(key, (subgraph, tensor index))], as the ``tflite_tensor`` attribute of
+    :func:`read_tflite`'s constants gives them.  Float tensors are returned as they are,
+    quantised integer ones as ``(q - zero_point) * scale``; integer constants without
+    quantisation (shapes, axes) and single values are left out.
     """
-    return _decoded(path, _constant_arrays, model, graph_def)
+    return _decoded(path, _constant_arrays, model, constants)
 
 
-def _constant_arrays(model: TfliteModel, graph_def) -> tuple:
-    out, dequantised = {}, 0
-    for node in graph_def.node:
-        where = node.attr["tflite_tensor"].list.i if "tflite_tensor" in node.attr else []
-        if node.op != "Const" or len(where) != 2:
-            continue
-        s, t = int(where[0]), int(where[1])
-        if not 0 <= s < len(model.subgraphs):
-            continue
-        tensor = model.tensor(model.subgraphs[s], t, f"constant {node.name}")
-        np_type = TENSOR_TYPES.get(tensor.Type(), (None, None))[0]
-        shape = model.vector(tensor, "Shape", "dimensions")
-        count = int(np.prod(shape, dtype=np.float64)) if shape else 1
-        if np_type is None or count <= 1 or count > MAX_WEIGHT_VALUES:
-            continue
-        quant = quantisation(model, tensor)
-        if np_type not in _FLOAT_TYPES and not quant:
-            continue  # an integer constant (a shape, an axis), not a weight
-        raw = tensor_array(model, tensor)
-        if raw is None:
-            continue
-        if np_type in _FLOAT_TYPES:
-            out[node.name] = raw
-            continue
-        value = _dequantised(raw, quant, list(raw.shape))
-        if value is not None:
-            out[node.name] = value
-            dequantised += 1
-    return out, dequantised
+def _constant_array(model: TfliteModel, s: int, t: int) -> tuple:
+    """Return (float array or None, dequantised?) of tensor ``t`` of subgraph ``s``."""
+    tensor = model.tensor(model.subgraphs[model.subgraph_index(s, "a constant")], t, "a constant")
+    np_type = TENSOR_TYPES.get(tensor.Type(), (None, None))[0]
+    shape = model.vector(tensor, "Shape", "dimensions")
+    count = int(np.prod(shape, dtype=np.float64)) if shape else 1
+    if np_type is None or count <= 1 or count > MAX_WEIGHT_VALUES:
+        return None, False
+    quant = quantisation(model, tensor)
+    if np_type not in _FLOAT_TYPES and not quant:
+        return None, False  # an integer constant (a shape, an axis), not a weight
+    raw = tensor_array(model, tensor)
+    if raw is None or np_type in _FLOAT_TYPES:
+        return raw, False
+    value = _dequantised(raw, quant, list(raw.shape))
+    return value, value is not None
+
+
+def _constant_arrays(model: TfliteModel, constants: list) -> tuple:
+    out, cache = {}, {}
+    for key, (s, t) in constants:
+        if (s, t) not in cache:
+            cache[s, t] = _constant_array(model, int(s), int(t))
+        if cache[s, t][0] is not None:
+            out[key] = cache[s, t][0]
+    return out, sum(1 for value, dequantised in cache.values() if dequantised)
 
 
 def parse_model(data: bytes, path) -> TfliteModel:

@@ -38,8 +38,11 @@ def _frozen(graph_def) -> bool:
     return not any(n.op in _VARIABLE_OPS for f in graph_def.library.function for n in f.node_def)
 
 
-def file_weights(path, kind: str, graph_def) -> Optional[FileWeights]:
+def file_weights(path, kind: str, graph_def, graph) -> Optional[FileWeights]:
     """Return the weights the file ``path`` (of :data:`loaders.KINDS` ``kind``) holds, or None.
+
+    ``graph`` is :func:`walk`'s graph of ``graph_def``: a .tflite file's constants inside
+    function bodies (a while loop's) are keyed as its expanded nodes are.
 
     None when the file holds no values: a GraphDef or MetaGraphDef with variables (only their
     initialisers are in it), an event file's graph.
@@ -60,7 +63,9 @@ def file_weights(path, kind: str, graph_def) -> Optional[FileWeights]:
                            f"the weight datasets ({'.keras' if kind == 'keras' else '.h5'})")
     if kind == "tflite":
         model, _ = load_tflite_model(path)
-        values, dequantised = tflite.constant_arrays(model, graph_def, path)
+        constants = [(key, data["attrs"]["tflite_tensor"]) for key, data in graph.nodes(data=True)
+                     if data["op"] == "Const" and len(data["attrs"].get("tflite_tensor") or ()) == 2]
+        values, dequantised = tflite.constant_arrays(model, constants, path)
         notes = [f"{dequantised} quantised constant(s) dequantised as (q - zero_point) × scale "
                  f"before comparing"] if dequantised else []
         return FileWeights(values, "the constant buffers (.tflite)", notes)
