@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -204,3 +205,29 @@ def test_html_page_shows_the_weight_difference(saved, capsys, tmp_path):
     assert code == 1
     text = page.read_text(encoding="utf-8")
     assert "largest |Δ| 0.25" in text
+
+
+CORPUS_SAVEDMODELS = sorted(p.parent.parent for p in
+                            (Path(__file__).parent / "fixtures" / "corpus").rglob("variables.index"))
+
+
+@pytest.mark.parametrize("folder", CORPUS_SAVEDMODELS, ids=lambda p: p.name)
+def test_corpus_savedmodels_every_variable_gets_its_checkpoint_value(folder):
+    """Each float tensor of the checkpoint reaches a variable of its shape, with TF's values."""
+    from rnngraph.graphdef.checkpoint import checkpoint_variables, variable_values
+    from rnngraph.model.tfcompat import tf
+
+    reader = tf().train.load_checkpoint(str(folder / "variables" / "variables"))
+    floats = {k for k, dtype in reader.get_variable_to_dtype_map().items() if dtype.is_floating}
+    graph_def = load_graph_def(folder)[0]
+    nodes = {n.name: n for n in graph_def.node}
+    names = checkpoint_variables(graph_def)
+    assert floats <= set(names)
+    for key in floats:
+        node = nodes[names[key]]
+        assert [d.size for d in node.attr["shape"].shape.dim] == reader.get_variable_to_shape_map()[key]
+    values, notes = variable_values(graph_def, folder)
+    assert not [n for n in notes if "no variable" in n]
+    truth = [reader.get_tensor(k) for k in floats]
+    for name, value in values.items():  # each value compared is one TensorFlow holds
+        assert any(t.shape == value.shape and np.array_equal(t, value) for t in truth), name
