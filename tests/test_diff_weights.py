@@ -124,6 +124,8 @@ HOSTILE = {
     "huge shape": ({"w": {"shape": [10**9, 10**9]}}, "declares 24 bytes"),
     "crc": ({"w": {"crc32c": 12345}}, "fail their CRC"),
     "shard": ({"w": {"shard_id": 7}}, "names shard 7"),
+    # two entries sharing bytes: reading could cost far more than the file
+    "overlap": ({"b": {"offset": 0, "size": 24}}, "its entries declare 48 bytes in all, more than"),
 }
 
 

@@ -137,7 +137,21 @@ def _index_bytes(index: Path) -> bytes:
         raise GraphFileError(f"cannot read {index}: {exc.strerror or exc}") from None
 
 
-def _array(entry, key: str, shard: Path, shard_size: int, handle) -> Optional[np.ndarray]:
+def _check_bounds(entries: dict, shard: Path, shard_size: int) -> None:
+    """Raise unless every entry's bytes, and all of them together, fit in the shard."""
+    for key, entry in entries.items():
+        if entry.offset < 0 or entry.size < 0 or entry.offset + entry.size > shard_size:
+            raise _Bad(f"entry {key!r} declares {entry.size} bytes at offset {entry.offset}, past "
+                       f"the end of {shard.name} ({shard_size} bytes)")
+    # TensorFlow writes each tensor's bytes once: entries sharing bytes would make reading
+    # cost more than the file, so their sum is held to its size
+    declared = sum(e.size for e in entries.values())
+    if declared > shard_size:
+        raise _Bad(f"its entries declare {declared} bytes in all, more than {shard.name} holds "
+                   f"({shard_size} bytes)")
+
+
+def _array(entry, key: str, shard: Path, handle) -> Optional[np.ndarray]:
     """Return one tensor's values, or None when it is not a whole float tensor."""
     dtype = dtype_name(entry.dtype)
     if dtype not in _FLOATS or entry.slices or entry.shape.unknown_rank:
@@ -146,9 +160,6 @@ def _array(entry, key: str, shard: Path, shard_size: int, handle) -> Optional[np
     item = np.dtype(_FLOATS[dtype])
     if any(d < 0 for d in shape):
         raise _Bad(f"entry {key!r} declares a negative dimension {shape}")
-    if entry.offset < 0 or entry.size < 0 or entry.offset + entry.size > shard_size:
-        raise _Bad(f"entry {key!r} declares {entry.size} bytes at offset {entry.offset}, past the "
-                   f"end of {shard.name} ({shard_size} bytes)")
     count = 1
     for d in shape:
         count *= d
@@ -191,11 +202,12 @@ def read_bundle(prefix) -> dict:
             try:
                 with open(shard, "rb") as handle:
                     size = shard.stat().st_size
-                    for key, entry in sorted(parsed.items()):
-                        if entry.shard_id == shard_id:
-                            value = _array(entry, key, shard, size, handle)
-                            if value is not None:
-                                out[key] = value
+                    mine = {k: e for k, e in sorted(parsed.items()) if e.shard_id == shard_id}
+                    _check_bounds(mine, shard, size)
+                    for key, entry in mine.items():
+                        value = _array(entry, key, shard, handle)
+                        if value is not None:
+                            out[key] = value
             except OSError as exc:
                 raise GraphFileError(f"cannot read {shard}: {exc.strerror or exc}") from None
         return out
