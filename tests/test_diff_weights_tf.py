@@ -231,3 +231,36 @@ def test_corpus_savedmodels_every_variable_gets_its_checkpoint_value(folder):
     truth = [reader.get_tensor(k) for k in floats]
     for name, value in values.items():  # each value compared is one TensorFlow holds
         assert any(t.shape == value.shape and np.array_equal(t, value) for t in truth), name
+
+
+def test_tf1_saver_and_builder_pairs(tmp_path, capsys):
+    """TF1: a SavedModelBuilder directory and a Saver's model.ckpt.meta, one variable moved."""
+    from rnngraph.model.tfcompat import tf as _tf
+
+    v1 = _tf().compat.v1
+    kernels = {}
+    for tag, delta in (("a", 0.0), ("b", 0.5)):
+        with _tf().Graph().as_default(), v1.Session() as session:
+            x = v1.placeholder("float32", [None, 3], name="x")
+            w = v1.get_variable("layer/w", [3, 4], initializer=v1.random_normal_initializer(seed=1))
+            b = v1.get_variable("layer/b", [4], initializer=v1.zeros_initializer(), use_resource=False)
+            _tf().identity(_tf().matmul(x, w) + b, name="y")
+            session.run(v1.global_variables_initializer())
+            step = np.zeros((3, 4), "float32")
+            step[1, 2] = delta
+            moved = v1.placeholder("float32", [3, 4], name="step")  # the same graph both times
+            session.run(w.assign_add(moved), {moved: step})
+            kernels[tag] = session.run(w)
+            builder = v1.saved_model.Builder(str(tmp_path / f"sm_{tag}"))
+            builder.add_meta_graph_and_variables(session, ["serve"])
+            builder.save()
+            v1.train.Saver().save(session, str(tmp_path / f"ckpt_{tag}" / "model.ckpt"))
+    max_abs, mean_abs = _truth(kernels["a"], kernels["b"])
+    for a, b in ((tmp_path / "sm_a", tmp_path / "sm_b"),
+                 (tmp_path / "ckpt_a" / "model.ckpt.meta", tmp_path / "ckpt_b" / "model.ckpt.meta")):
+        code, report = _weights(capsys, a, b)
+        assert code == 1 and report["summary"]["identical"], a
+        assert report["weights"]["compared"] == 2
+        (only,) = report["weights"]["differ"]
+        assert only["b"] == "layer/w" and only["shape"] == [3, 4]
+        assert only["max_abs"] == pytest.approx(max_abs) and only["mean_abs"] == pytest.approx(mean_abs)

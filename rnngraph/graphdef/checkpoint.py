@@ -304,16 +304,17 @@ def _copies(graph_def) -> dict:
     return out
 
 
-def variable_values(graph_def, folder) -> tuple:
-    """Return ({variable node: numpy array}, notes) of the SavedModel in ``folder``.
+def variable_values(graph_def, prefix) -> tuple:
+    """Return ({variable node: numpy array}, notes) of ``graph_def``'s checkpoint ``prefix``.
 
-    A variable initialised from another one and saved with equal values (Keras 3's export
-    keeps each weight twice) is compared once, on the variable it copies.
+    ``prefix`` is ``<SavedModel>/variables/variables``, or ``model.ckpt`` beside a TF1 saver's
+    ``model.ckpt.meta``.  A variable initialised from another one and saved with equal values
+    (Keras 3's export keeps each weight twice) is compared once, on the variable it copies.
     """
-    folder = Path(folder)
-    prefix = folder / "variables" / "variables"
-    if not prefix.with_name("variables.index").is_file():
-        return {}, [f"{folder} has no variables/variables.index: no weights to compare"]
+    prefix = Path(prefix)
+    index = prefix.with_name(prefix.name + ".index")
+    if not index.is_file():
+        return {}, [f"there is no checkpoint index {index}: no weights to compare"]
     values = read_bundle(prefix)
     names = checkpoint_variables(graph_def)
     out = {}

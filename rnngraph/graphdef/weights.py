@@ -2,7 +2,8 @@
 
 One reader per kind of file :func:`rnngraph.graphdef.loaders.load_graph_def`
 reads: a frozen GraphDef's float constants, a SavedModel's checkpoint (by the
-variables its restore code assigns), a Keras file's weight datasets (by the
+variables its restore code assigns; a TF1 saver's ``model.ckpt.meta`` likewise, with the
+``model.ckpt.index`` beside it), a Keras file's weight datasets (by the
 weight nodes of its layer view) and a LiteRT flatbuffer's constant buffers
 (quantised integers dequantised with their scale and zero point).  A graph
 with variables but no checkpoint holds only their initialisers: no values.
@@ -53,8 +54,14 @@ def file_weights(path, kind: str, graph_def, graph) -> Optional[FileWeights]:
     if kind == "savedmodel" and path.is_dir():
         from .checkpoint import variable_values  # noqa: PLC0415
 
-        values, notes = variable_values(graph_def, path)
+        values, notes = variable_values(graph_def, path / "variables" / "variables")
         return FileWeights(values, "the checkpoint (variables/variables.index and .data)", notes)
+    if kind == "metagraph" and path.suffix == ".meta" and path.with_suffix(".index").is_file():
+        from .checkpoint import variable_values  # noqa: PLC0415
+
+        values, notes = variable_values(graph_def, path.with_suffix(""))
+        return FileWeights(values, f"the checkpoint beside it ({path.with_suffix('.index').name} "
+                                   f"and .data)", notes)
     if kind in ("keras", "h5"):
         from .keras_file import node_weight_values  # noqa: PLC0415
 
