@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Optional
 
 from ..errors import UsageError
 from .common import add_model_options, spec_from_args
@@ -25,8 +26,8 @@ def register(subparsers) -> None:
                     "TensorArrays and variables first, then the data flow, names only to break "
                     "ties) and report what is renamed, changed, added and removed, by recognised "
                     "part; when both files hold values (frozen graphs, SavedModels with their "
-                    "checkpoint, .keras and .h5 files, .tflite files with int8 weights "
-                    "dequantised), the largest and mean absolute difference of each matched "
+                    "checkpoint or a .meta beside one, .keras and .h5 files, .tflite files with int8 "
+                    "weights dequantised), the largest and mean absolute difference of each matched "
                     "weight of equal shape. Exit status: 0 when the structure is identical and no "
                     "compared weight differs, 1 when the structure or a weight differs, 2 on a "
                     "usage error.")
@@ -70,7 +71,7 @@ def load_side(side: tuple, use_cache: bool) -> tuple:
     return graph_def, graph, title_of(value, graph), value.slug(), None
 
 
-def run_diff(graph_def_a, graph_a, graph_def_b, graph_b, held: tuple = None) -> tuple:
+def run_diff(graph_def_a, graph_a, graph_def_b, graph_b, held: Optional[tuple] = None) -> tuple:
     """Return (report, matching, findings of A, findings of B) of two loaded graphs.
 
     ``held`` is (FileWeights or None, FileWeights or None) as :func:`load_side` reads them;
