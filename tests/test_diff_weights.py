@@ -38,7 +38,8 @@ def _table(entries: dict) -> bytes:
     meta = _block([])
     handle = _varint(0) + _varint(len(data) - 5)
     index = _block([(max(entries), handle)])
-    footer = _varint(len(data)) + _varint(len(meta) - 5) + _varint(len(data) + len(meta)) + _varint(len(index) - 5)
+    footer = (_varint(len(data)) + _varint(len(meta) - 5)
+              + _varint(len(data) + len(meta)) + _varint(len(index) - 5))
     footer = footer.ljust(40, b"\x00") + struct.pack("<Q", 0xDB4775248B80FB57)
     return data + meta + index + footer
 

@@ -371,7 +371,8 @@ def diff_text(report: dict, title_a: str, title_b: str) -> str:
         elif not weights["differ_count"]:
             lines.append(f"weights: all {weights['compared']} compared weights are equal")
         else:
-            lines.append(f"weights: {weights['differ_count']} of {weights['compared']} compared weights differ")
+            lines.append(f"weights: {weights['differ_count']} of {weights['compared']} compared weights "
+                         f"differ")
             for entry in weights["differ"][:8]:
                 name = entry["b"] if entry["a"] == entry["b"] else f"{entry['a']} → {entry['b']}"
                 lines.append(f"  {name} {_shape(entry['shape'])}: largest |Δ| {entry['max_abs']:.6g}, "
