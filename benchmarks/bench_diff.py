@@ -8,7 +8,10 @@ Cases (issue 23):
   ``bench_big_graph.py``, written once to --graph) against a copy with one layer changed (one
   Relu made a Relu6, its convolution's weights scaled);
 - the largest graph of the test corpus against itself with every node renamed and shuffled;
-- a 1,000-step static LSTM (17,054 nodes) against itself renamed and shuffled.
+- a 1,000-step static LSTM (17,054 nodes) against itself renamed and shuffled;
+- the weights of a SavedModel pair (a Keras LSTM(512) over 256 features exported twice, one
+  kernel element moved in between): reading both checkpoints (``file_weights``: the index,
+  the data, the keys mapped to variables) against loading and walking both graphs.
 
 For each, the reference is measured in the same run: reading both files and walking them into
 networkx (``load_graph_def`` + ``walk``), which every command does first.  The diff is the
@@ -80,6 +83,44 @@ from rnngraph.model.spec import ModelSpec
 data = graph_def_for(ModelSpec(kind="static", cell="lstm", steps=1000))[0]
 open(sys.argv[1], "wb").write(data)
 print(len(data))
+"""
+
+SAVEDMODEL_PAIR = """
+import os, sys
+os.environ["TF_USE_LEGACY_KERAS"] = "1"
+from rnngraph.model.tfcompat import tf
+tf()
+import keras, numpy as np
+keras.utils.set_random_seed(0)
+inputs = keras.Input((8, 256))
+model = keras.Model(inputs, keras.layers.Dense(10)(keras.layers.LSTM(512)(inputs)))
+model.export(sys.argv[1], verbose=False)
+kernel = model.layers[1].cell.kernel
+step = np.zeros(tuple(kernel.shape), "float32")
+step[3, 17] = 0.25
+kernel.assign(kernel + step)
+model.export(sys.argv[2], verbose=False)
+print(sum(int(np.prod(w.shape)) for w in model.weights))
+"""
+
+TIME_WEIGHTS = """
+import json, sys, time
+from rnngraph.graphdef.loaders import load_graph_def
+from rnngraph.graphdef.walk import walk
+from rnngraph.graphdef.weights import file_weights
+best_load = best_read = None
+for _ in range(int(sys.argv[3])):
+    t = time.perf_counter()
+    loaded = [load_graph_def(p) for p in sys.argv[1:3]]
+    graphs = [walk(d) for d, _ in loaded]
+    load = time.perf_counter() - t
+    t = time.perf_counter()
+    held = [file_weights(p, kind, d, g) for p, (d, kind), g in zip(sys.argv[1:3], loaded, graphs)]
+    took = time.perf_counter() - t
+    best_load = load if best_load is None else min(best_load, load)
+    best_read = took if best_read is None else min(best_read, took)
+print(json.dumps({"load": best_load, "read": best_read, "nodes": [g.number_of_nodes() for g in graphs],
+                  "values": sum(v.size for v in held[0].values.values())}))
 """
 
 TIME = """
@@ -155,6 +196,12 @@ def main() -> None:
         print(f"{title[:72]:<72} {row['nodes'][0]:>6}/{row['nodes'][1]:<6} {row['load']:>7.2f} "
               f"{row['diff']:>7.2f} {ratio:>8.2f}x  {result}")
     print("target: diff <= 3x load")
+    sm_a, sm_b = work / "savedmodel-a", work / "savedmodel-b"
+    _run(SAVEDMODEL_PAIR, sm_a, sm_b)
+    row = json.loads(_run(TIME_WEIGHTS, sm_a, sm_b, args.repeat))
+    print(f"SavedModel weights ({row['values']:,} values per side, {row['nodes'][0]} nodes): load both "
+          f"{row['load']:.3f} s, read both checkpoints {row['read']:.3f} s, "
+          f"read/load {row['read'] / row['load']:.2f}x")
 
 
 if __name__ == "__main__":

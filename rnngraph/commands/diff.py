@@ -1,13 +1,14 @@
 """``rnngraph diff A B``: what changed between two graphs, matched by structure, told by recognised part.
 
-Exit status as ``diff``: 0 when the structures are identical, 1 when they
-differ, 2 on usage errors.
+Exit status as ``diff``: 0 when the structures are identical and no compared
+weight differs, 1 when the structure or a weight differs, 2 on usage errors.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from typing import Optional
 
 from ..errors import UsageError
 from .common import add_model_options, spec_from_args
@@ -24,8 +25,12 @@ def register(subparsers) -> None:
         description="Match the nodes of two graphs by structure (recognised cells, loops, "
                     "TensorArrays and variables first, then the data flow, names only to break "
                     "ties) and report what is renamed, changed, added and removed, by recognised "
-                    "part; with both files holding values (frozen graphs), how the weights differ. "
-                    "Exit status: 0 identical, 1 different, 2 usage error.")
+                    "part; when both files hold values (frozen graphs, SavedModels with their "
+                    "checkpoint or a .meta beside one, .keras and .h5 files, .tflite files with int8 "
+                    "weights dequantised), the largest and mean absolute difference of each matched "
+                    "weight of equal shape. Exit status: 0 when the structure is identical and no "
+                    "compared weight differs, 1 when the structure or a weight differs, 2 on a "
+                    "usage error.")
     parser.add_argument("a", metavar="A", help=_HELP_SIDE)
     parser.add_argument("b", metavar="B", help="the other graph, as A")
     add_model_options(parser, kind_positional=False)
@@ -41,7 +46,10 @@ def register(subparsers) -> None:
 
 
 def load_side(side: tuple, use_cache: bool) -> tuple:
-    """Return (GraphDef, networkx graph, title, slug) of one side."""
+    """Return (GraphDef, networkx graph, title, slug, FileWeights or None) of one side.
+
+    A model spec is built with variables, so it holds no values (None).
+    """
     from ..graphdef.protos import GraphDef  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
 
@@ -49,37 +57,45 @@ def load_side(side: tuple, use_cache: bool) -> tuple:
     if what == "file":
         from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
 
-        graph_def = load_graph_def(value)[0]
+        from ..graphdef.weights import file_weights  # noqa: PLC0415
+
+        graph_def, kind = load_graph_def(value)
         graph = walk(graph_def)
-        return graph_def, graph, f"{value.name} — {graph.number_of_nodes()} nodes", value.stem
+        return (graph_def, graph, f"{value.name} — {graph.number_of_nodes()} nodes", value.stem,
+                file_weights(value, kind, graph_def, graph))
     from ..model.cache import graph_def_for  # noqa: PLC0415
     from .render import title_of  # noqa: PLC0415
 
     graph_def = GraphDef.FromString(graph_def_for(value, use_cache=use_cache)[0])
     graph = walk(graph_def)
-    return graph_def, graph, title_of(value, graph), value.slug()
+    return graph_def, graph, title_of(value, graph), value.slug(), None
 
 
-_VARIABLE_OPS = {"VariableV2", "Variable", "VarHandleOp", "VariableV3"}
+def run_diff(graph_def_a, graph_a, graph_def_b, graph_b, held: Optional[tuple] = None) -> tuple:
+    """Return (report, matching, findings of A, findings of B) of two loaded graphs.
 
-
-def _frozen(graph) -> bool:
-    """True if the weights are constants in the graph (no variable ops): a frozen graph."""
-    return not any(data["op"] in _VARIABLE_OPS for _, data in graph.nodes(data=True))
-
-
-def run_diff(graph_def_a, graph_a, graph_def_b, graph_b) -> tuple:
-    """Return (report, matching, findings of A, findings of B) of two loaded graphs."""
+    ``held`` is (FileWeights or None, FileWeights or None) as :func:`load_side` reads them;
+    left out, a frozen GraphDef's constants are its values.
+    """
     from ..explain.diff import diff_report, weight_differences  # noqa: PLC0415
-    from ..graphdef.values import float_constants  # noqa: PLC0415
+    from ..graphdef.weights import graph_weights  # noqa: PLC0415
     from ..recognise.match import match_graphs, recognise_parts  # noqa: PLC0415
 
     found_a, found_b = recognise_parts(graph_a), recognise_parts(graph_b)
     matching = match_graphs(graph_a, graph_b, found_a, found_b)
+    held_a, held_b = held if held is not None else (graph_weights(graph_def_a), graph_weights(graph_def_b))
     weights = None
-    if _frozen(graph_a) and _frozen(graph_b):  # a graph with variables holds only their initialisers
-        weights = weight_differences(float_constants(graph_def_a), float_constants(graph_def_b),
-                                     matching.pairs)
+    if held_a is not None and held_b is not None:
+        weights = weight_differences(held_a.values, held_b.values, matching.pairs)
+        notes = [(("A and B" if n in held_b.notes else "A"), n) for n in held_a.notes]
+        notes += [("B", n) for n in held_b.notes if n not in held_a.notes]
+        weights.update(sources={"a": held_a.source, "b": held_b.source},
+                       notes=[f"{who}: {note}" for who, note in notes])
+    elif held_a is not None or held_b is not None:  # a graph with variables holds only initialisers
+        weights = {"compared": 0, "differ": [], "not_compared":
+                   f"{'B' if held_a is not None else 'A'} holds no values (a graph with variables "
+                   f"keeps only their initialisers; a SavedModel, a Keras or .tflite file, or a "
+                   f"frozen graph holds them)"}
     return diff_report(graph_a, graph_b, found_a, found_b, matching, weights), matching, found_a, found_b
 
 
@@ -98,7 +114,7 @@ def _picture(fmt: str, graph_a, graph_b, title_a: str, title_b: str, report: dic
     from ..draw.dot import RenderOptions  # noqa: PLC0415
     from ..explain.diff import node_status  # noqa: PLC0415
 
-    status_a, status_b, notes = node_status(matching, graph_a, graph_b)
+    status_a, status_b, notes = node_status(matching, graph_a, graph_b, report.get("weights"))
     removed = report["summary"]["removed"]
     if fmt == "html":
         from ..draw.html import render_compare  # noqa: PLC0415
@@ -138,9 +154,9 @@ def run(args) -> int:
         check_graphviz(args.format)
     base = spec_from_args(_with_kind(args))
     sides = [parse_side(args.a, base), parse_side(args.b, base)]
-    (def_a, graph_a, title_a, slug_a), (def_b, graph_b, title_b, slug_b) = (
+    (def_a, graph_a, title_a, slug_a, held_a), (def_b, graph_b, title_b, slug_b, held_b) = (
         load_side(side, not args.no_cache) for side in sides)
-    report, matching, _, _ = run_diff(def_a, graph_a, def_b, graph_b)
+    report, matching, _, _ = run_diff(def_a, graph_a, def_b, graph_b, (held_a, held_b))
     if args.format:
         output = args.output or f"diff-{slug_a}-vs-{slug_b}.{args.format}"
         path = write_atomic(output, _picture(args.format, graph_a, graph_b, title_a, title_b,
@@ -151,4 +167,4 @@ def run(args) -> int:
         sys.stdout.write(json.dumps(report, indent=1, sort_keys=False, default=str) + "\n")
     elif args.output != "-":
         sys.stdout.write(diff_text(report, title_a.splitlines()[0], title_b.splitlines()[0]))
-    return 0 if report["summary"]["identical"] else 1
+    return 0 if report["summary"]["same"] else 1

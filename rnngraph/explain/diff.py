@@ -324,16 +324,26 @@ def diff_report(graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph, found_a, fou
     report["summary"]["left_out"] = {k: len(v) - MAX_ENTRIES for k, v in (
         ("matched", _matched(pairs)), ("renamed", renamed), ("changed", changed_list),
         ("added", added), ("removed", removed)) if len(v) > MAX_ENTRIES}
+    report["summary"]["weights_differ"] = len(weights["differ"]) if weights else 0
+    report["summary"]["same"] = report["summary"]["identical"] and not report["summary"]["weights_differ"]
     if weights is not None:
         report["weights"] = {"compared": weights["compared"], "differ": weights["differ"][:MAX_ENTRIES],
-                             "differ_count": len(weights["differ"])}
+                             "differ_count": len(weights["differ"]),
+                             **{k: weights[k] for k in ("sources", "notes", "not_compared") if k in weights}}
     return report
 
 
-def node_status(report_matching: Matching, graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph) -> tuple:
+def _weight_note(entry: dict) -> str:
+    return (f"weights {_shape(entry['shape'])}: largest |Δ| {entry['max_abs']:.6g}, "
+            f"mean |Δ| {entry['mean_abs']:.6g}")
+
+
+def node_status(report_matching: Matching, graph_a: nx.MultiDiGraph, graph_b: nx.MultiDiGraph,
+                weights: Optional[dict] = None) -> tuple:
     """Return ({node of A: status}, {node of B: status}, {node of B: change text}).
 
-    Status is "matched", "changed", "removed" (A only) or "added" (B only).
+    Status is "matched", "changed", "removed" (A only) or "added" (B only); a matched variable or
+    constant whose values differ (the report's ``weights``) is "changed", its note the difference.
     """
     pairs = report_matching.pairs
     status_a = {n: "removed" for n in report_matching.only_a}
@@ -345,6 +355,11 @@ def node_status(report_matching: Matching, graph_a: nx.MultiDiGraph, graph_b: nx
         status_a[a] = status_b[b] = state
         if changes:
             notes[b] = "; ".join(f"{w}: {_short(x)} → {_short(y)}" for w, x, y in changes[:4])
+    for entry in (weights or {}).get("differ", []):
+        a, b = entry["a"], entry["b"]
+        if pairs.get(a) == b:
+            status_a[a] = status_b[b] = "changed"
+            notes[b] = "; ".join(filter(None, [notes.get(b), _weight_note(entry)]))
     return status_a, status_b, notes
 
 
@@ -357,7 +372,9 @@ def diff_text(report: dict, title_a: str, title_b: str) -> str:
     s = report["summary"]
     lines = [f"A: {title_a}", f"B: {title_b}", ""]
     if s["identical"]:
-        lines.append(f"identical structure: all {s['matched']} nodes match")
+        lines.append(f"identical structure: all {s['matched']} nodes match"
+                     + (f"; the values of {_plural(s['weights_differ'], 'weight')} differ"
+                        if s.get("weights_differ") else ""))
     else:
         lines.append(f"{s['matched']} of {s['nodes_a']} nodes of A match nodes of B; "
                      f"{s['changed']} changed, {s['removed']} removed, {s['added']} added")
@@ -394,15 +411,28 @@ def diff_text(report: dict, title_a: str, title_b: str) -> str:
     weights = report.get("weights")
     if weights is not None:
         lines.append("")
-        if not weights["compared"]:
-            lines.append("weights: no matched constants of equal shape hold values in both files")
+        sources = weights.get("sources")
+        if weights.get("not_compared"):
+            lines.append(f"weights: not compared: {weights['not_compared']}")
+        elif not weights["compared"]:
+            lines.append("weights: no matched weights of equal shape hold values in both files")
         elif not weights["differ_count"]:
-            lines.append(f"weights: all {weights['compared']} compared constants are equal")
+            lines.append(f"weights: all {weights['compared']} compared weights are equal")
         else:
-            lines.append(f"weights: {weights['differ_count']} of {weights['compared']} compared constants differ")
+            lines.append(f"weights: {weights['differ_count']} of {weights['compared']} compared weights "
+                         f"differ")
             for entry in weights["differ"][:8]:
-                lines.append(f"  {entry['b']} {_shape(entry['shape'])}: largest |Δ| {entry['max_abs']:.6g}, "
+                name = entry["b"] if entry["a"] == entry["b"] else f"{entry['a']} → {entry['b']}"
+                lines.append(f"  {name} {_shape(entry['shape'])}: largest |Δ| {entry['max_abs']:.6g}, "
                              f"mean |Δ| {entry['mean_abs']:.6g}")
+            if weights["differ_count"] > 8:
+                lines.append(f"  … {weights['differ_count'] - 8} more")
+        if sources and not weights.get("not_compared"):
+            text = (f"values read from {sources['a']}" if sources["a"] == sources["b"]
+                    else f"A's values read from {sources['a']}, B's from {sources['b']}")
+            lines.append(f"  ({text})")
+        for note in weights.get("notes", [])[:6]:
+            lines.append(f"  {note}")
     return "\n".join(lines) + "\n"
 
 

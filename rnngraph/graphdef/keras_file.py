@@ -29,7 +29,8 @@ from . import protos
 from ..errors import GraphFileError
 
 __all__ = ["KerasLayer", "KerasModel", "KerasWeight", "HDF5_SIGNATURE", "is_keras_zip",
-           "read_keras_model", "keras_graph_def", "output_shapes", "weight_values", "RNN_CLASSES"]
+           "read_keras_model", "keras_graph_def", "output_shapes", "weight_values", "node_weight_values",
+           "RNN_CLASSES"]
 
 HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 RNN_CLASSES = ("LSTM", "GRU", "SimpleRNN", "CuDNNLSTM", "CuDNNGRU")
@@ -684,28 +685,52 @@ def _read_h5(path, data: bytes) -> KerasModel:
     return model
 
 
-def weight_values(path, data: bytes, model: KerasModel) -> dict:
-    """Return {layer name: {weight name: numpy array}} for the recurrent layers (bounded reads)."""
-    import numpy as np  # noqa: PLC0415
-
+def _weights_file(path, data: bytes) -> "_Hdf5":
+    """Return the HDF5 file holding the weights (a .keras zip's model.weights.h5, or the .h5)."""
     if is_keras_zip(data):
         archive = zipfile.ZipFile(io.BytesIO(data))
         _check_zip(archive, len(data), path)
-        blob = _member(archive, "model.weights.h5", len(data) * _RATIO_LIMIT, path)
-    else:
-        blob = data
-    h5 = _Hdf5(blob, path)
+        return _Hdf5(_member(archive, "model.weights.h5", len(data) * _RATIO_LIMIT, path), path)
+    return _Hdf5(data, path)
+
+
+def _weight_array(h5: "_Hdf5", weight: KerasWeight, path):
+    """Return one weight's values as float32 (None when the file has no dataset there)."""
+    import numpy as np  # noqa: PLC0415
+
+    obj = h5.file.get(weight.path)
+    if obj is None or not isinstance(obj, h5.h5py.Dataset):
+        return None
+    h5.check_dataset(obj)
+    try:
+        return np.asarray(obj[()], np.float32)
+    except (OSError, RuntimeError, ValueError, TypeError) as exc:
+        raise GraphFileError(f"{path}: cannot read weight {weight.path} ({exc})") from None
+
+
+def weight_values(path, data: bytes, model: KerasModel) -> dict:
+    """Return {layer name: {weight name: numpy array}} for the recurrent layers (bounded reads)."""
+    h5 = _weights_file(path, data)
     values = {}
     for layer, _ in model.recurrent():
         for weight in layer.weights:
-            obj = h5.file.get(weight.path)
-            if obj is None or not isinstance(obj, h5.h5py.Dataset):
-                continue
-            h5.check_dataset(obj)
-            try:
-                values.setdefault(layer.name, {})[weight.name] = np.asarray(obj[()], np.float32)
-            except (OSError, RuntimeError, ValueError, TypeError) as exc:
-                raise GraphFileError(f"{path}: cannot read weight {weight.path} ({exc})") from None
+            value = _weight_array(h5, weight, path)
+            if value is not None:
+                values.setdefault(layer.name, {})[weight.name] = value
+    return values
+
+
+def node_weight_values(path, data: bytes, model: KerasModel) -> dict:
+    """Return {weight node of :func:`keras_graph_def`: numpy array} of every layer's weights."""
+    h5 = _weights_file(path, data)
+    values = {}
+    for layer in model.layers:
+        owners = [(layer, layer.name)] + [(inner, f"{layer.name}/{inner.name}") for inner in layer.inner]
+        for owner, node in owners:
+            for weight in owner.weights:
+                value = _weight_array(h5, weight, path)
+                if value is not None:
+                    values[f"{node}/{weight.name}"] = value
     return values
 
 

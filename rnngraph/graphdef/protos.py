@@ -12,7 +12,7 @@ from __future__ import annotations
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 __all__ = ["GraphDef", "NodeDef", "AttrValue", "TensorProto", "MetaGraphDef",
-           "SavedModel", "Event", "DTYPE_NAMES", "DTYPE_ENUM"]
+           "SavedModel", "Event", "BundleHeaderProto", "BundleEntryProto", "DTYPE_NAMES", "DTYPE_ENUM"]
 
 _PACKAGE = "rnngraph.tensorflow"
 _F = descriptor_pb2.FieldDescriptorProto
@@ -157,6 +157,20 @@ _MESSAGES = {
         ("file_version", 3, _F.TYPE_STRING, _O, None),
         ("graph_def", 4, _F.TYPE_BYTES, _O, None),
         ("meta_graph_def", 9, _F.TYPE_BYTES, _O, None)],
+    # A checkpoint's index (tensorflow/core/protobuf/tensor_bundle.proto): the header under
+    # the empty key, then one entry per saved tensor saying where its bytes lie.
+    "BundleHeaderProto": [("num_shards", 1, _F.TYPE_INT32, _O, None),
+                          ("endianness", 2, _F.TYPE_INT32, _O, None),  # LITTLE = 0, BIG = 1
+                          ("version", 3, _F.TYPE_MESSAGE, _O, "VersionDef")],
+    "TensorSliceProto.Extent": [("start", 1, _F.TYPE_INT64, _O, None),
+                                ("length", 2, _F.TYPE_INT64, _O, None)],
+    "TensorSliceProto": [("extent", 1, _F.TYPE_MESSAGE, _R, "TensorSliceProto.Extent")],
+    "BundleEntryProto": [
+        ("dtype", 1, _F.TYPE_ENUM, _O, "DataType"),
+        ("shape", 2, _F.TYPE_MESSAGE, _O, "TensorShapeProto"),
+        ("shard_id", 3, _F.TYPE_INT32, _O, None), ("offset", 4, _F.TYPE_INT64, _O, None),
+        ("size", 5, _F.TYPE_INT64, _O, None), ("crc32c", 6, _F.TYPE_FIXED32, _O, None),
+        ("slices", 7, _F.TYPE_MESSAGE, _R, "TensorSliceProto")],
 }
 
 
@@ -216,3 +230,5 @@ TensorProto = _cls("TensorProto")
 MetaGraphDef = _cls("MetaGraphDef")
 SavedModel = _cls("SavedModel")
 Event = _cls("Event")
+BundleHeaderProto = _cls("BundleHeaderProto")
+BundleEntryProto = _cls("BundleEntryProto")

@@ -37,8 +37,10 @@ from . import protos
 from ..errors import GraphFileError
 
 __all__ = ["is_tflite", "read_tflite", "TfliteModel", "parse_model", "tensor_array",
-           "INPUT_NAMES", "MAX_VALUES", "TENSOR_TYPES"]
+           "INPUT_NAMES", "MAX_VALUES", "TENSOR_TYPES", "constant_arrays"]
 
+MAX_WEIGHT_VALUES = 50_000_000  # elements of one weight read whole for ``diff`` (as values.py)
+_FLOAT_TYPES = {"float32", "float16", "float64"}
 MAX_VALUES = 16  # the values of one constant rnngraph decodes for labels (as for GraphDefs)
 IDENTIFIER = b"TFL3"
 _EXPECTED = "a LiteRT/TFLite flatbuffer (.tflite)"
@@ -504,6 +506,60 @@ def _decoded(path, decode: Callable, *args):
                              f"one (truncated or corrupt); expected {_EXPECTED}") from None
     except RecursionError:
         raise GraphFileError(f"{path} nests its subgraphs deeper than rnngraph follows") from None
+
+
+def _dequantised(raw: np.ndarray, quant: dict, shape: list) -> Optional[np.ndarray]:
+    """Return ``(q - zero_point) * scale`` per channel of ``quant["dimension"]`` (None if malformed)."""
+    scale = np.asarray(quant["scale"], np.float64)
+    zero = np.asarray(quant["zero_point"] or [0], np.float64)
+    axis = quant["dimension"]
+    if len(scale) == 1 and len(zero) == 1:
+        return (raw.astype(np.float64) - zero[0]) * scale[0]
+    if not 0 <= axis < len(shape) or len(scale) != shape[axis] or len(zero) not in (1, len(scale)):
+        return None
+    view = [1] * len(shape)
+    view[axis] = len(scale)
+    return (raw.astype(np.float64) - zero.reshape(view if len(zero) > 1 else [1] * len(shape))) \
+        * scale.reshape(view)
+
+
+def constant_arrays(model: TfliteModel, constants: list, path) -> tuple:
+    """Return ({key: float array}, how many were dequantised) of constant tensors.
+
+    ``constants`` is [(key, (subgraph, tensor index))], as the ``tflite_tensor`` attribute of
+    :func:`read_tflite`'s constants gives them.  Float tensors are returned as they are,
+    quantised integer ones as ``(q - zero_point) * scale``; integer constants without
+    quantisation (shapes, axes) and single values are left out.
+    """
+    return _decoded(path, _constant_arrays, model, constants)
+
+
+def _constant_array(model: TfliteModel, s: int, t: int) -> tuple:
+    """Return (float array or None, dequantised?) of tensor ``t`` of subgraph ``s``."""
+    tensor = model.tensor(model.subgraphs[model.subgraph_index(s, "a constant")], t, "a constant")
+    np_type = TENSOR_TYPES.get(tensor.Type(), (None, None))[0]
+    shape = model.vector(tensor, "Shape", "dimensions")
+    count = int(np.prod(shape, dtype=np.float64)) if shape else 1
+    if np_type is None or count <= 1 or count > MAX_WEIGHT_VALUES:
+        return None, False
+    quant = quantisation(model, tensor)
+    if np_type not in _FLOAT_TYPES and not quant:
+        return None, False  # an integer constant (a shape, an axis), not a weight
+    raw = tensor_array(model, tensor)
+    if raw is None or np_type in _FLOAT_TYPES:
+        return raw, False
+    value = _dequantised(raw, quant, list(raw.shape))
+    return value, value is not None
+
+
+def _constant_arrays(model: TfliteModel, constants: list) -> tuple:
+    out, cache = {}, {}
+    for key, (s, t) in constants:
+        if (s, t) not in cache:
+            cache[s, t] = _constant_array(model, int(s), int(t))
+        if cache[s, t][0] is not None:
+            out[key] = cache[s, t][0]
+    return out, sum(1 for value, dequantised in cache.values() if dequantised)
 
 
 def parse_model(data: bytes, path) -> TfliteModel:
