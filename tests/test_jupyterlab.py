@@ -44,6 +44,7 @@ def _notebook(path: Path) -> None:
         nbformat.v4.new_code_cell(f"import rnngraph as rg\ng = rg.inspect({str(FIXTURE)!r})"),
         nbformat.v4.new_code_cell("g"),
         nbformat.v4.new_code_cell("g.page()"),
+        nbformat.v4.new_code_cell("g"),  # the same graph again: its own output turns interactive
     ]
     nbformat.write(notebook, str(path))
 
@@ -127,7 +128,7 @@ def _open_in_lab(browser, base: str, token: str, name: str) -> None:
     browser.get(f"{base}/lab/tree/{name}?token={token}&reset")
     _wait(browser, "var a = window.jupyterapp; var w = a && a.shell.currentWidget;"
                    "return !!(w && w.context && w.context.path === arguments[0] && w.content"
-                   " && w.content.widgets && w.content.widgets.length === 3);", 90, name)
+                   " && w.content.widgets && w.content.widgets.length === 4);", 90, name)
 
 
 _CELL_OUTPUT = "return document.querySelectorAll('.jp-Notebook .jp-Cell')[arguments[0]].querySelector('.jp-OutputArea-output');"
@@ -150,6 +151,7 @@ def _output_bytes(cell: dict) -> int:
 
 def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
     from selenium.webdriver.common.by import By
 
     from rnngraph.notebook import PAGE_NOTE, STATIC_NOTE
@@ -160,7 +162,8 @@ def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp
     _open_in_lab(browser, base, token, "shown.ipynb")
     assert _lab_command(browser, "notebook:run-all-cells") == "done"
     _wait(browser, "var o = document.querySelectorAll('.jp-Notebook .jp-Cell');"
-                   "return o[1].querySelector('.jp-OutputArea-output svg') && o[2].querySelector('iframe');", 90)
+                   "return o[1].querySelector('.jp-OutputArea-output svg') && o[2].querySelector('iframe')"
+                   " && o[3].querySelector('.jp-OutputArea-output');", 90)
 
     # The diagram: inline SVG (the script ran), fitted whole into the output, nothing cropped.
     diagram = browser.execute_script(_CELL_OUTPUT, 1)
@@ -187,6 +190,15 @@ def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp
         "var g = at && at.closest('g.node'); return g && g.querySelector('title').textContent;",
         diagram, node)
     assert hovered == node
+
+    # A real wheel turn over the diagram zooms it (JupyterLab does not scroll the notebook instead).
+    svg = diagram.find_element(By.TAG_NAME, "svg")
+    viewbox = lambda: [float(x) for x in svg.get_dom_attribute("viewBox").split()]  # noqa: E731
+    start = viewbox()
+    ActionChains(browser).scroll_from_origin(ScrollOrigin.from_element(svg), 0, -200).perform()
+    assert viewbox()[2] < start[2]
+    again = browser.execute_script(_CELL_OUTPUT, 3)  # the same graph shown twice: both interactive
+    assert again.find_elements(By.TAG_NAME, "svg") and not again.find_elements(By.CSS_SELECTOR, "img, .rg-note")
 
     # The interactive page on request: a click on a closed scope opens it where it stands.
     page = browser.execute_script(_CELL_OUTPUT, 2)
@@ -241,12 +253,12 @@ def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp
     saved["metadata"]["copied"] = True
     (root / "untrusted.ipynb").write_text(json.dumps(saved), encoding="utf-8")
     _open_in_lab(browser, base, token, "untrusted.ipynb")
-    _wait(browser, "return document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img').length === 2"
+    _wait(browser, "return document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img').length === 3"
                    " && Array.from(document.querySelectorAll('.jp-Notebook .jp-OutputArea-output img'))"
                    ".every(function (i) { return i.complete && i.naturalWidth > 100; });", 60)
     assert browser.execute_script("return window.jupyterapp.shell.currentWidget.content.widgets"
-                                  ".map(function (c) { return c.model.trusted; });") == [False] * 3
-    for index, note in ((1, STATIC_NOTE), (2, PAGE_NOTE)):
+                                  ".map(function (c) { return c.model.trusted; });") == [False] * 4
+    for index, note in ((1, STATIC_NOTE), (2, PAGE_NOTE), (3, STATIC_NOTE)):
         output = browser.execute_script(_CELL_OUTPUT, index)
         assert output.text == note  # the note and nothing else: no SVG text soup
         assert not output.find_elements(By.CSS_SELECTOR, "svg, iframe, script")
