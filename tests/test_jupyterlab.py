@@ -154,7 +154,7 @@ def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp
     from selenium.webdriver.common.actions.wheel_input import ScrollOrigin
     from selenium.webdriver.common.by import By
 
-    from rnngraph.notebook import PAGE_NOTE, STATIC_NOTE
+    from rnngraph.notebook import PAGE_NOTE, STATIC_NOTE, VIEW_HEIGHT
 
     base, token, root = lab
     _notebook(root / "shown.ipynb")
@@ -175,7 +175,7 @@ def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp
         "return [r.height, d.top - r.top, r.bottom - d.bottom, box.bottom - r.bottom, d.width, r.width];",
         diagram)
     view_height, gap_top, gap_bottom, box_below, drawn_width, view_width = fitted
-    assert 600 <= view_height <= 660, fitted
+    assert VIEW_HEIGHT - 40 <= view_height <= VIEW_HEIGHT + 20, fitted
     assert gap_top >= -1 and gap_bottom >= -1 and box_below >= -1, fitted  # the whole drawing shows
     assert drawn_width > 0.5 * view_width or view_height - gap_top - gap_bottom > 0.9 * view_height, fitted
 
@@ -264,7 +264,16 @@ def test_diagram_and_page_in_jupyterlab_trusted_then_untrusted(lab, browser, tmp
         assert not output.find_elements(By.CSS_SELECTOR, "svg, iframe, script")
         picture = output.find_element(By.TAG_NAME, "img")
         assert picture.is_displayed() and picture.size["height"] > 200 and picture.size["width"] > 200
-    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", output)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});",
+                           browser.execute_script(_CELL_OUTPUT, 2))
     browser.save_screenshot(str(tmp_path / "jupyterlab-untrusted.png"))
     if os.environ.get("RNNGRAPH_SHOTS"):
         browser.save_screenshot(str(Path(os.environ["RNNGRAPH_SHOTS"]) / "jupyterlab-untrusted.png"))
+
+    # What the note advises: once trusted, the same saved outputs are interactive again.
+    browser.execute_script("window.jupyterapp.commands.execute('notebook:trust');")
+    _wait(browser, "var b = document.querySelector('.jp-Dialog .jp-mod-accept'); if (b) b.click(); return !!b;", 20)
+    _wait(browser, "var o = document.querySelectorAll('.jp-Notebook .jp-Cell');"
+                   "return o[1].querySelector('.jp-OutputArea-output svg g.node > title')"
+                   " && o[2].querySelector('.jp-OutputArea-output iframe')"
+                   " && !document.querySelector('.jp-Notebook .rg-note');", 30)
