@@ -148,19 +148,25 @@ class Graph:
         ``options`` as for :meth:`render`.  It embeds the whole viewer (about 1 MB), so
         the default display is the diagram; ask for the page where it is needed.
         """
-        return Page(self._drawn("html", self.options(**options)))
+        chosen = self.options(**options)
+        return Page(self._drawn("html", chosen), self._drawn("svg", chosen).decode("utf-8"))
 
 
 class Page:
-    """The interactive page of a graph, shown in Jupyter as a sandboxed iframe."""
+    """The interactive page of a graph, shown in Jupyter as a sandboxed iframe.
 
-    def __init__(self, html_text: str):
+    ``svg``: its diagram, what an untrusted notebook shows instead (JupyterLab removes
+    the iframe there).
+    """
+
+    def __init__(self, html_text: str, svg: str):
         self.html = html_text
+        self.svg = svg
 
     def _repr_html_(self) -> str:
         from .notebook import page_iframe  # noqa: PLC0415
 
-        return page_iframe(self.html)
+        return page_iframe(self.html, self.svg)
 
 
 def build(kind: str = "dynamic", cell: str = "rnn", steps: int = 2, **fields) -> Graph:

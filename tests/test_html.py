@@ -144,7 +144,7 @@ def test_describe_covers_the_ops_of_these_graphs(walked):
     assert "no description" in describe("SomeFutureOp")
 
 
-def _chromium(monkeypatch):
+def _chromium(monkeypatch, user_data_dir=None):
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     driver = shutil.which("chromedriver")
     if not browser or not driver:
@@ -158,6 +158,8 @@ def _chromium(monkeypatch):
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", "--window-size=1400,900"):
         options.add_argument(arg)
+    if user_data_dir:  # a fresh profile: nothing from (or left in) the user's own
+        options.add_argument(f"--user-data-dir={user_data_dir}")
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
 
 

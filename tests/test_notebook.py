@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+from html import escape as html_escape
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+
+from rnngraph.notebook import PAGE_NOTE, STATIC_NOTE
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,10 +51,30 @@ def test_each_graph_adds_at_most_200_kb_to_the_notebook():
         assert set(bundle) == {"text/html", "text/plain"}  # no second copy as image/svg+xml
         html = "".join(bundle["text/html"])
         assert len(html.encode("utf-8")) <= PER_GRAPH_LIMIT
-        svg = html[html.index("<svg"):html.index("</svg>") + len("</svg>")]
-        root = ET.fromstring(svg)  # well-formed after compaction
+        root = ET.fromstring(_diagram_of(html))  # well-formed after compaction and the URL
         assert root.tag.endswith("svg") and len(root.findall(".//{http://www.w3.org/2000/svg}g")) > 20
-        assert "<script>" in html and "wheel" in html
+        assert "<script>" in html and "wheel" in html and html_escape(STATIC_NOTE) in html
+
+
+def _diagram_of(html: str) -> str:
+    """Return the SVG an output holds (once, as its image's data: URL)."""
+    from urllib.parse import unquote
+
+    start = html.index("src='data:image/svg+xml,") + len("src='data:image/svg+xml,")
+    assert html.count("data:image/svg+xml,") == 1 and "<svg" not in html[:start]
+    return unquote(html[start:html.index("'", start)])
+
+
+def test_the_diagram_survives_its_data_url():
+    from rnngraph.notebook import compact_svg, notebook_html
+
+    svg = ('<?xml version="1.0"?><!-- x --><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
+           '<g id="a" class="node"><title>a&#45;&gt;b &amp; 50% #1 it&#39;s</title>'
+           '<polygon fill="#ffffff" points="0,0 1,1"/><text x="1.25" y="2.0">&lt;x&gt;\n</text></g></svg>')
+    shown = notebook_html(svg)
+    assert _diagram_of(shown) == compact_svg(svg)
+    title = ET.fromstring(_diagram_of(shown)).find(".//{http://www.w3.org/2000/svg}title").text
+    assert title == "a->b & 50% #1 it's"
 
 
 @pytest.mark.slow
@@ -60,8 +83,9 @@ def test_the_page_is_there_on_request():
     notebook = _execute([f'g = rg.inspect({str(FIXTURES / "rnn_v1_ref.pbtxt")!r})\ng',
                          "g.page()"])
     diagram, page = ("".join(c["outputs"][0]["data"]["text/html"]) for c in notebook["cells"][1:])
-    assert page.startswith('<iframe srcdoc="&lt;!DOCTYPE html&gt;') and 'sandbox="allow-scripts"' in page
+    assert '<iframe srcdoc="&lt;!DOCTYPE html&gt;' in page and 'sandbox="allow-scripts"' in page
     assert len(page) > 5 * len(diagram)  # the viewer is what the default display leaves out
+    assert _diagram_of(page) == _diagram_of(diagram) and html_escape(PAGE_NOTE) in page  # where the iframe is removed
 
 
 @pytest.mark.dot
