@@ -18,6 +18,7 @@ from ..graphdef.walk import body_prefix, retval_key
 from ..recognise.structures import KERAS_GATE_MEANING
 from ..recognise.tflite import TfliteCell
 from .prose import Section
+from .tflite_fused import ACTIVATIONS as _ACT, directions, features, run_direction, tensor_value as _array
 
 __all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
            "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
@@ -136,45 +137,13 @@ def tflite_overview(path, G, cells: list) -> Section:
 
 # --- verification -------------------------------------------------------------------------
 
-def _sigmoid(x):
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # no overflow for large |x|
-
-
-_ACT = {"sigmoid": _sigmoid, "tanh": np.tanh, "relu": lambda x: np.maximum(x, 0),
-        "relu6": lambda x: np.clip(x, 0, 6), "relu_n1_to_1": lambda x: np.clip(x, -1, 1)}
-
-
-def _array(model, G, node: str) -> np.ndarray:
-    """Return the full value of a constant node, dequantised, from rnngraph's own reader."""
-    from ..graphdef.tflite import quantisation, tensor_array  # noqa: PLC0415
-
-    s, t = G.nodes[node]["attrs"]["tflite_tensor"]
-    tensor = model.subgraphs[s].Tensors(t)
-    value = tensor_array(model, tensor)
-    if value is None and tensor.IsVariable() and not model.buffer_bytes(tensor):
-        # A variable tensor without data starts as zeros (LiteRT resets variables to 0); the
-        # converter reuses such a tensor for all-zero weights too.
-        value = np.zeros(model.vector(tensor, "Shape", "dimensions"))
-    if value is None:
-        raise UsageError(f"--verify needs the value of {node}, which the file does not hold")
-    q = quantisation(model, tensor)
-    if q and str(value.dtype) in ("int8", "uint8", "int16", "int32", "int64"):
-        shape = [1] * value.ndim
-        if len(q["scale"]) > 1:
-            shape[q["dimension"]] = -1
-        value = (value - np.reshape(q["zero_point"] or [0], shape)) * np.reshape(q["scale"], shape)
-    return value.astype("float64")
-
-
 def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[str] = None):
-    """Return the outputs h_t (steps × batch × units) of ``cell`` on time-major ``xs``.
+    """Return the outputs h_t (steps × batch × units) of a ``WHILE`` body's cell on time-major ``xs``.
 
     ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
     FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
     deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
-    drops the bias, ``"noclip"`` ignores ``cell_clip``; ``"file_weights"`` keeps the values the
-    file holds for inputs that share a state tensor (``from_state``: (role, gate, "h"/"c")),
-    which the kernel replaces by that state at every step.
+    drops the bias.  (The fused ops: tflite_fused.py.)
     """
     W, U = weights["kernel"], weights["recurrent_kernel"]
     b = np.zeros(W.shape[0]) if wrong == "nobias" else weights.get("bias", np.zeros(W.shape[0]))
@@ -193,9 +162,6 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
         if cell.kind == "rnn":
             h = act(x @ W.T + b + h @ U.T + rb)
         elif cell.kind == "lstm":
-            if weights.get("from_state") and wrong != "file_weights":
-                W, U, b = _state_rows(weights, units, h, c)
-                b = np.zeros_like(b) if wrong == "nobias" else b
             z = x @ W.T + b + h @ U.T + rb
             part = {g: z[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             c = gate_act(part["f"]) * c + gate_act(part["i"]) * act(part["c"])
@@ -217,42 +183,6 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
             h = zg * h + (1 - zg) * hh
         out.append(h)
     return np.stack(out)
-
-
-def _fused_weights(cell: TfliteCell, model, G) -> dict:
-    gates = {"i": "input", "f": "forget", "c": "cell", "o": "output"}
-    if cell.kind == "rnn":
-        return {"kernel": _array(model, G, cell.inputs["weights"]),
-                "recurrent_kernel": _array(model, G, cell.inputs["recurrent_weights"]),
-                "bias": _array(model, G, cell.inputs["bias"])}
-    if cell.peepholes or cell.projection or cell.cifg or cell.layer_norm or cell.direction == "bidirectional":
-        raise UsageError(f"--verify checks plain LSTMs; {cell.node} has "
-                         f"{', '.join(f for f in _features(cell) if not f.startswith(('no ', 'not ')))}")
-    rows, from_state = {}, []
-    for role, pre, post in (("kernel", "input_to_", "_weights"),
-                            ("recurrent_kernel", "recurrent_to_", "_weights"),
-                            ("bias", "", "_gate_bias")):
-        rows[role] = np.concatenate([_array(model, G, cell.inputs[f"{pre}{gates[g]}{post}"])
-                                     for g in cell.gates])
-        for k, g in enumerate(cell.gates):
-            state = cell.shares_state.get(f"{pre}{gates[g]}{post}")
-            if state in ("output_state", "cell_state"):
-                from_state.append((role, k, "h" if state == "output_state" else "c"))
-    rows["from_state"] = from_state
-    return rows
-
-
-def _state_rows(weights: dict, units: int, h, c) -> tuple:
-    """Return (W, U, b) with the rows the kernel reads from its own state replaced by it."""
-    found = {role: weights[role].copy() for role in ("kernel", "recurrent_kernel", "bias")}
-    for role, k, state in weights.get("from_state", []):
-        block = found[role][k * units:(k + 1) * units]
-        value = h if state == "h" else c
-        if value.size != block.size:
-            raise UsageError("--verify cannot model a weight that shares a state tensor of "
-                             "another size")
-        found[role][k * units:(k + 1) * units] = value.reshape(block.shape)
-    return found["kernel"], found["recurrent_kernel"], found["bias"]
 
 
 def _tensor_of(G, node: str, slot: int, key: str) -> int:
@@ -312,45 +242,81 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
     interp.invoke()
     rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []
     for cell in cells:
+        tolerance, reason = _tolerance(cell, interp, _tensor_of(G, cell.node, 0, "tflite_outputs"))
+        if reason and reason not in reasons:
+            reasons.append(reason)
         if cell.form == "fused":
-            weights = _fused_weights(cell, model, G)
-            out_index = _tensor_of(G, cell.node, 0, "tflite_outputs")
-            xs = _real(interp, _tensor_of(G, cell.node, 0, "tflite_inputs"))
-            if not cell.options.get("time_major"):
-                xs = np.swapaxes(xs, 0, 1)
-            got = _real(interp, out_index)
-            want = numpy_cell(cell, weights, xs, wrong)
-            if not cell.options.get("time_major"):
-                want = np.swapaxes(want, 0, 1)
-            what = "output sequence"
+            checks = _fused_checks(cell, model, G, interp, wrong)
+            if cell.shares_state and wrong != "file_weights":
+                reasons.append(f"In {cell.node} {', '.join(sorted(cell.shares_state))} share a state "
+                               f"variable's tensor: NumPy reads them from that state at every step, as "
+                               f"the kernel does, not the values the file holds (what the Keras layer had).")
+            modelled = _modelled(cell)
+            if modelled:
+                reasons.append(f"For {cell.node} NumPy also applied, as recognised from the file: {modelled}.")
         else:
             weights = {role: _array(model, G, node) for role, node in cell.weights.items()}
             ins = G.nodes[cell.node]["attrs"]["tflite_inputs"]
             slot = next(k for s, k in _in_edges(G, cell.node) if s == cell.inputs["input"])
             xs = _real(interp, int(ins[slot]))
             out = _while_h_output(G, cell)
-            out_index = _tensor_of(G, cell.node, out, "tflite_outputs")
-            got = _real(interp, out_index)
+            got = _real(interp, _tensor_of(G, cell.node, out, "tflite_outputs"))
             want = numpy_cell(cell, weights, xs, wrong)[-1].reshape(got.shape)
-            what = f"final h (WHILE output {out})"
-        if cell.form == "fused" and weights.get("from_state") and wrong != "file_weights":
-            shared = ", ".join(sorted(cell.shares_state))
-            reasons.append(f"In {cell.node} {shared} share a state variable's tensor: NumPy "
-                           f"reads them from that state at every step, as the kernel does, not "
-                           f"the values the file holds (what the Keras layer had).")
-        tolerance, reason = _tolerance(cell, interp, out_index)
-        diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
-        worst, ok = max(worst, diff), ok and diff <= tolerance
-        tolerances.append(tolerance)
-        if reason and reason not in reasons:
-            reasons.append(reason)
-        rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g} "
-                    f"(tolerance {tolerance:.3g})")
+            checks = [(f"final h (WHILE output {out})", got, want)]
+        for what, got, want in checks:
+            diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
+            worst, ok = max(worst, diff), ok and diff <= tolerance
+            tolerances.append(tolerance)
+            rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g} "
+                        f"(tolerance {tolerance:.3g})")
     why = "".join(" " + r for r in reasons)
     return {"summary": f"The LiteRT interpreter (ai-edge-litert) ran {path} on a random input; each "
                        f"recognised cell was recomputed in NumPy from the weights rnngraph's reader "
-                       f"decoded, with the recognised gate order, activations and cell_clip.{why}",
+                       f"decoded, with the recognised gate order, activations and cell_clip, one row per layer "
+                       f"and direction.{why}",
             "rows": rows, "max_abs_diff": worst, "ok": ok, "tolerance": max(tolerances)}
+
+
+def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> list:
+    """Return [(what, LiteRT's output, NumPy's)] for each direction of a fused op (time-major)."""
+    time_major = bool(cell.options.get("time_major"))
+    xs = _real(interp, _tensor_of(G, cell.node, 0, "tflite_inputs"))
+    xs = xs if time_major else np.swapaxes(xs, 0, 1)
+    checks = []
+    for d in directions(cell, model, G):
+        got = _real(interp, _tensor_of(G, cell.node, d.output, "tflite_outputs"))
+        got = got if time_major else np.swapaxes(got, 0, 1)
+        where = f"output {d.output}"
+        if d.columns:
+            got = got[..., d.columns[0]:d.columns[1]]
+            where += f" columns {d.columns[0]}:{d.columns[1]}"
+        want = run_direction(cell, d, xs, wrong)
+        if want.shape != got.shape:
+            raise UsageError(f"--verify computed {list(want.shape)} for {cell.node} {d.name}, but LiteRT "
+                             f"wrote {list(got.shape)}")
+        if not time_major:
+            got, want = np.swapaxes(got, 0, 1), np.swapaxes(want, 0, 1)
+        checks.append((f"{d.name} output sequence ({where})", got, want))
+    return checks
+
+
+def _modelled(cell: TfliteCell) -> str:
+    """Return the terms beyond a plain cell that NumPy applied to a fused op, as recognised."""
+    if cell.kind != "lstm":
+        return ""
+    prefixes = ("fw_", "bw_") if cell.direction == "bidirectional" else ("",)
+    found = []
+    for prefix in prefixes:
+        has = features(cell, prefix)
+        terms = [t for t, on in (("peepholes", has["peepholes"]), ("CIFG (i = 1 - f)", has["cifg"]),
+                                 ("layer norm before the bias", has["layer_norm"]),
+                                 ("projection", has["projection"])) if on]
+        if has["projection"] and cell.options.get("proj_clip"):
+            terms.append(f"proj_clip {cell.options['proj_clip']:g}")
+        if terms:
+            found.append((f"{'forward' if prefix == 'fw_' else 'backward'}: " if prefix else "")
+                         + ", ".join(terms))
+    return "; ".join(found)
 
 
 def _tolerance(cell: TfliteCell, interp, out_index: int) -> tuple:
