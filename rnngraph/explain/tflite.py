@@ -13,12 +13,12 @@ from typing import Optional
 
 import numpy as np
 
-from ..errors import UsageError
+from ..errors import GraphFileError, UsageError
 from ..graphdef.walk import body_prefix, retval_key
 from ..recognise.structures import KERAS_GATE_MEANING
-from ..recognise.tflite import TfliteCell
+from ..recognise.tflite import TfliteCell, lstm_features
 from .prose import Section
-from .tflite_fused import ACTIVATIONS as _ACT, directions, features, run_direction, tensor_value as _array
+from .tflite_fused import ACTIVATIONS as _ACT, directions, run_direction, tensor_value as _array
 
 __all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
            "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
@@ -71,7 +71,9 @@ def cell_lines(cell: TfliteCell, G) -> list:
         if cell.absent:
             lines.append(f"    absent (-1): {', '.join(cell.absent)}")
         if cell.kind == "lstm":
-            lines.append("    " + "; ".join(_features(cell)))
+            lines += _lstm_lines(cell, G)
+        if cell.direction == "bidirectional":
+            lines.append("    " + _bidirectional_text(cell))
         lines.append("    options: " + ", ".join(f"{k} {_value(v)}" for k, v in cell.options.items()))
         for name, state in cell.shares_state.items():
             lines.append(f"    {name} is the same tensor as {state}, a variable the kernel overwrites "
@@ -91,11 +93,52 @@ def cell_lines(cell: TfliteCell, G) -> list:
     return lines
 
 
-def _features(cell: TfliteCell) -> list:
-    return ["peepholes" if cell.peepholes else "no peepholes",
-            "projection" if cell.projection else "no projection",
-            "CIFG (no input gate weights: i = 1 - f)" if cell.cifg else "not CIFG (input gate weights present)",
-            "layer norm" if cell.layer_norm else "no layer norm"]
+def _features(found: dict) -> list:
+    return ["peepholes" if found["peepholes"] else "no peepholes",
+            "projection" if found["projection"] else "no projection",
+            "CIFG (no input gate weights: i = 1 - f)" if found["cifg"] else "not CIFG (input gate weights present)",
+            "layer norm" if found["layer_norm"] else "no layer norm"]
+
+
+def _lstm_lines(cell: TfliteCell, G) -> list:
+    """Return the lines naming the LSTM terms the fused op holds (per direction when they differ)."""
+    forward = {"peepholes": cell.peepholes, "projection": cell.projection, "cifg": cell.cifg,
+               "layer_norm": cell.layer_norm}
+    if cell.backward and cell.backward != forward:
+        lines = [f"    forward: {'; '.join(_features(forward))}",
+                 f"    backward: {'; '.join(_features(cell.backward))}"]
+    else:
+        lines = ["    " + ("both directions: " if cell.backward else "") + "; ".join(_features(forward))]
+    prefix = "fw_" if cell.direction == "bidirectional" else ""
+    peep = [g for g in ("input", "forget", "output") if f"{prefix}cell_to_{g}_weights" in cell.inputs]
+    if peep:
+        old = [g for g in peep if g != "output"]
+        lines.append("    peepholes: " + ", ".join(f"cell_to_{g}_weights" for g in peep) + " scale"
+                     + (f" the previous cell state in the {' and '.join(old)} gate{'s' * (len(old) > 1)}" if old else "")
+                     + (" and" if old and "output" in peep else "")
+                     + (" the new cell state in the output gate" if "output" in peep else ""))
+    if cell.layer_norm:
+        lines.append("    layer norm: each gate's sum is normalised over its units, scaled by its "
+                     "*_layer_norm_coefficients, and only then biased")
+    if cell.projection:
+        bias = f"{prefix}projection_bias" in cell.inputs
+        clip = cell.options.get("proj_clip")
+        lines.append(f"    projection: the output is projection_weights · (o ⊙ {cell.activation or 'act'}(c))"
+                     + (" + projection_bias" if bias else "")
+                     + (f", {cell.projection_size} values per step" if cell.projection_size else "")
+                     + (f", clipped to [-{clip:g}, {clip:g}] (proj_clip)" if clip else ""))
+    elif cell.options.get("proj_clip") and not (cell.backward and cell.backward["projection"]):
+        lines.append(f"    proj_clip {cell.options['proj_clip']:g} is set but there is no projection to clip")
+    return lines
+
+
+def _bidirectional_text(cell: TfliteCell) -> str:
+    """Return how the bidirectional op runs its backward direction and where it writes it."""
+    where = ("merge_outputs true: output 0 holds the forward outputs, then the backward ones, "
+             "along the last axis" if cell.options.get("merge_outputs")
+             else "output 0 holds the forward outputs, output 1 the backward ones")
+    return (f"the op runs its bw_ weights from the last step to the first itself (no REVERSE_V2) "
+            f"and writes each backward output at its own step; {where}")
 
 
 def _value(value) -> str:
@@ -116,7 +159,7 @@ def tflite_sections(topic: str, G, cells: list) -> list:
     if not chosen:
         return []
     paragraphs = [f"{len(chosen)} recurrent {'cell was' if len(chosen) == 1 else 'cells were'} "
-                  f"recognised, as the converter wrote {'it' if len(chosen) == 1 else 'them'}."]
+                  f"recognised, as the file holds {'it' if len(chosen) == 1 else 'them'}."]
     for cell in chosen:
         lines = [line.strip() for line in cell_lines(cell, G)]
         paragraphs += [lines[0][0].upper() + lines[0][1:] + ":", lines[1:]]
@@ -130,7 +173,7 @@ def tflite_overview(path, G, cells: list) -> Section:
     found = ", ".join(f"{'fused ' + c.op if c.form == 'fused' else 'a WHILE loop'} "
                       f"({_KIND_NAMES[c.kind]}, {c.direction})" for c in cells) or "no recurrent cell"
     return Section("The graph", [
-        f"{path} is a LiteRT flatbuffer: {len(top)} operators in its main subgraph"
+        f"{path} is a LiteRT flatbuffer: {len(top)} operator{'s' * (len(top) != 1)} in its main subgraph"
         + (f" and {len(functions)} more subgraphs (read as functions: {', '.join(functions)})"
            if functions else "") + f". Recognised: {found}."])
 
@@ -225,21 +268,7 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
     if not cells:
         raise UsageError(f"--verify found no recurrent cell in {path} to check")
     model, data = load_tflite_model(path)
-    with warnings.catch_warnings():  # "intended for debugging": keeping every tensor is the point
-        warnings.simplefilter("ignore", UserWarning)
-        interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)
-    interp.allocate_tensors()
-    rng = np.random.default_rng(0)
-    for detail in interp.get_input_details():
-        if np.issubdtype(detail["dtype"], np.integer):  # a full-integer model: any of its codes
-            info = np.iinfo(detail["dtype"])
-            value = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
-        else:
-            value = rng.uniform(-1, 1, detail["shape"])
-        if feed is not None:
-            value = np.reshape(feed, detail["shape"])
-        interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
-    interp.invoke()
+    interp = _run(Interpreter, path, data, feed)
     rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []
     for cell in cells:
         tolerance, reason = _tolerance(cell, interp, _tensor_of(G, cell.node, 0, "tflite_outputs"))
@@ -277,6 +306,30 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
             "rows": rows, "max_abs_diff": worst, "ok": ok, "tolerance": max(tolerances)}
 
 
+def _run(Interpreter, path, data: bytes, feed: Optional[np.ndarray]):
+    """Return the interpreter after one run of the file (GraphFileError, one line, when LiteRT refuses it)."""
+    try:
+        with warnings.catch_warnings():  # "intended for debugging": keeping every tensor is the point
+            warnings.simplefilter("ignore", UserWarning)
+            interp = Interpreter(model_content=bytes(data), experimental_preserve_all_tensors=True)
+        interp.allocate_tensors()
+        rng = np.random.default_rng(0)
+        for detail in interp.get_input_details():
+            if np.issubdtype(detail["dtype"], np.integer):  # a full-integer model: any of its codes
+                info = np.iinfo(detail["dtype"])
+                value = rng.integers(info.min, info.max, detail["shape"], endpoint=True)
+            else:
+                value = rng.uniform(-1, 1, detail["shape"])
+            if feed is not None:
+                value = np.reshape(feed, detail["shape"])
+            interp.set_tensor(detail["index"], value.astype(detail["dtype"]))
+        interp.invoke()
+    except (RuntimeError, ValueError) as error:
+        said = "; ".join(line.strip().rstrip(".") for line in str(error).splitlines() if line.strip())
+        raise GraphFileError(f"--verify: LiteRT's interpreter refuses to run {path}: {said}") from None
+    return interp
+
+
 def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> list:
     """Return [(what, LiteRT's output, NumPy's)] for each direction of a fused op (time-major)."""
     time_major = bool(cell.options.get("time_major"))
@@ -307,7 +360,7 @@ def _modelled(cell: TfliteCell) -> str:
     prefixes = ("fw_", "bw_") if cell.direction == "bidirectional" else ("",)
     found = []
     for prefix in prefixes:
-        has = features(cell, prefix)
+        has = lstm_features(cell.inputs, prefix)
         terms = [t for t, on in (("peepholes", has["peepholes"]), ("CIFG (i = 1 - f)", has["cifg"]),
                                  ("layer norm before the bias", has["layer_norm"]),
                                  ("projection", has["projection"])) if on]

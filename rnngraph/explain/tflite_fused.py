@@ -26,8 +26,7 @@ import numpy as np
 from ..errors import UsageError
 from ..recognise.tflite import TfliteCell
 
-__all__ = ["Direction", "directions", "run_direction", "tensor_value", "ACTIVATIONS", "sigmoid",
-           "features", "WRONG"]
+__all__ = ["Direction", "directions", "run_direction", "tensor_value", "ACTIVATIONS", "sigmoid", "WRONG"]
 
 _GATE_NAMES = {"i": "input", "f": "forget", "c": "cell", "o": "output"}
 # A deliberately wrong NumPy cell, for the tests that show --verify can fail.
@@ -78,15 +77,6 @@ class Direction:
     weights: dict = field(default_factory=dict)  # role -> {gate letter: array} or array
     aliases: dict = field(default_factory=dict)  # (role, gate) -> "h" | "c" (shares the state tensor)
     size: int = 0  # the width of its output (units, or the projection's rows)
-
-
-def features(cell: TfliteCell, prefix: str = "") -> dict:
-    """Return which LSTM terms one direction has, from the inputs the recognised op holds."""
-    has = cell.inputs.__contains__
-    return {"peepholes": has(f"{prefix}cell_to_forget_weights") or has(f"{prefix}cell_to_output_weights"),
-            "projection": has(f"{prefix}projection_weights"),
-            "cifg": not has(f"{prefix}input_to_input_weights"),
-            "layer_norm": not prefix and has("forget_layer_norm_coefficients")}
 
 
 def _state_of(state_slot: str) -> str:

@@ -1,0 +1,216 @@
+"""The fused LiteRT RNN ops the Keras converter never writes: recognised, explained and verified.
+
+The fixtures (tests/fixtures/tflite/fused/, written with LiteRT's flatc object API by
+make_fused_fixtures.py, seed 21) hold ``BIDIRECTIONAL_SEQUENCE_LSTM``, ``UNIDIRECTIONAL_SEQUENCE_LSTM``
+with peepholes, projection + proj_clip, layer norm, CIFG, ``UNIDIRECTIONAL_SEQUENCE_RNN`` and
+``BIDIRECTIONAL_SEQUENCE_RNN``, batch-major and time-major, float and hybrid (int8 weights).
+Ground truth: the LiteRT interpreter's op and tensor details and its outputs, and the options
+as LiteRT's own schema classes unpack them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnngraph.cli import main
+from rnngraph.explain.tflite import FLOAT_TOLERANCE, QUANT_TOLERANCE, verify_tflite
+from rnngraph.graphdef.loaders import load_graph_def
+from rnngraph.graphdef.tflite import INPUT_NAMES
+from rnngraph.graphdef.walk import walk
+from rnngraph.recognise.tflite import find_tflite_cells
+
+DIR = Path(__file__).parent / "fixtures" / "tflite" / "fused"
+FILES = sorted(DIR.glob("*.tflite"))
+_OPS = {"uni_lstm": "UNIDIRECTIONAL_SEQUENCE_LSTM", "bi_lstm": "BIDIRECTIONAL_SEQUENCE_LSTM",
+        "uni_rnn": "UNIDIRECTIONAL_SEQUENCE_RNN", "bi_rnn": "BIDIRECTIONAL_SEQUENCE_RNN"}
+
+
+def _op_name(path: Path) -> str:
+    return _OPS["_".join(path.stem.split("_")[:2])]
+
+
+def _interpreter(path: Path):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    interp = Interpreter(model_path=str(path), experimental_op_resolver_type=(
+        OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES))
+    interp.allocate_tensors()
+    return interp
+
+
+def _options(path: Path) -> dict:
+    """The op's options as LiteRT's schema object API unpacks them (not rnngraph's reader)."""
+    from ai_edge_litert import schema_py_generated as S
+
+    model = S.ModelT.InitFromPackedBuf(path.read_bytes(), 0)
+    return vars(model.subgraphs[0].operators[0].builtinOptions)
+
+
+def _setup(path: Path):
+    G = walk(load_graph_def(path)[0])
+    return G, find_tflite_cells(G)
+
+
+def test_the_fixtures_cover_every_fused_form():
+    stems = {p.stem for p in FILES}
+    assert {"_".join(s.split("_")[:2]) for s in stems} == set(_OPS)
+    assert {s for s in stems if "hybrid" in s} == {"uni_lstm_hybrid", "bi_lstm_hybrid", "uni_rnn_hybrid"}
+    assert sum("time_major" in s for s in stems) == 4
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_named_inputs_and_forms_match_the_interpreter(path):
+    interp = _interpreter(path)
+    (op,) = interp._get_ops_details()
+    assert op["op_name"] == _op_name(path)
+    tensors = {d["index"]: d for d in interp.get_tensor_details()}
+    G, cells = _setup(path)
+    (cell,) = cells
+    assert cell.op == op["op_name"]
+    names = INPUT_NAMES[cell.op]
+    slots = [int(t) for t in op["inputs"]]
+    assert cell.absent == [names[s] for s, t in enumerate(slots) if t < 0]
+    assert len(cell.inputs) == sum(t >= 0 for t in slots)
+    for s, t in enumerate(slots):
+        if t < 0:
+            continue
+        node = G.nodes[cell.inputs[names[s]]]
+        assert node["attrs"]["tflite_tensor"][1] == t
+        # the generator names every tensor by the kernel's slot it feeds
+        assert tensors[t]["name"] == f"{path.stem}/{names[s]}"
+        assert node["outputs"][0]["shape"] == [int(d) for d in tensors[t]["shape"]]
+    truth = _options(path)
+    assert cell.options["time_major"] is truth["timeMajor"]
+    assert cell.options.get("merge_outputs", False) is truth.get("mergeOutputs", False)
+    for mine, theirs in (("cell_clip", "cellClip"), ("proj_clip", "projClip")):
+        if theirs in truth:
+            assert cell.options[mine] == pytest.approx(truth[theirs])
+    assert cell.direction == ("bidirectional" if cell.op.startswith("BI") else "forward")
+    assert bool(cell.quantised) is ("hybrid" in path.stem)
+    assert all(np.dtype(tensors[t]["dtype"]).name == "int8" for s, t in enumerate(slots)
+               if t >= 0 and names[s] in cell.quantised)
+    if cell.kind == "lstm":
+        prefix = "fw_" if cell.direction == "bidirectional" else ""
+        index = {name: s for s, name in enumerate(names)}
+        present = {name: slots[index[prefix + name]] >= 0 for name in
+                   ("input_to_input_weights", "cell_to_forget_weights", "projection_weights")}
+        assert cell.cifg is not present["input_to_input_weights"]
+        assert cell.peepholes is present["cell_to_forget_weights"]
+        assert cell.projection is present["projection_weights"]
+        norm = index.get("forget_layer_norm_coefficients")
+        assert cell.layer_norm is (norm is not None and slots[norm] >= 0)
+        units, n_in = tensors[slots[index[prefix + "input_to_forget_weights"]]]["shape"]
+        assert (cell.units, cell.n_inputs) == (units, n_in)
+        if cell.projection:
+            assert cell.projection_size == tensors[slots[index[prefix + "projection_weights"]]]["shape"][0]
+
+
+def _wrong_cells(cell) -> list:
+    """The deliberately wrong NumPy cells that apply to this op (each must fail)."""
+    wrong = ["nobias"]
+    if cell.kind == "lstm":
+        wrong += ["swap"]
+        wrong += ["nopeephole"] * bool(cell.peepholes) + ["noprojection"] * bool(cell.projection)
+        wrong += ["nolayernorm"] * bool(cell.layer_norm)
+        wrong += ["noclip"] * bool(cell.options.get("cell_clip") or cell.options.get("proj_clip"))
+    if cell.direction == "bidirectional":
+        wrong.append("noreverse")
+    return wrong
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_verify_passes_per_direction_and_wrong_cells_fail(path):
+    G, cells = _setup(path)
+    result = verify_tflite(path, G, cells)
+    hybrid = "hybrid" in path.stem
+    assert result["ok"], result
+    assert result["tolerance"] == (QUANT_TOLERANCE if hybrid else FLOAT_TOLERANCE)
+    directions = 2 if cells[0].direction == "bidirectional" else 1
+    assert len(result["rows"]) == directions
+    if directions == 2:
+        assert "forward output sequence" in result["rows"][0] and "backward" in result["rows"][1]
+    for wrong in _wrong_cells(cells[0]):
+        bad = verify_tflite(path, G, cells, wrong=wrong)
+        assert not bad["ok"], (wrong, bad["max_abs_diff"])
+
+
+def test_the_hybrid_kernels_differ_from_float_numpy_by_their_input_rounding_only():
+    # Hybrid: int8 weights (NumPy dequantises them exactly) and each step's input and state
+    # quantised to int8 by the kernel; what remains is that rounding, far above float error
+    # and far below QUANT_TOLERANCE.
+    for name in ("uni_lstm_hybrid", "bi_lstm_hybrid", "uni_rnn_hybrid"):
+        path = DIR / f"{name}.tflite"
+        G, cells = _setup(path)
+        diff = verify_tflite(path, G, cells)["max_abs_diff"]
+        assert 1e-4 < diff < QUANT_TOLERANCE / 5, (name, diff)
+
+
+def test_the_clips_really_cut_the_state():
+    # proj_clip alone: a cell_clip of 0 leaves only the projection's clip to ignore.
+    path = DIR / "uni_lstm_projection.tflite"
+    G, (cell,) = _setup(path)
+    assert cell.options["proj_clip"] == pytest.approx(0.3)
+    assert verify_tflite(path, G, [cell], wrong="noclip")["max_abs_diff"] > 0.05
+    interp = _interpreter(path)
+    detail = interp.get_input_details()[0]
+    interp.set_tensor(detail["index"], np.random.default_rng(0).uniform(-1, 1, detail["shape"]).astype("float32"))
+    interp.invoke()
+    out = interp.get_tensor(interp.get_output_details()[0]["index"])
+    assert np.isclose(np.abs(out).max(), 0.3)  # LiteRT's own output sits at the clip
+
+
+@pytest.mark.parametrize("name, slot, source, code, message", [
+    ("bi_rnn", 9, 0, 2, "does not model the auxiliary input"),  # aux_input: the sequence again
+    ("bi_rnn", 3, -1, 1, "LiteRT's interpreter refuses to run"),  # fw_bias left out
+    ("uni_lstm_cifg", 3, -1, 1, "LiteRT's interpreter refuses to run"),  # and the forget weights
+])
+def test_a_fused_op_verify_cannot_run_is_refused_in_one_line(name, slot, source, code, message, tmp_path,
+                                                            capsys):
+    from ai_edge_litert import schema_py_generated as S
+    import flatbuffers
+
+    model = S.ModelT.InitFromPackedBuf((DIR / f"{name}.tflite").read_bytes(), 0)
+    op = model.subgraphs[0].operators[0]
+    op.inputs = [int(t) for t in op.inputs]
+    op.inputs[slot] = op.inputs[source] if source >= 0 else -1
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(builder.Output())
+    assert main(["explain", "rnn", "--file", str(path), "--verify"]) == code
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err and "Error" not in err
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
+def test_inspect_and_explain_state_the_recognised_form(path, capsys):
+    assert main(["inspect", str(path), "--json"]) == 0
+    (cell,) = json.loads(capsys.readouterr().out)["tflite_cells"]
+    topic = "lstm" if "lstm" in path.stem else "rnn"
+    assert main(["explain", topic, "--file", str(path), "--verify"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"Fused {cell['op']}" in text
+    if cell["kind"] == "lstm":
+        assert ("CIFG (no input gate weights" in text) is cell["cifg"]
+        assert ("layer norm: each gate's sum" in text) is cell["layer_norm"]
+        assert ("projection: the output is projection_weights" in text) is cell["projection"]
+        assert ("peepholes: cell_to_" in text) is cell["peepholes"]
+    if cell["direction"] == "bidirectional":
+        merged = "merge_outputs true: output 0 holds the forward outputs" in text
+        assert merged is cell["options"]["merge_outputs"]
+
+
+@pytest.mark.dot
+@pytest.mark.parametrize("name", ["bi_lstm", "uni_lstm_all_time_major", "bi_rnn_merged_time_major"])
+def test_render_svg_names_the_fused_inputs(name, tmp_path):
+    out = tmp_path / f"{name}.svg"
+    assert main(["inspect", str(DIR / f"{name}.tflite"), "--render", str(out)]) == 0
+    svg = out.read_text()
+    slots = {"bi_lstm": ["bw_projection_weights", "fw_cell_to_output_weights"],
+             "uni_lstm_all_time_major": ["forget_layer_norm_coefficients", "projection_weights"],
+             "bi_rnn_merged_time_major": ["bw_recurrent_weights", "fw_bias"]}[name]
+    assert all(slot in svg for slot in slots)
