@@ -149,6 +149,32 @@ def test_the_hybrid_kernels_differ_from_float_numpy_by_their_input_rounding_only
         assert 1e-4 < diff < QUANT_TOLERANCE / 5, (name, diff)
 
 
+def test_a_merged_batch_major_bidirectional_lstm_is_defined_in_batch_0_only():
+    # LiteRT's batch-major LSTM loop steps through the state by the merged output's width
+    # (lstm_eval.cc): batch 1 reads beyond its state.  Ground truth: LiteRT's own batch 0 is
+    # the same on fresh interpreters and equals NumPy; its batch 1 is never the LSTM's.
+    from rnngraph.explain.tflite_fused import directions, run_direction
+    from rnngraph.graphdef.loaders import load_tflite_model
+
+    path = DIR / "bi_lstm_merged_batch_major.tflite"
+    G, (cell,) = _setup(path)
+    result = verify_tflite(path, G, [cell])
+    assert result["ok"] and all("batch 0 of 2" in row for row in result["rows"])
+    assert "only batch 0 is compared" in result["summary"]
+    model, _ = load_tflite_model(path)
+    x = np.random.default_rng(3).uniform(-1, 1, (2, 5, 3))
+    want = np.concatenate([run_direction(cell, d, np.swapaxes(x, 0, 1)) for d in directions(cell, model, G)],
+                          axis=-1).swapaxes(0, 1)
+    runs = []
+    for _ in range(3):
+        interp = _interpreter(path)
+        interp.set_tensor(interp.get_input_details()[0]["index"], x.astype("float32"))
+        interp.invoke()
+        runs.append(interp.get_tensor(interp.get_output_details()[0]["index"]).astype("float64"))
+    assert all(np.abs(run[0] - want[0]).max() < FLOAT_TOLERANCE for run in runs)
+    assert not all(np.abs(run[1] - want[1]).max() < FLOAT_TOLERANCE for run in runs)
+
+
 def test_the_clips_really_cut_the_state():
     # proj_clip alone: a cell_clip of 0 leaves only the projection's clip to ignore.
     path = DIR / "uni_lstm_projection.tflite"

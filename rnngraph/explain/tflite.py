@@ -73,7 +73,7 @@ def cell_lines(cell: TfliteCell, G) -> list:
         if cell.kind == "lstm":
             lines += _lstm_lines(cell, G)
         if cell.direction == "bidirectional":
-            lines.append("    " + _bidirectional_text(cell))
+            lines.append("    " + _bidirectional_text(cell, G))
         lines.append("    options: " + ", ".join(f"{k} {_value(v)}" for k, v in cell.options.items()))
         for name, state in cell.shares_state.items():
             lines.append(f"    {name} is the same tensor as {state}, a variable the kernel overwrites "
@@ -132,13 +132,19 @@ def _lstm_lines(cell: TfliteCell, G) -> list:
     return lines
 
 
-def _bidirectional_text(cell: TfliteCell) -> str:
+def _bidirectional_text(cell: TfliteCell, G) -> str:
     """Return how the bidirectional op runs its backward direction and where it writes it."""
+    merged = cell.options.get("merge_outputs")
     where = ("merge_outputs true: output 0 holds the forward outputs, then the backward ones, "
-             "along the last axis" if cell.options.get("merge_outputs")
-             else "output 0 holds the forward outputs, output 1 the backward ones")
-    return (f"the op runs its bw_ weights from the last step to the first itself (no REVERSE_V2) "
+             "along the last axis" if merged else "output 0 holds the forward outputs, output 1 the backward ones")
+    text = (f"the op runs its bw_ weights from the last step to the first itself (no REVERSE_V2) "
             f"and writes each backward output at its own step; {where}")
+    shape = G.nodes[cell.inputs["input"]]["outputs"][0]["shape"] if "input" in cell.inputs else None
+    batch = shape[0] if shape and len(shape) == 3 and not cell.options.get("time_major") else None
+    if cell.kind == "lstm" and merged and isinstance(batch, int) and batch > 1:
+        text += (f"; on this batch-major sequence (batch {batch}) LiteRT's LSTM loop moves to each "
+                 f"batch's state by the merged width, so only batch 0's output is defined (see --verify)")
+    return text
 
 
 def _value(value) -> str:
@@ -275,7 +281,8 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
         if reason and reason not in reasons:
             reasons.append(reason)
         if cell.form == "fused":
-            checks = _fused_checks(cell, model, G, interp, wrong)
+            checks, note = _fused_checks(cell, model, G, interp, wrong)
+            reasons += [note] if note else []
             if cell.shares_state and wrong != "file_weights":
                 reasons.append(f"In {cell.node} {', '.join(sorted(cell.shares_state))} share a state "
                                f"variable's tensor: NumPy reads them from that state at every step, as "
@@ -330,13 +337,23 @@ def _run(Interpreter, path, data: bytes, feed: Optional[np.ndarray]):
     return interp
 
 
-def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> list:
-    """Return [(what, LiteRT's output, NumPy's)] for each direction of a fused op (time-major)."""
+def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> tuple:
+    """Return ([(what, LiteRT's output, NumPy's)] for each direction of a fused op, a note or "")."""
     time_major = bool(cell.options.get("time_major"))
     xs = _real(interp, _tensor_of(G, cell.node, 0, "tflite_inputs"))
     xs = xs if time_major else np.swapaxes(xs, 0, 1)
+    batches, note = slice(None), ""
+    found = directions(cell, model, G)
+    if (cell.kind == "lstm" and found[0].columns and not time_major and xs.shape[1] > 1):
+        width, state = found[1].columns[1], found[0].size
+        batches = slice(0, 1)
+        note = (f"In {cell.node} merge_outputs is true on a batch-major sequence of batch {xs.shape[1]}: "
+                f"LiteRT's batch-major LSTM loop (lstm_eval.cc) moves to batch b's state by b × the "
+                f"output's last dimension ({width}), not by the state's ({state}), so every batch after "
+                f"the first reads and writes beyond its state and its output is not defined; only "
+                f"batch 0 is compared.")
     checks = []
-    for d in directions(cell, model, G):
+    for d in found:
         got = _real(interp, _tensor_of(G, cell.node, d.output, "tflite_outputs"))
         got = got if time_major else np.swapaxes(got, 0, 1)
         where = f"output {d.output}"
@@ -347,10 +364,13 @@ def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> l
         if want.shape != got.shape:
             raise UsageError(f"--verify computed {list(want.shape)} for {cell.node} {d.name}, but LiteRT "
                              f"wrote {list(got.shape)}")
+        got, want = got[:, batches], want[:, batches]
+        if note:
+            where += f", batch 0 of {xs.shape[1]}"
         if not time_major:
             got, want = np.swapaxes(got, 0, 1), np.swapaxes(want, 0, 1)
         checks.append((f"{d.name} output sequence ({where})", got, want))
-    return checks
+    return checks, note
 
 
 def _modelled(cell: TfliteCell) -> str:
