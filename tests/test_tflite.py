@@ -124,7 +124,9 @@ def test_verify_agrees_with_litert_and_a_wrong_cell_fails(path):
     G = _graph(path)
     cells = find_tflite_cells(G)
     result = verify_tflite(path, G, cells)
-    quantised = path.stem.endswith("_quant")
+    # A quantised WHILE body keeps the wider tolerance; a fused hybrid op is modelled with the
+    # kernel's own input quantisation (tests/test_tflite_fused.py), so the float one holds.
+    quantised = path.stem.endswith("_quant") and EXPECTED[path.stem][0] == "while"
     assert result["tolerance"] == (QUANT_TOLERANCE if quantised else FLOAT_TOLERANCE)
     assert result["ok"], result
     # The clip model holds its input and forget gates equally open: swapping them changes nothing.

@@ -18,7 +18,7 @@ from ..graphdef.walk import body_prefix, retval_key
 from ..recognise.structures import KERAS_GATE_MEANING
 from ..recognise.tflite import TfliteCell, lstm_features
 from .prose import Section
-from .tflite_fused import ACTIVATIONS as _ACT, directions, run_direction, tensor_value as _array
+from .tflite_fused import ACTIVATIONS as _ACT, directions, hybrid_mode, run_direction, tensor_value as _array
 
 __all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
            "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
@@ -26,8 +26,9 @@ __all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", 
 FLOAT_TOLERANCE = 1e-5
 # Dynamic-range quantisation keeps weights in int8 (one scale per output row) and the hybrid
 # kernels quantise each step's input and state to int8 too (asymmetric_quantize_inputs or
-# symmetric): the NumPy cell uses the dequantised weights but float inputs, so the rounding of
-# the inputs (1/254 of their range) times the weights' sum over a row remains.
+# symmetric).  For a fused op NumPy quantises them the same way (tflite_fused.py), so the
+# float tolerance holds; in a WHILE body (FULLY_CONNECTED) NumPy uses float inputs, so the
+# rounding of the inputs (1/254 of their range) times the weights' sum over a row remains.
 QUANT_TOLERANCE = 0.05
 # A full-integer model (int8 activations, int16 cell state) rounds h to its output step at
 # every step; the rounding feeds the next step, so the tolerance is counted in those steps.
@@ -113,10 +114,10 @@ def _lstm_lines(cell: TfliteCell, G) -> list:
     peep = [g for g in ("input", "forget", "output") if f"{prefix}cell_to_{g}_weights" in cell.inputs]
     if peep:
         old = [g for g in peep if g != "output"]
-        lines.append("    peepholes: " + ", ".join(f"cell_to_{g}_weights" for g in peep) + " scale"
-                     + (f" the previous cell state in the {' and '.join(old)} gate{'s' * (len(old) > 1)}" if old else "")
-                     + (" and" if old and "output" in peep else "")
-                     + (" the new cell state in the output gate" if "output" in peep else ""))
+        parts = [f"the previous cell state in the {' and '.join(old)} gate{'s' * (len(old) > 1)}"] if old else []
+        parts += ["the new cell state in the output gate"] if "output" in peep else []
+        lines.append("    peepholes: " + ", ".join(f"cell_to_{g}_weights" for g in peep) + " scale "
+                     + " and ".join(parts))
     if cell.layer_norm:
         lines.append("    layer norm: each gate's sum is normalised over its units, scaled by its "
                      "*_layer_norm_coefficients, and only then biased")
@@ -277,7 +278,7 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
     interp = _run(Interpreter, path, data, feed)
     rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []
     for cell in cells:
-        tolerance, reason = _tolerance(cell, interp, _tensor_of(G, cell.node, 0, "tflite_outputs"))
+        tolerance, reason = _tolerance(cell, G, interp, _tensor_of(G, cell.node, 0, "tflite_outputs"))
         if reason and reason not in reasons:
             reasons.append(reason)
         if cell.form == "fused":
@@ -392,7 +393,7 @@ def _modelled(cell: TfliteCell) -> str:
     return "; ".join(found)
 
 
-def _tolerance(cell: TfliteCell, interp, out_index: int) -> tuple:
+def _tolerance(cell: TfliteCell, G, interp, out_index: int) -> tuple:
     """Return (the tolerance for one cell, the sentence saying why)."""
     detail = next(d for d in interp.get_tensor_details() if d["index"] == out_index)
     scales = detail["quantization_parameters"]["scales"]
@@ -403,6 +404,13 @@ def _tolerance(cell: TfliteCell, interp, out_index: int) -> tuple:
             f"a step of {step:.3g}; the cell state in int16): every step rounds h to that step and "
             f"the rounding carries into the next, so the tolerance is {FULL_INTEGER_STEPS} output "
             f"steps ({FULL_INTEGER_STEPS * step:.3g}); NumPy uses the dequantised weights.")
+    mode = hybrid_mode(cell, G) if cell.form == "fused" else None
+    if mode:
+        return FLOAT_TOLERANCE, (
+            f"The weights of {cell.node} are int8 on a float sequence: LiteRT's hybrid kernel "
+            f"quantises every vector it multiplies by them (each step's input, the state h, the "
+            f"projection's input) to int8, row by row ({mode}), and NumPy does the same, so the "
+            f"float tolerance holds.")
     if cell.quantised:
         return QUANT_TOLERANCE, (
             f"The weights are quantised to int8 and LiteRT's hybrid kernels also quantise each "

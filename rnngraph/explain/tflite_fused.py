@@ -26,12 +26,13 @@ import numpy as np
 from ..errors import UsageError
 from ..recognise.tflite import TfliteCell
 
-__all__ = ["Direction", "directions", "run_direction", "tensor_value", "ACTIVATIONS", "sigmoid", "WRONG"]
+__all__ = ["Direction", "directions", "run_direction", "tensor_value", "quantised_rows", "hybrid_mode",
+           "ACTIVATIONS", "sigmoid", "WRONG"]
 
 _GATE_NAMES = {"i": "input", "f": "forget", "c": "cell", "o": "output"}
 # A deliberately wrong NumPy cell, for the tests that show --verify can fail.
 WRONG = ("swap", "nobias", "noclip", "nopeephole", "noprojection", "nolayernorm", "noreverse",
-         "file_weights")
+         "file_weights", "float_inputs")
 
 
 def sigmoid(x):
@@ -77,6 +78,9 @@ class Direction:
     weights: dict = field(default_factory=dict)  # role -> {gate letter: array} or array
     aliases: dict = field(default_factory=dict)  # (role, gate) -> "h" | "c" (shares the state tensor)
     size: int = 0  # the width of its output (units, or the projection's rows)
+    # int8 weights on a float sequence: LiteRT's hybrid kernel, which quantises each vector it
+    # multiplies by them (None: a float or a fully integer op)
+    hybrid: Optional[str] = None  # "symmetric" | "asymmetric"
 
 
 def _state_of(state_slot: str) -> str:
@@ -122,19 +126,71 @@ def directions(cell: TfliteCell, model, G) -> list:
     if any(name.startswith("aux_") or "_aux_" in name for name in cell.inputs):
         raise UsageError(f"--verify does not model the auxiliary input of {cell.node}")
     read = _lstm_weights if cell.kind == "lstm" else _rnn_weights
+    hybrid = hybrid_mode(cell, G)
     if cell.direction != "bidirectional":
         weights, aliases, size = read(cell, model, G, "")
-        return [Direction(cell.direction, "", False, 0, None, weights, aliases, size)]
+        return [Direction(cell.direction, "", False, 0, None, weights, aliases, size, hybrid)]
     found = []
     for name, prefix, reverse in (("forward", "fw_", False), ("backward", "bw_", True)):
         weights, aliases, size = read(cell, model, G, prefix)
-        found.append(Direction(name, prefix, reverse, 0, None, weights, aliases, size))
+        found.append(Direction(name, prefix, reverse, 0, None, weights, aliases, size, hybrid))
     fw, bw = found
     if cell.options.get("merge_outputs"):
         fw.columns, bw.columns = (0, fw.size), (fw.size, fw.size + bw.size)
     else:
         bw.output = 1
     return found
+
+
+def hybrid_mode(cell: TfliteCell, G) -> Optional[str]:
+    """Return how the kernel quantises its float vectors when the op's weights are int8 (else None).
+
+    The kernels pick their path by the type of the output gate's input weights (LSTM) or of
+    the input weights (RNN), as bidirectional_sequence_lstm.cc and basic_rnn.cc do.
+    """
+    prefix = "fw_" if cell.direction == "bidirectional" else ""
+    weight = cell.inputs.get(f"{prefix}input_to_output_weights" if cell.kind == "lstm" else f"{prefix}weights")
+    source = cell.inputs.get("input")
+    dtype = (lambda node: (G.nodes[node]["outputs"] or [{}])[0].get("dtype"))
+    if weight is None or source is None or dtype(weight) not in ("int8", "uint8") or dtype(source) != "float32":
+        return None
+    return "asymmetric" if cell.options.get("asymmetric_quantize_inputs") else "symmetric"
+
+
+def _round(x):
+    """std::round: halves away from zero (NumPy's round goes to even)."""
+    return np.sign(x) * np.floor(np.abs(x) + np.float32(0.5))
+
+
+def quantised_rows(v: np.ndarray, mode: Optional[str]) -> np.ndarray:
+    """Return ``v`` as the hybrid kernel sees it: each row quantised to int8 and scaled back.
+
+    tensor_utils BatchQuantizeFloats, in float32 as the kernel computes: symmetric, scale
+    max|v| / 127, codes in [-127, 127]; asymmetric, the range [min(v, 0), max(v, 0)] over 255
+    steps with the zero point of smaller error, codes in [-128, 127].
+    """
+    if mode is None:
+        return v
+    rows = np.asarray(v, np.float32)
+    out = np.zeros(rows.shape)
+    for b, row in enumerate(rows):
+        if mode == "symmetric":
+            top = np.float32(np.max(np.abs(row)))
+            if top == 0:
+                continue
+            codes = np.clip(_round(row * (np.float32(127) / top)), -127, 127)
+            out[b] = codes.astype(np.float64) * np.float64(top / np.float32(127))
+            continue
+        low, high = min(0.0, float(row.min())), max(0.0, float(row.max()))
+        if low == high:
+            continue
+        scale = (high - low) / 255.0
+        from_min, from_max = -128 - low / scale, 127 - high / scale
+        zero = from_min if 128 + abs(low / scale) < 127 + abs(high / scale) else from_max
+        zero = -128 if zero <= -128 else 127 if zero >= 127 else int(_round(zero))
+        codes = np.clip(_round(np.float32(zero) + row * (np.float32(1) / np.float32(scale))), -128, 127)
+        out[b] = (codes.astype(np.float64) - zero) * np.float64(np.float32(scale))
+    return out
 
 
 def _layer_norm(z, coefficients):
@@ -160,8 +216,9 @@ def _with_state(d: Direction, h, c, wrong: Optional[str]) -> dict:
     return weights
 
 
-def _lstm_step(cell: TfliteCell, w: dict, x, h, c, wrong: Optional[str]) -> tuple:
+def _lstm_step(cell: TfliteCell, w: dict, x, h, c, wrong: Optional[str], hybrid: Optional[str]) -> tuple:
     act = ACTIVATIONS[cell.activation or "tanh"]
+    x, h = quantised_rows(x, hybrid), quantised_rows(h, hybrid)
     order = [g for g in "ifco" if g in w["input_to"]]
     names = {g: g for g in order}
     if wrong == "swap":
@@ -186,7 +243,7 @@ def _lstm_step(cell: TfliteCell, w: dict, x, h, c, wrong: Optional[str]) -> tupl
     if "projection" in w and wrong == "noprojection":  # h as wide as the output: cut or padded
         out = out @ np.eye(w["projection"].shape[0], out.shape[1]).T
     elif "projection" in w:
-        out = out @ w["projection"].T + w.get("projection_bias", 0.0)
+        out = quantised_rows(out, hybrid) @ w["projection"].T + w.get("projection_bias", 0.0)
         proj = 0.0 if wrong == "noclip" else float(cell.options.get("proj_clip") or 0.0)
         if proj > 0:
             out = np.clip(out, -proj, proj)
@@ -203,12 +260,14 @@ def run_direction(cell: TfliteCell, d: Direction, xs: np.ndarray, wrong: Optiona
     c = np.zeros((xs.shape[1], units))
     out = np.zeros((len(xs), xs.shape[1], d.size))
     act = ACTIVATIONS[cell.activation or "tanh"]
+    hybrid = None if wrong == "float_inputs" else d.hybrid
     for t in steps:
         w = _with_state(d, h, c, wrong)
         if cell.kind == "lstm":
-            h, c = _lstm_step(cell, w, xs[t], h, c, wrong)
+            h, c = _lstm_step(cell, w, xs[t], h, c, wrong, hybrid)
         else:
             bias = 0.0 if wrong == "nobias" else w["bias"]
-            h = act(xs[t] @ w["input_to"].T + h @ w["recurrent_to"].T + bias)
+            h = act(quantised_rows(xs[t], hybrid) @ w["input_to"].T
+                    + quantised_rows(h, hybrid) @ w["recurrent_to"].T + bias)
         out[t] = h
     return out
