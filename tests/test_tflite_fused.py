@@ -206,20 +206,29 @@ def test_the_clips_really_cut_the_state():
     assert np.isclose(np.abs(out).max(), 0.3)  # LiteRT's own output sits at the clip
 
 
-@pytest.mark.parametrize("name, slot, source, code, message", [
-    ("bi_rnn", 9, 0, 2, "does not model the auxiliary input"),  # aux_input: the sequence again
-    ("bi_rnn", 3, -1, 1, "LiteRT's interpreter refuses to run"),  # fw_bias left out
-    ("uni_lstm_cifg", 3, -1, 1, "LiteRT's interpreter refuses to run"),  # and the forget weights
-])
-def test_a_fused_op_verify_cannot_run_is_refused_in_one_line(name, slot, source, code, message, tmp_path,
-                                                            capsys):
+def _input(slot: int, source: int):
+    def change(op, S):
+        op.inputs = [int(t) for t in op.inputs]
+        op.inputs[slot] = op.inputs[source] if source >= 0 else -1
+    return change
+
+
+def _sign_bit(op, S):
+    op.builtinOptions.fusedActivationFunction = S.ActivationFunctionType.SIGN_BIT
+
+
+@pytest.mark.parametrize("name, change, code, message", [
+    ("bi_rnn", _input(9, 0), 2, "does not model the auxiliary input"),  # aux_input: the sequence again
+    ("bi_rnn", _input(3, -1), 1, "LiteRT's interpreter refuses to run"),  # fw_bias left out
+    ("uni_lstm_cifg", _input(3, -1), 1, "LiteRT's interpreter refuses to run"),  # and the forget weights
+    ("uni_rnn", _sign_bit, 2, "does not model the activation sign_bit"),
+], ids=["aux_input", "no_fw_bias", "no_forget_weights", "sign_bit"])
+def test_a_fused_op_verify_cannot_run_is_refused_in_one_line(name, change, code, message, tmp_path, capsys):
     from ai_edge_litert import schema_py_generated as S
     import flatbuffers
 
     model = S.ModelT.InitFromPackedBuf((DIR / f"{name}.tflite").read_bytes(), 0)
-    op = model.subgraphs[0].operators[0]
-    op.inputs = [int(t) for t in op.inputs]
-    op.inputs[slot] = op.inputs[source] if source >= 0 else -1
+    change(model.subgraphs[0].operators[0], S)
     builder = flatbuffers.Builder(1024)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     path = tmp_path / "bad.tflite"

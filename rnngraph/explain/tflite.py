@@ -307,10 +307,13 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
             rows.append(f"{cell.node}: {what} {list(np.shape(got))}, max |LiteRT - NumPy| = {diff:.3g} "
                         f"(tolerance {tolerance:.3g})")
     why = "".join(" " + r for r in reasons)
+    gated = any(c.kind != "rnn" for c in cells)
+    clipped = any(c.options.get("cell_clip") for c in cells)
+    facts = ("the recognised gate order, activations" if gated else "the recognised activation") \
+        + (" and cell_clip" if clipped else "")
     return {"summary": f"The LiteRT interpreter (ai-edge-litert) ran {path} on a random input; each "
                        f"recognised cell was recomputed in NumPy from the weights rnngraph's reader "
-                       f"decoded, with the recognised gate order, activations and cell_clip, one row per layer "
-                       f"and direction.{why}",
+                       f"decoded, with {facts}, one row per layer and direction.{why}",
             "rows": rows, "max_abs_diff": worst, "ok": ok, "tolerance": max(tolerances)}
 
 

@@ -125,6 +125,9 @@ def directions(cell: TfliteCell, model, G) -> list:
     """Return the :class:`Direction` of each direction the fused op computes."""
     if any(name.startswith("aux_") or "_aux_" in name for name in cell.inputs):
         raise UsageError(f"--verify does not model the auxiliary input of {cell.node}")
+    if (cell.activation or "tanh") not in ACTIVATIONS:
+        raise UsageError(f"--verify does not model the activation {cell.activation} of {cell.node} "
+                         f"(it models: {', '.join(sorted(ACTIVATIONS))})")
     read = _lstm_weights if cell.kind == "lstm" else _rnn_weights
     hybrid = hybrid_mode(cell, G)
     if cell.direction != "bidirectional":
