@@ -266,3 +266,17 @@ def test_render_svg_and_html_name_every_input_the_op_holds(path, tmp_path):
         text = out.read_text()
         assert cell.op in text
         assert all(name in text for name in cell.inputs), [n for n in cell.inputs if n not in text]
+
+
+@pytest.mark.dot
+def test_a_drawn_vector_shows_float32_values_as_float32_text(tmp_path):
+    # A label read -0.23744353652000427 (the float32 as a double); LiteRT's float32 reads -0.23744354.
+    path = DIR / "uni_lstm_peephole.tflite"
+    interp = _interpreter(path)
+    bias = next(d for d in interp.get_tensor_details() if d["name"].endswith("/forget_gate_bias"))
+    first = interp.get_tensor(bias["index"])[0]
+    out = tmp_path / "x.svg"
+    assert main(["inspect", str(path), "--render", str(out)]) == 0
+    svg = out.read_text()
+    assert f"forget_gate_bias = [{np.float32(first)!s}," in svg
+    assert f"{float(first)!r}" not in svg or f"{float(first)!r}" == str(np.float32(first))
