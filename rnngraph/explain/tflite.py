@@ -18,7 +18,8 @@ from ..graphdef.walk import body_prefix, retval_key
 from ..recognise.structures import KERAS_GATE_MEANING
 from ..recognise.tflite import TfliteCell, lstm_features
 from .prose import Section
-from .tflite_fused import ACTIVATIONS as _ACT, directions, hybrid_mode, run_direction, tensor_value as _array
+from .tflite_fused import (ACTIVATIONS as _ACT, directions, hybrid_mode, quantised_rows, run_direction,
+                           tensor_value as _array)
 
 __all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", "numpy_cell", "FLOAT_TOLERANCE",
            "QUANT_TOLERANCE", "FULL_INTEGER_STEPS"]
@@ -26,9 +27,10 @@ __all__ = ["cell_lines", "tflite_sections", "tflite_overview", "verify_tflite", 
 FLOAT_TOLERANCE = 1e-5
 # Dynamic-range quantisation keeps weights in int8 (one scale per output row) and the hybrid
 # kernels quantise each step's input and state to int8 too (asymmetric_quantize_inputs or
-# symmetric).  For a fused op NumPy quantises them the same way (tflite_fused.py), so the
-# float tolerance holds; in a WHILE body (FULLY_CONNECTED) NumPy uses float inputs, so the
-# rounding of the inputs (1/254 of their range) times the weights' sum over a row remains.
+# symmetric).  NumPy quantises them the same way (tflite_fused.quantised_rows), so the float
+# tolerance holds; this one is left for int8 weights whose kernel rnngraph cannot tell (not
+# one float FULLY_CONNECTED reading them), where the rounding of the inputs (1/254 of their
+# range) times the weights' sum over a row remains.
 QUANT_TOLERANCE = 0.05
 # A full-integer model (int8 activations, int16 cell state) rounds h to its output step at
 # every step; the rounding feeds the next step, so the tolerance is counted in those steps.
@@ -187,14 +189,22 @@ def tflite_overview(path, G, cells: list) -> Section:
 
 # --- verification -------------------------------------------------------------------------
 
-def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[str] = None):
+def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[str] = None,
+               hybrid: Optional[dict] = None):
     """Return the outputs h_t (steps × batch × units) of a ``WHILE`` body's cell on time-major ``xs``.
 
     ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
     FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
     deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
-    drops the bias.  (The fused ops: tflite_fused.py.)
+    drops the bias.  ``hybrid`` maps a weight role to how LiteRT's hybrid FULLY_CONNECTED
+    quantises the vector it multiplies by that int8 weight (``"float_inputs"`` ignores it).
+    (The fused ops: tflite_fused.py.)
     """
+    modes = {} if wrong == "float_inputs" else dict(hybrid or {})
+
+    def q(value, role):
+        return quantised_rows(value, modes.get(role))
+
     W, U = weights["kernel"], weights["recurrent_kernel"]
     b = np.zeros(W.shape[0]) if wrong == "nobias" else weights.get("bias", np.zeros(W.shape[0]))
     rb = np.zeros(U.shape[0]) if wrong == "nobias" else weights.get("recurrent_bias", np.zeros(U.shape[0]))
@@ -210,16 +220,16 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
     out = []
     for x in xs:
         if cell.kind == "rnn":
-            h = act(x @ W.T + b + h @ U.T + rb)
+            h = act(q(x, "kernel") @ W.T + b + q(h, "recurrent_kernel") @ U.T + rb)
         elif cell.kind == "lstm":
-            z = x @ W.T + b + h @ U.T + rb
+            z = q(x, "kernel") @ W.T + b + q(h, "recurrent_kernel") @ U.T + rb
             part = {g: z[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             c = gate_act(part["f"]) * c + gate_act(part["i"]) * act(part["c"])
             if clip > 0:
                 c = np.clip(c, -clip, clip)
             h = gate_act(part["o"]) * act(c)
         else:  # GRU: the reset gate after the recurrent product, or (reset_before) on h
-            zx, zh = x @ W.T + b, h @ U.T + rb
+            zx, zh = q(x, "kernel") @ W.T + b, q(h, "recurrent_kernel") @ U.T + rb
             px = {g: zx[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             ph = {g: zh[:, k * units:(k + 1) * units] for k, g in enumerate(order)}
             zg = gate_act(px["z"] + ph["z"])
@@ -227,12 +237,33 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
             if cell.reset_after is False:
                 Uh = weights["candidate_recurrent_kernel"]
                 bh = 0 if wrong == "nobias" else weights.get("candidate_recurrent_bias", 0)
-                hh = act(px["h"] + (r * h) @ Uh.T + bh)
+                hh = act(px["h"] + q(r * h, "candidate_recurrent_kernel") @ Uh.T + bh)
             else:
                 hh = act(px["h"] + r * ph["h"])
             h = zg * h + (1 - zg) * hh
         out.append(h)
     return np.stack(out)
+
+
+_MATRICES = ("kernel", "recurrent_kernel", "candidate_recurrent_kernel")
+
+
+def _while_hybrid(G, cell: TfliteCell) -> dict:
+    """Return {weight role: "symmetric" | "asymmetric"} for each int8 weight a WHILE body's
+    FULLY_CONNECTED multiplies a float vector by (its hybrid kernel quantises that vector)."""
+    found = {}
+    for role in _MATRICES:
+        weight = cell.weights.get(role)
+        if weight is None or (G.nodes[weight]["outputs"] or [{}])[0].get("dtype") not in ("int8", "uint8"):
+            continue
+        users = [d for _, d, k, e in G.out_edges(weight, keys=True, data=True)
+                 if k == 1 and G.nodes[d]["op"] == "FULLY_CONNECTED" and e["kind"] == "data"]
+        if len(users) != 1:
+            continue  # not one FULLY_CONNECTED reading it as its weights: no hybrid claim
+        fc = G.nodes[users[0]]
+        if fc["attrs"].get("T") == "float32":
+            found[role] = "asymmetric" if fc["attrs"].get("asymmetric_quantize_inputs") is True else "symmetric"
+    return found
 
 
 def _tensor_of(G, node: str, slot: int, key: str) -> int:
@@ -298,7 +329,7 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
             xs = _real(interp, int(ins[slot]))
             out = _while_h_output(G, cell)
             got = _real(interp, _tensor_of(G, cell.node, out, "tflite_outputs"))
-            want = numpy_cell(cell, weights, xs, wrong)[-1].reshape(got.shape)
+            want = numpy_cell(cell, weights, xs, wrong, _while_hybrid(G, cell))[-1].reshape(got.shape)
             checks = [(f"final h (WHILE output {out})", got, want)]
         for what, got, want in checks:
             diff = float(np.max(np.abs(np.asarray(got, "float64") - want)))
@@ -407,13 +438,19 @@ def _tolerance(cell: TfliteCell, G, interp, out_index: int) -> tuple:
             f"a step of {step:.3g}; the cell state in int16): every step rounds h to that step and "
             f"the rounding carries into the next, so the tolerance is {FULL_INTEGER_STEPS} output "
             f"steps ({FULL_INTEGER_STEPS * step:.3g}); NumPy uses the dequantised weights.")
-    mode = hybrid_mode(cell, G) if cell.form == "fused" else None
+    if cell.form == "fused":
+        mode = hybrid_mode(cell, G)
+    else:
+        modes = _while_hybrid(G, cell)
+        quantised = [role for role in _MATRICES if role in cell.quantised]
+        mode = "/".join(sorted(set(modes.values()))) if quantised and set(quantised) <= set(modes) else None
     if mode:
+        vectors = ("each step's input, the state h, the projection's input" if cell.form == "fused"
+                   else "each FULLY_CONNECTED's input: the step's input, the state h")
         return FLOAT_TOLERANCE, (
             f"The weights of {cell.node} are int8 on a float sequence: LiteRT's hybrid kernel "
-            f"quantises every vector it multiplies by them (each step's input, the state h, the "
-            f"projection's input) to int8, row by row ({mode}), and NumPy does the same, so the "
-            f"float tolerance holds.")
+            f"quantises every vector it multiplies by them ({vectors}) to int8, row by row "
+            f"({mode}), and NumPy does the same, so the float tolerance holds.")
     if cell.quantised:
         return QUANT_TOLERANCE, (
             f"The weights are quantised to int8 and LiteRT's hybrid kernels also quantise each "
