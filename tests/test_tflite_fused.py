@@ -260,6 +260,9 @@ def test_inspect_and_explain_state_the_recognised_form(path, capsys):
         assert ("layer norm: each gate's sum" in text) is cell["layer_norm"]
         assert ("projection: the output is projection_weights" in text) is cell["projection"]
         assert ("peepholes: cell_to_" in text) is cell["peepholes"]
+        diagonal = cell["options"].get("diagonal_recurrent_tensors", False)  # bidirectional: no such option
+        assert ("diagonal_recurrent_tensors true: each recurrent_to_*_weights is a vector" in text) is diagonal
+        assert ("diagonal recurrent weights (h scaled element by element)" in text) is diagonal
     if cell["direction"] == "bidirectional":
         merged = "merge_outputs true: output 0 holds the forward outputs" in text
         assert merged is cell["options"]["merge_outputs"]

@@ -120,6 +120,9 @@ def _lstm_lines(cell: TfliteCell, G) -> list:
         parts += ["the new cell state in the output gate"] if "output" in peep else []
         lines.append("    peepholes: " + ", ".join(f"cell_to_{g}_weights" for g in peep) + " scale "
                      + " and ".join(parts))
+    if cell.options.get("diagonal_recurrent_tensors"):
+        lines.append("    diagonal_recurrent_tensors true: each recurrent_to_*_weights is a vector that "
+                     "scales h element by element instead of a matrix")
     if cell.layer_norm:
         lines.append("    layer norm: each gate's sum is normalised over its units, scaled by its "
                      "*_layer_norm_coefficients, and only then biased")
@@ -421,6 +424,8 @@ def _modelled(cell: TfliteCell) -> str:
                                  ("projection", has["projection"])) if on]
         if has["projection"] and cell.options.get("proj_clip"):
             terms.append(f"proj_clip {cell.options['proj_clip']:g}")
+        if cell.options.get("diagonal_recurrent_tensors"):
+            terms.append("diagonal recurrent weights (h scaled element by element)")
         if terms:
             found.append((f"{'forward' if prefix == 'fw_' else 'backward'}: " if prefix else "")
                          + ", ".join(terms))

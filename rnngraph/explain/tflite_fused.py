@@ -227,9 +227,15 @@ def _lstm_step(cell: TfliteCell, w: dict, x, h, c, wrong: Optional[str], hybrid:
     if wrong == "swap":
         names[order[0]], names[order[1]] = order[1], order[0]
 
+    diagonal = bool(cell.options.get("diagonal_recurrent_tensors"))
+
     def gate(g: str, state):
         k = names[g]
-        z = x @ w["input_to"][k].T + h @ w["recurrent_to"][k].T
+        recurrent = w["recurrent_to"][k]
+        if diagonal != (recurrent.ndim == 1):
+            raise UsageError(f"{cell.node} has diagonal_recurrent_tensors {str(diagonal).lower()} but "
+                             f"recurrent weights of shape {list(recurrent.shape)}")
+        z = x @ w["input_to"][k].T + (h * recurrent if diagonal else h @ recurrent.T)
         if g in w["cell_to"] and wrong != "nopeephole":
             z = z + w["cell_to"][g] * state
         if g in w["layer_norm"] and wrong != "nolayernorm":
