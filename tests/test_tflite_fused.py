@@ -58,8 +58,9 @@ def _setup(path: Path):
 def test_the_fixtures_cover_every_fused_form():
     stems = {p.stem for p in FILES}
     assert {"_".join(s.split("_")[:2]) for s in stems} == set(_OPS)
-    assert {s for s in stems if "hybrid" in s} == {"uni_lstm_hybrid", "bi_lstm_hybrid", "uni_rnn_hybrid"}
-    assert sum("time_major" in s for s in stems) == 4
+    assert {s for s in stems if "hybrid" in s} == {"uni_lstm_hybrid", "bi_lstm_hybrid", "uni_rnn_hybrid",
+                                                   "bi_rnn_hybrid_time_major"}
+    assert sum("time_major" in s for s in stems) == 5
 
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.stem)
@@ -137,7 +138,7 @@ def test_verify_passes_per_direction_and_wrong_cells_fail(path):
         assert not bad["ok"], (wrong, bad["max_abs_diff"])
 
 
-@pytest.mark.parametrize("name", ["uni_lstm_hybrid", "bi_lstm_hybrid", "uni_rnn_hybrid"])
+@pytest.mark.parametrize("name", ["uni_lstm_hybrid", "bi_lstm_hybrid", "uni_rnn_hybrid", "bi_rnn_hybrid_time_major"])
 def test_hybrid_kernels_agree_once_numpy_quantises_their_inputs_too(name):
     # int8 weights: the kernel quantises each step's input and h (and the projection's input)
     # to int8 per row; NumPy doing the same agrees to the float tolerance, NumPy on float
@@ -199,6 +200,51 @@ def test_a_merged_batch_major_bidirectional_lstm_is_defined_in_batch_0_only():
         assert np.array_equal(state[0], out[0, -1, :4]) and not state[1].any() and out[1, -1, :4].any()
     out, state = _final_state(DIR / "bi_lstm.tflite", x)  # not merged: each batch's state in its row
     assert np.array_equal(state, out[:, -1, :]) and state[1].any()
+
+
+def test_a_hybrid_time_major_bidirectional_rnn_runs_its_sequence_once_per_step():
+    # bidirectional_sequence_rnn.cc EvalHybrid wraps its time-major step loops in another loop
+    # over time.  Ground truth: LiteRT's own output differs from one pass of the RNN by far more
+    # than the int8 rounding, and --verify, which runs max_time passes, agrees with it.
+    path = DIR / "bi_rnn_hybrid_time_major.tflite"
+    G, cells = _setup(path)
+    result = verify_tflite(path, G, cells)
+    assert result["ok"] and "runs the whole sequence 5 times over" in result["summary"]
+    one_pass = verify_tflite(path, G, cells, wrong="single_pass")["max_abs_diff"]
+    assert one_pass > 0.1
+    float_inputs = verify_tflite(path, G, cells, wrong="float_inputs")["max_abs_diff"]
+    assert float_inputs < 0.05  # the repeats, not the int8 rounding, make the difference
+
+
+def test_the_crashing_hybrid_form_is_refused_before_litert_runs_it(tmp_path, capsys):
+    # The same op with merge_outputs and symmetric input quantisation: LiteRT itself dies
+    # (SIGSEGV) when it runs it, so --verify refuses in one line instead of running it.
+    import subprocess
+    import sys
+
+    from ai_edge_litert import schema_py_generated as S
+    import flatbuffers
+
+    model = S.ModelT.InitFromPackedBuf((DIR / "bi_rnn_hybrid_time_major.tflite").read_bytes(), 0)
+    sub = model.subgraphs[0]
+    op = sub.operators[0]
+    op.builtinOptions.mergeOutputs, op.builtinOptions.asymmetricQuantizeInputs = True, False
+    op.outputs = [int(op.outputs[0])]
+    sub.outputs = [int(op.outputs[0])]
+    sub.tensors[op.outputs[0]].shape = [5, 2, 8]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    path = tmp_path / "crash.tflite"
+    path.write_bytes(builder.Output())
+    run = ("import numpy as np, sys; from ai_edge_litert.interpreter import Interpreter; "
+           "i = Interpreter(model_path=sys.argv[1]); i.allocate_tensors(); "
+           "d = i.get_input_details()[0]; i.set_tensor(d['index'], np.ones(d['shape'], 'float32')); "
+           "i.invoke()")
+    crashed = subprocess.run([sys.executable, "-c", run, str(path)], capture_output=True, timeout=120)
+    assert crashed.returncode < 0, crashed.returncode  # killed by a signal, not an error
+    assert main(["explain", "rnn", "--file", str(path), "--verify"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "crashes the process" in err
 
 
 def test_the_clips_really_cut_the_state():

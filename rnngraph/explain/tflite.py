@@ -147,6 +147,9 @@ def _bidirectional_text(cell: TfliteCell, G) -> str:
             f"and writes each backward output at its own step; {where}")
     shape = G.nodes[cell.inputs["input"]]["outputs"][0]["shape"] if "input" in cell.inputs else None
     batch = shape[0] if shape and len(shape) == 3 and not cell.options.get("time_major") else None
+    if cell.kind == "rnn" and cell.options.get("time_major") and hybrid_mode(cell, G):
+        text += ("; with int8 weights on this time-major sequence LiteRT's hybrid kernel runs the whole "
+                 "sequence once per step, carrying the state (see --verify)")
     if cell.kind == "lstm" and merged and isinstance(batch, int) and batch > 1:
         text += (f"; on this batch-major sequence (batch {batch}) LiteRT's LSTM loop moves to each "
                  f"batch's state by the merged width, so only batch 0's output is defined (see --verify)")
@@ -309,6 +312,12 @@ def verify_tflite(path, G, cells: list, wrong: Optional[str] = None,
     if not cells:
         raise UsageError(f"--verify found no recurrent cell in {path} to check")
     model, data = load_tflite_model(path)
+    for cell in cells:
+        if _crashes_litert(cell, model, G):
+            raise GraphFileError(f"--verify does not run {path}: LiteRT's hybrid BIDIRECTIONAL_SEQUENCE_RNN "
+                                 f"({cell.node}) crashes the process on a time-major sequence with "
+                                 f"merge_outputs and symmetric input quantisation (ai-edge-litert 2.3, "
+                                 f"measured)")
     interp = _run(Interpreter, path, data, feed)
     rows, worst, ok, tolerances, reasons = [], 0.0, True, [], []
     for cell in cells:
@@ -390,6 +399,13 @@ def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> t
                 f"output's last dimension ({width}), not by the state's ({state}), so every batch after "
                 f"the first reads and writes beyond its state and its output is not defined; only "
                 f"batch 0 is compared.")
+    steps, passes = xs.shape[0], 1
+    if _repeats_sequence(cell, found):
+        passes = 1 if wrong == "single_pass" else steps
+        note = (f"{cell.node} is a BIDIRECTIONAL_SEQUENCE_RNN with int8 weights on a time-major "
+                f"sequence: LiteRT's hybrid kernel (bidirectional_sequence_rnn.cc) runs the whole "
+                f"sequence {steps} times over (once per step), carrying the state, and writes the last "
+                f"pass; NumPy does the same, so the output is not the RNN's on one pass of the sequence.")
     checks = []
     for d in found:
         got = _real(interp, _tensor_of(G, cell.node, d.output, "tflite_outputs"))
@@ -398,17 +414,33 @@ def _fused_checks(cell: TfliteCell, model, G, interp, wrong: Optional[str]) -> t
         if d.columns:
             got = got[..., d.columns[0]:d.columns[1]]
             where += f" columns {d.columns[0]}:{d.columns[1]}"
-        want = run_direction(cell, d, xs, wrong)
+        want = run_direction(cell, d, np.concatenate([xs] * passes), wrong)
+        want = want[:steps] if d.reverse and wrong != "noreverse" else want[-steps:]
         if want.shape != got.shape:
             raise UsageError(f"--verify computed {list(want.shape)} for {cell.node} {d.name}, but LiteRT "
                              f"wrote {list(got.shape)}")
         got, want = got[:, batches], want[:, batches]
-        if note:
+        if batches.stop:
             where += f", batch 0 of {xs.shape[1]}"
         if not time_major:
             got, want = np.swapaxes(got, 0, 1), np.swapaxes(want, 0, 1)
         checks.append((f"{d.name} output sequence ({where})", got, want))
     return checks, note
+
+
+def _repeats_sequence(cell: TfliteCell, found: list) -> bool:
+    """True for the form whose LiteRT kernel loops over the sequence once per step (hybrid,
+    time-major BIDIRECTIONAL_SEQUENCE_RNN: an outer ``for t`` around the step loops)."""
+    return cell.op == "BIDIRECTIONAL_SEQUENCE_RNN" and bool(cell.options.get("time_major")) \
+        and found[0].hybrid is not None
+
+
+def _crashes_litert(cell: TfliteCell, model, G) -> bool:
+    """True for the form LiteRT's interpreter dies on (SIGSEGV, tests/test_tflite_fused.py)."""
+    if cell.form != "fused" or not cell.options.get("merge_outputs"):
+        return False
+    found = directions(cell, model, G)
+    return _repeats_sequence(cell, found) and found[0].hybrid == "symmetric"
 
 
 def _modelled(cell: TfliteCell) -> str:
@@ -450,8 +482,8 @@ def _tolerance(cell: TfliteCell, G, interp, out_index: int) -> tuple:
         quantised = [role for role in _MATRICES if role in cell.quantised]
         mode = "/".join(sorted(set(modes.values()))) if quantised and set(quantised) <= set(modes) else None
     if mode:
-        vectors = ("each step's input, the state h, the projection's input" if cell.form == "fused"
-                   else "each FULLY_CONNECTED's input: the step's input, the state h")
+        vectors = ("each FULLY_CONNECTED's input: the step's input, the state h" if cell.form != "fused"
+                   else "each step's input, the state h" + (", the projection's input" if cell.projection else ""))
         return FLOAT_TOLERANCE, (
             f"The weights of {cell.node} are int8 on a float sequence: LiteRT's hybrid kernel "
             f"quantises every vector it multiplies by them ({vectors}) to int8, row by row "

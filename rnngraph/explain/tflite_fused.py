@@ -32,7 +32,7 @@ __all__ = ["Direction", "directions", "run_direction", "tensor_value", "quantise
 _GATE_NAMES = {"i": "input", "f": "forget", "c": "cell", "o": "output"}
 # A deliberately wrong NumPy cell, for the tests that show --verify can fail.
 WRONG = ("swap", "nobias", "noclip", "nopeephole", "noprojection", "nolayernorm", "noreverse",
-         "file_weights", "float_inputs")
+         "file_weights", "float_inputs", "single_pass")
 
 
 def sigmoid(x):
