@@ -338,3 +338,31 @@ def test_a_drawn_vector_shows_float32_values_as_float32_text(tmp_path):
     svg = out.read_text()
     assert f"forget_gate_bias = [{np.float32(first)!s}," in svg
     assert f"{float(first)!r}" not in svg or f"{float(first)!r}" == str(np.float32(first))
+
+
+def test_fuzzed_fused_fixtures_raise_only_rnngraph_errors(tmp_path):
+    # The tests/fuzzing.py mutations on these files, through reading, drawing and the LiteRT
+    # explanation (the interpreter is not run on them: its own crashes are LiteRT's).
+    import random
+
+    from fuzzing import exercise, tflite_mutate
+
+    from rnngraph.errors import RnnGraphError
+    from rnngraph.explain.tflite import tflite_sections
+
+    rng, failures = random.Random(21), []
+    for number in range(60):
+        data = FILES[number % len(FILES)].read_bytes()
+        for _ in range(rng.randint(1, 4)):
+            data = tflite_mutate(data, rng)
+        path = tmp_path / "case.tflite"
+        path.write_bytes(data)
+        try:
+            exercise(path)
+            G, cells = _setup(path)
+            tflite_sections("lstm", G, cells) + tflite_sections("rnn", G, cells)
+        except RnnGraphError as exc:
+            assert "\n" not in str(exc).strip(), (number, str(exc))
+        except Exception as exc:  # noqa: BLE001 - anything else is what this test looks for
+            failures.append(f"case {number}: {type(exc).__name__}: {str(exc)[:200]}")
+    assert failures == []
