@@ -351,7 +351,7 @@ def test_fuzzed_fused_fixtures_raise_only_rnngraph_errors(tmp_path):
     from rnngraph.explain.tflite import tflite_sections
 
     rng, failures = random.Random(21), []
-    for number in range(60):
+    for number in range(40):
         data = FILES[number % len(FILES)].read_bytes()
         for _ in range(rng.randint(1, 4)):
             data = tflite_mutate(data, rng)

@@ -202,7 +202,7 @@ def numpy_cell(cell: TfliteCell, weights: dict, xs: np.ndarray, wrong: Optional[
     ``weights`` holds ``kernel``/``recurrent_kernel``/``bias`` (rows gates × units, as
     FULLY_CONNECTED keeps them) and, for GRU, ``recurrent_bias``.  ``wrong`` makes a
     deliberately wrong cell for the tests: ``"swap"`` swaps the first two gates, ``"nobias"``
-    drops the bias.  ``hybrid`` maps a weight role to how LiteRT's hybrid FULLY_CONNECTED
+    drops the bias, ``"noclip"`` ignores ``cell_clip``.  ``hybrid`` maps a weight role to how LiteRT's hybrid FULLY_CONNECTED
     quantises the vector it multiplies by that int8 weight (``"float_inputs"`` ignores it).
     (The fused ops: tflite_fused.py.)
     """
