@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import re
+import struct
 import zlib
 from collections import defaultdict
 from typing import Iterable
@@ -121,9 +122,27 @@ def html_escape(text: str) -> str:
             .replace('"', "&quot;"))
 
 
+def _float32_text(value: float) -> str:
+    """Return the shortest text of ``value`` that reads back as the same float32.
+
+    Constants are float32 (a .tflite's vectors, a GraphDef's float_val) but reach the label as
+    doubles: -0.23744353652000427 is -0.23744354 in float32.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        return repr(value)
+    want = struct.pack("<f", value) if abs(value) <= 3.4e38 else None
+    for digits in range(1, 10):
+        text = repr(float(f"{value:.{digits}g}"))
+        if want is not None and struct.pack("<f", float(text)) == want:
+            return text
+    return repr(value)
+
+
 def format_value(value, limit: int = 24) -> str:
     """Return a short text for a small constant value."""
     text = repr(value) if isinstance(value, str) else str(value)
+    if isinstance(value, list) and value and all(type(v) is float for v in value):
+        text = "[" + ",".join(_float32_text(v) for v in value) + "]"
     text = text.replace(", ", ",")
     if isinstance(value, float):
         text = f"{value:g}"

@@ -24,7 +24,7 @@ import networkx as nx
 
 from ..graphdef.walk import body_prefix
 
-__all__ = ["TfliteCell", "find_tflite_cells", "FUSED_OPS", "is_tflite_graph"]
+__all__ = ["TfliteCell", "find_tflite_cells", "FUSED_OPS", "is_tflite_graph", "lstm_features"]
 
 # fused op -> (cell kind, directions)
 FUSED_OPS = {"UNIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 1), "BIDIRECTIONAL_SEQUENCE_LSTM": ("lstm", 2),
@@ -75,6 +75,10 @@ class TfliteCell:
     # GRU in a WHILE body: r applied after the recurrent product (Keras reset_after=True) or
     # to h before it (reset_after=False)
     reset_after: Optional[bool] = None
+    # a bidirectional LSTM op: the backward direction's own peepholes / projection / cifg (the
+    # fields above describe the forward one)
+    backward: dict = field(default_factory=dict)
+    projection_size: Optional[int] = None  # rows of the (forward) projection weights
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -157,6 +161,15 @@ def _int_list(value) -> Optional[list]:
     return None
 
 
+def lstm_features(inputs: dict, prefix: str = "") -> dict:
+    """Return which terms one direction of a fused LSTM has, from the input slots it holds."""
+    return {"peepholes": f"{prefix}cell_to_forget_weights" in inputs or f"{prefix}cell_to_output_weights" in inputs,
+            "projection": f"{prefix}projection_weights" in inputs,
+            "cifg": f"{prefix}input_to_input_weights" not in inputs,
+            # only the unidirectional op has layer-norm slots (lstm_shared.h)
+            "layer_norm": not prefix and "forget_layer_norm_coefficients" in inputs}
+
+
 def _fused(G, node: str) -> Optional[TfliteCell]:
     data = G.nodes[node]
     op = data["op"]
@@ -185,10 +198,15 @@ def _fused(G, node: str) -> Optional[TfliteCell]:
     if kind == "lstm":
         cell.gates = ["i", "f", "c", "o"]
         cell.recurrent_activation = "sigmoid"  # the kernel's gates (lstm_eval.cc)
-        cell.peepholes = f"{prefix}cell_to_forget_weights" in cell.inputs
-        cell.projection = f"{prefix}projection_weights" in cell.inputs
-        cell.cifg = f"{prefix}input_to_input_weights" not in cell.inputs
-        cell.layer_norm = directions == 1 and "forget_layer_norm_coefficients" in cell.inputs
+        found = lstm_features(cell.inputs, prefix)
+        cell.peepholes, cell.projection = found["peepholes"], found["projection"]
+        cell.cifg, cell.layer_norm = found["cifg"], found["layer_norm"]
+        if cell.cifg:  # no input-gate weights: the kernel derives i from f
+            cell.gates.remove("i")
+        if directions == 2:
+            cell.backward = lstm_features(cell.inputs, "bw_")
+        projection = _shape(G, cell.inputs[f"{prefix}projection_weights"]) if cell.projection else None
+        cell.projection_size = projection[0] if projection and len(projection) == 2 else None
         kernel = cell.inputs.get(f"{prefix}input_to_forget_weights")
     else:
         kernel = cell.inputs.get(f"{prefix}weights")
