@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fuzzing import cases, exercise  # noqa: E402
+from fuzzing import cases, exercise, keras_cases, tflite_cases  # noqa: E402
 from rnngraph.errors import RenderError, RnnGraphError  # noqa: E402
 
 
@@ -31,9 +31,10 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--dot-every", type=int, default=0, metavar="N",
                         help="also run Graphviz dot on every Nth case (default: never)")
-    parser.add_argument("--mode", choices=("graph", "library"), default="graph",
+    parser.add_argument("--mode", choices=("graph", "library", "tflite", "keras"), default="graph",
                         help="graph: mutated fixture GraphDefs (default); library: function "
-                             "libraries calling themselves (tests/fuzzing.py library_graph)")
+                             "libraries calling themselves (tests/fuzzing.py library_graph); "
+                             "tflite / keras: mutated LiteRT flatbuffers / .keras and .h5 files")
     parser.add_argument("--only", type=int, default=None, metavar="N", help="run case N only")
     parser.add_argument("--save", default=None, metavar="FILE",
                         help="with --only: keep the file (its suffix becomes the case's .pb or .pbtxt)")
@@ -44,7 +45,9 @@ def main() -> int:
     start = time.perf_counter()
     run = 0
     with tempfile.TemporaryDirectory() as folder:
-        for number, (label, data, suffix) in enumerate(cases(args.seed, args.cases, args.mode)):
+        made = {"tflite": tflite_cases, "keras": keras_cases}.get(args.mode)
+        made = made(args.seed, args.cases) if made else cases(args.seed, args.cases, args.mode)
+        for number, (label, data, suffix) in enumerate(made):
             if args.only is not None and number != args.only:
                 continue
             path = Path(args.save).with_suffix(suffix) if args.save else Path(folder) / f"case{suffix}"

@@ -304,7 +304,10 @@ def exercise(path: Path, run_dot: bool = False) -> str:
 
 
 TFLITE_SEEDS = ("keras3_lstm.tflite", "keras3_gru.tflite", "tfkeras_lstm.tflite",
-                "tfkeras_bilstm.tflite", "keras3_lstm_quant.tflite")
+                "tfkeras_bilstm.tflite", "keras3_lstm_quant.tflite",
+                # the fused forms the converter never writes (tests/fixtures/tflite/fused)
+                "fused/bi_lstm.tflite", "fused/uni_lstm_all_time_major.tflite",
+                "fused/uni_lstm_layernorm.tflite", "fused/bi_rnn_merged.tflite")
 
 
 def tflite_mutate(data: bytes, rng: random.Random) -> bytes:
@@ -561,3 +564,72 @@ def keras_cases(seed: int, count: int):
         else:
             data = byte_mutate(data, rng)
         yield f"keras case {number} (seed {seed}, from {name})", data, suffix
+
+
+# --- SavedModel checkpoints (variables.index + data): the diff's weight reader -----------------
+
+CHECKPOINT_SEEDS = ("keras2_lstm_savedmodel", "keras3_gru_export", "keras2_bidirectional_lstm_savedmodel")
+
+
+def checkpoint_cases(seed: int, count: int):
+    """Yield ``count`` (label, {file name: bytes}) SavedModels whose checkpoint is mutated."""
+    rng = random.Random(seed)
+    folder = FIXTURES / "corpus" / "made"
+    seeds = []
+    for name in CHECKPOINT_SEEDS:
+        files = {p.relative_to(folder / name).as_posix(): p.read_bytes()
+                 for p in sorted((folder / name).rglob("*")) if p.is_file()}
+        seeds.append((name, files))
+    index, data = "variables/variables.index", "variables/variables.data-00000-of-00001"
+    for number in range(count):
+        if rng.random() < 0.5:  # well-formed tables (valid CRCs) whose entries say hostile things
+            yield f"checkpoint case {number} (seed {seed}, crafted entries)", _crafted_checkpoint(rng)
+            continue
+        name, files = rng.choice(seeds)
+        files = dict(files)
+        target = rng.choice((index, index, data))
+        files[target] = byte_mutate(files[target], rng)
+        if rng.random() < 0.1:
+            del files[data]  # the shard is missing
+        yield f"checkpoint case {number} (seed {seed}, {name}, {target.rpartition('/')[2]})", files
+
+
+def _crafted_checkpoint(rng: random.Random) -> dict:
+    """A SavedModel of a few float variables whose BundleEntryProtos (offset, size, shape, dtype,
+    shard, CRC) get random values, written with valid table CRCs (tests/test_diff_weights.py)."""
+    import tempfile
+
+    import numpy as np
+    from test_diff_weights import _saved_model
+
+    arrays = {f"v{i}": np.asarray(rng.random(), "float32") * np.ones(
+        [rng.randint(0, 4) for _ in range(rng.randint(0, 3))], "float32") for i in range(rng.randint(1, 3))}
+    override = {}
+    for key in arrays:
+        if rng.random() < 0.7:
+            field = rng.choice(("offset", "size", "shape", "dtype", "shard_id", "crc32c"))
+            big = rng.choice((0, 1, 3, 4, 2 ** 31 - 1, 2 ** 62, rng.randrange(1 << 20)))
+            value = ([rng.choice((0, 1, 5, -1, big)) for _ in range(rng.randint(0, 4))]
+                     if field == "shape" else (rng.randint(0, 30) if field == "dtype" else big))
+            override[key] = {field: value}
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            _saved_model(Path(folder), arrays, **override)
+        except ValueError:  # a value the proto itself refuses to hold (dtype 30, say)
+            _saved_model(Path(folder), arrays)
+        return {p.relative_to(folder).as_posix(): p.read_bytes()
+                for p in sorted(Path(folder).rglob("*")) if p.is_file()}
+
+
+def exercise_checkpoint(folder: Path, files: dict) -> dict:
+    """Write the SavedModel ``files`` under ``folder`` and read its weights as ``diff`` does."""
+    from rnngraph.graphdef.loaders import load_graph_def
+    from rnngraph.graphdef.walk import walk
+    from rnngraph.graphdef.weights import file_weights
+
+    for name, data in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    graph_def, kind = load_graph_def(folder)
+    return file_weights(folder, kind, graph_def, walk(graph_def))
