@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from rnngraph.draw.keras_page import layer_label
+from test_html import chromium  # noqa: F401 (the module's one Chromium)
 from rnngraph.graphdef.keras_file import read_keras_model
 from rnngraph.graphdef.keras_groups import PLUMBING, group_by_layer, layer_facts
 
@@ -216,4 +217,39 @@ def test_without_tensorflow_the_page_is_the_layer_view_and_one_line_says_why(mon
     assert "rnngraph: the Keras layers' ops need TensorFlow (pip install tensorflow); this page is the " \
            "layer view only" in err.splitlines()
     page = out.read_text(encoding="utf-8")
-    assert "Keras LSTM layer" not in page and '"o":"LSTM"' in page  # the layer view's LSTM node
+    assert "Keras layer: LSTM" not in page and '"o":"LSTM"' in page  # the layer view's LSTM node
+
+
+@pytest.mark.browser
+@pytest.mark.tf
+@pytest.mark.slow
+def test_a_layer_box_opens_to_its_cell_with_the_gates_in_view(tmp_path, chromium):  # noqa: F811
+    """Chromium: the first view is the closed layer boxes; clicking the LSTM's shows its gates."""
+    from test_first_view import _GEOMETRY, _gate_nodes
+    from test_html import _CLICK, _act, _open
+
+    graph, model, data, page = _linked("k3-lstm.keras")
+    path = tmp_path / "k3-lstm.html"
+    path.write_text(page, encoding="utf-8")
+    _open(chromium, path.as_uri())
+    shots = os.environ.get("RNNGRAPH_SHOTS")  # keep the screenshots to look at
+    if shots:
+        chromium.save_screenshot(str(Path(shots) / "keras-linked-first.png"))
+    first = chromium.execute_script(_GEOMETRY)
+    assert set(first) == {"scope::lstm", "x", "Identity", "NoOp"}, sorted(first)
+    label = "\n".join(first["scope::lstm"]["text"])
+    assert label.startswith("lstm\nLSTM, 4 units, tanh / sigmoid\nkernel 3×16, recurrent_kernel 4×16, bias 16")
+    assert first["scope::lstm"]["inside"] and first["scope::lstm"]["px"] >= 10
+    box = chromium.execute_script(
+        "return document.querySelector('#rg-view svg.rg-graph g.node[data-box=\"scope::lstm\"]')")
+    _act(chromium, _CLICK, box)
+    if shots:
+        chromium.save_screenshot(str(Path(shots) / "keras-linked-open.png"))
+    drawn = chromium.execute_script(_GEOMETRY)
+    gates = _gate_nodes(graph)
+    split = next(n for n in gates if graph.nodes[n]["op"] == "Split")
+    assert gates[split] == ["i", "f", "c", "o"]
+    for node, names in gates.items():
+        assert node.startswith("lstm/") and node in drawn, (node, sorted(drawn)[:20])
+        assert drawn[node]["inside"] and drawn[node]["px"] >= 10, (node, drawn[node])
+        assert all(g in " ".join(drawn[node]["text"]) for g in names), drawn[node]["text"]

@@ -51,7 +51,7 @@ def layer_label(facts: dict, ops: Optional[int] = None) -> list:
     if facts["weights"]:
         lines.append(", ".join(f"{n} {_shape(s)}" for n, s in facts["weights"]))
     for inner in facts["inner"]:
-        lines.append(f"{inner['name']}: {_headline(inner)}" + (f" {' '.join(inner['flags'])}"
+        lines.append(f"{inner['name']}: {_headline(inner)}" + (f"; {' '.join(inner['flags'])}"
                                                              if inner["flags"] else ""))
         if inner["weights"]:
             lines.append("  " + ", ".join(f"{n} {_shape(s)}" for n, s in inner["weights"]))
@@ -82,7 +82,7 @@ def render_linked_html(graph: nx.MultiDiGraph, facts: dict, options: Optional[Re
         scopes[scope] = [f"{box} [shape=box3d, style=filled, fillcolor=\"{_FILL}\", color=\"{_BORDER}\", "
                          f"penwidth=1.5, label={dot_quote(chr(10).join(layer_label(layer, count)))}, "
                          f"tooltip={dot_quote(tooltip)}];",
-                         f"label={dot_quote(scope + ' — Keras ' + layer['class'] + ' layer')}; "
+                         f"label={dot_quote(scope + ' — Keras layer: ' + _headline(layer))}; "
                          f"style=rounded; color=\"{_BORDER}\"; fontsize=12;",
                          count]
     # the scopes inside a layer that the op view opens stay marked open: opening the layer shows them
