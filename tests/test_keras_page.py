@@ -179,12 +179,19 @@ def test_every_traced_op_lies_under_exactly_one_keras_layer(file):
 
 @pytest.mark.tf
 @pytest.mark.slow
-def test_linked_page_is_deterministic():
+def test_linked_page_is_deterministic_and_shown_in_jupyter():
+    """Traced twice (here and through rnngraph.keras_page), the page is the same text."""
+    import rnngraph
     from rnngraph.commands.keras_linked import linked_facts
+    from rnngraph.draw.dot import RenderOptions
     from rnngraph.draw.keras_page import render_linked_html
 
     graph, model, _, page = _linked("k3-lstm.keras")
     assert render_linked_html(graph, linked_facts(model)) == page
+    shown = rnngraph.keras_page(FOLDER / "k3-lstm.keras")
+    title = "k3-lstm.keras — Keras layers and the ops TensorFlow builds for them"
+    assert shown.html == render_linked_html(graph, linked_facts(model), RenderOptions(title=title))
+    assert shown._repr_html_().startswith("<iframe srcdoc=")
 
 
 @pytest.mark.tf
