@@ -38,13 +38,14 @@ def load_linked(args, load) -> tuple:
 
     if not check_linked_options(args):
         return (*load(args.file), None, "layers")
+    layers = load(args.file) if args.view != "linked" else None  # a file rnngraph cannot read stops here
     try:
         graph_def, kind, model, _ = linked_view(args.file)
     except RnnGraphError as exc:
-        if args.view == "linked":
+        if layers is None:
             raise
         print(f"rnngraph: {exc}; the page is the layer view only", file=sys.stderr)
-        return (*load(args.file), None, "layers")
+        return (*layers, None, "layers")
     return graph_def, kind, model, "linked"
 
 
