@@ -260,3 +260,18 @@ def test_a_layer_box_opens_to_its_cell_with_the_gates_in_view(tmp_path, chromium
         assert node.startswith("lstm/") and node in drawn, (node, sorted(drawn)[:20])
         assert drawn[node]["inside"] and drawn[node]["px"] >= 10, (node, drawn[node])
         assert all(g in " ".join(drawn[node]["text"]) for g in names), drawn[node]["text"]
+
+
+def test_inspect_pages_draw_every_closed_scope_box_they_hold(tmp_path):
+    """`inspect --render PAGE.html` closes scopes the static drawing would (the loop's story):
+    the page's scene must still give every scope box its row, or the viewer cannot lay it out."""
+    from rnngraph.cli import main
+
+    out = tmp_path / "p.html"
+    assert main(["inspect", str(Path(__file__).parent / "fixtures" / "keras" / "k3-lstm.frozen.pbtxt"),
+                 "--render", str(out)]) == 0
+    page = out.read_text(encoding="utf-8")
+    start = page.index('id="rg-data">') + len('id="rg-data">')
+    scene = json.loads(page[start:page.index("</script>", start)])["scene"]
+    boxes = [b[0][len("scope::"):] for b in scene["boxes"] if b[0].startswith("scope::")]
+    assert [s for s in boxes if s not in scene["scopes"]] == []

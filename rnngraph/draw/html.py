@@ -330,7 +330,9 @@ def interactive_data(graph: nx.MultiDiGraph, options: RenderOptions, open_scopes
 
     names = sorted(graph.nodes)
     found = found if found is not None else recognise(graph)
-    options = _stacked(graph, options, depth)
+    # the page opens and closes scopes itself: a scope the static drawing closes (open_scopes,
+    # from `inspect --render`) would be a box without its scope row, which the viewer cannot draw
+    options = _stacked(graph, dataclasses.replace(options, open_scopes=None), depth)
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:

@@ -69,8 +69,7 @@ def render_linked_html(graph: nx.MultiDiGraph, facts: dict, options: Optional[Re
     """Return the linked page: layer boxes (``facts``: {layer name: layer_facts}) over their ops."""
     from .html import interactive_data, page_text  # noqa: PLC0415
 
-    # the page opens and closes scopes itself: the scene is made with every scope open
-    options = dataclasses.replace(options or RenderOptions(), open_scopes=None, depth=None)
+    options = dataclasses.replace(options or RenderOptions(), depth=None)
     data = interactive_data(graph, options)
     scopes = data["scene"]["scopes"]
     for scope in [s for s in linked_scopes(graph) if s in scopes and s in facts]:
