@@ -323,8 +323,12 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
 
 
 def interactive_data(graph: nx.MultiDiGraph, options: RenderOptions, open_scopes: tuple = (),
-                     depth: Optional[int] = None, found=None) -> dict:
-    """Return the data of a page laid out in the browser (see :func:`render_html`)."""
+                     depth: Optional[int] = None, found=None, stack_steps: bool = True) -> dict:
+    """Return the data of a page laid out in the browser (see :func:`render_html`).
+
+    ``stack_steps=False`` keeps an unrolled RNN's step copies apart (a stack is never inside a
+    closed scope, so a page that opens on closed scopes draws none).
+    """
     from ..recognise import recognise  # noqa: PLC0415
     from .scene import initial_open, scene_data, scope_chain  # noqa: PLC0415
 
@@ -332,7 +336,8 @@ def interactive_data(graph: nx.MultiDiGraph, options: RenderOptions, open_scopes
     found = found if found is not None else recognise(graph)
     # the page opens and closes scopes itself: a scope the static drawing closes (open_scopes,
     # from `inspect --render`) would be a box without its scope row, which the viewer cannot draw
-    options = _stacked(graph, dataclasses.replace(options, open_scopes=None), depth)
+    options = dataclasses.replace(options, open_scopes=None)
+    options = _stacked(graph, options, depth) if stack_steps else options
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:

@@ -70,7 +70,7 @@ def render_linked_html(graph: nx.MultiDiGraph, facts: dict, options: Optional[Re
     from .html import interactive_data, page_text  # noqa: PLC0415
 
     options = dataclasses.replace(options or RenderOptions(), depth=None)
-    data = interactive_data(graph, options)
+    data = interactive_data(graph, options, stack_steps=False)  # unrolled steps stay in their layer
     scopes = data["scene"]["scopes"]
     for scope in [s for s in linked_scopes(graph) if s in scopes and s in facts]:
         statement, head, count = scopes[scope]
