@@ -175,6 +175,12 @@ def test_every_traced_op_lies_under_exactly_one_keras_layer(file):
     for name in set(heads) - {model.inputs[0]}:
         assert layer_label(layer_facts(model.layer(name)))[1] in scopes[name][0]
     assert not set(heads) & set(data["open"]) and data["gatesOnOpen"] is True
+    # every op's panel names its layer
+    parts = {s["title"]: k for k, s in enumerate(data["structures"])}
+    for node in data["nodes"]:
+        head = node["n"].split("/")[0]
+        if head in heads:
+            assert parts[f"Keras layer {head} ({model.layer(head).class_name})"] in node["s"], node["n"]
     # no box stands outside its layer: unrolled step copies are not stacked into one box
     assert not [b for b in data["scene"]["boxes"] if b[0].startswith("stack::")]
 

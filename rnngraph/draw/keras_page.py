@@ -84,6 +84,14 @@ def render_linked_html(graph: nx.MultiDiGraph, facts: dict, options: Optional[Re
                          f"label={dot_quote(scope + ' — Keras layer: ' + _headline(layer))}; "
                          f"style=rounded; color=\"{_BORDER}\"; fontsize=12;",
                          count]
+    # every op's panel names its layer ("Part of"), with the facts the closed box showed
+    for name, layer in sorted(facts.items()):
+        members = [k for k, node in enumerate(data["nodes"]) if node["n"].split("/")[0] == name]
+        if members:
+            data["structures"].append({"title": f"Keras layer {name} ({layer['class']})",
+                                       "text": "; ".join(layer_label(layer)[1:]) + " (read from the file)."})
+            for k in members:
+                data["nodes"][k]["s"].append(len(data["structures"]) - 1)
     # the scopes inside a layer that the op view opens stay marked open: opening the layer shows them
     data["open"] = sorted(s for s in data["open"] if "/" in s)
     data["gatesOnOpen"] = True  # viewer.js: opening the layer that holds the cell brings its gates in view
