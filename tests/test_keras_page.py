@@ -283,3 +283,13 @@ def test_inspect_pages_draw_every_closed_scope_box_they_hold(tmp_path):
     scene = json.loads(page[start:page.index("</script>", start)])["scene"]
     boxes = [b[0][len("scope::"):] for b in scene["boxes"] if b[0].startswith("scope::")]
     assert [s for s in boxes if s not in scene["scopes"]] == []
+
+
+def test_render_given_a_keras_file_points_to_inspect_render(tmp_path, capsys):
+    from rnngraph.cli import main
+
+    path = FOLDER / "k3-lstm.keras"
+    assert main(["render", str(path), "-o", str(tmp_path / "m.html")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"Draw a file with `rnngraph inspect {path} --render OUT`" in err[0]
+    assert not (tmp_path / "m.html").exists()
