@@ -7,10 +7,10 @@ import it on first use.
 from .errors import RnnGraphError
 from .model.spec import ModelSpec
 
-__all__ = ["ModelSpec", "RnnGraphError", "Graph", "build", "inspect", "__version__"]
+__all__ = ["ModelSpec", "RnnGraphError", "Graph", "build", "inspect", "keras_page", "__version__"]
 __version__ = "0.1.0"
 
-_API = ("Graph", "inspect")  # rnngraph/api.py, imported on first use
+_API = ("Graph", "inspect", "keras_page")  # rnngraph/api.py, imported on first use
 
 
 def __getattr__(name: str):

@@ -17,7 +17,7 @@ import networkx as nx
 from .errors import UsageError
 from .model.spec import ModelSpec
 
-__all__ = ["Graph", "Page", "build", "inspect", "FIND_TOPICS"]
+__all__ = ["Graph", "Page", "build", "inspect", "keras_page", "FIND_TOPICS"]
 
 # topic -> the Findings field listing it ("gates": the cells, whose gate_nodes say which is which)
 FIND_TOPICS = {"while_loop": "while_loops", "tensor_array": "tensor_arrays", "cell": "cells",
@@ -195,3 +195,20 @@ def inspect(path: Union[str, Path]) -> Graph:
     graph = walk(graph_def)
     graph.graph["function_attrs"] = function_attrs(graph_def)  # Keras' api_implements pairs
     return Graph(graph, f"{Path(path).name} ({kind}) — {len(top_level_nodes(graph))} nodes")
+
+
+def keras_page(path: Union[str, Path]) -> Page:
+    """Return the linked page of a .keras/.h5 file: each Keras layer a closed box, opening to its ops.
+
+    Keras loads the file in safe mode in a child process and its call is traced (TensorFlow
+    needed); shown in Jupyter as the interactive page.  ``inspect --render PAGE.html`` writes it.
+    """
+    from .commands.keras_linked import linked_facts  # noqa: PLC0415
+    from .commands.keras_view import linked_view  # noqa: PLC0415
+    from .draw.dot import RenderOptions  # noqa: PLC0415
+    from .draw.keras_page import render_linked_html  # noqa: PLC0415
+    from .graphdef.walk import walk  # noqa: PLC0415
+
+    graph_def, _, model, _ = linked_view(path)
+    title = f"{Path(path).name} — Keras layers and the ops TensorFlow builds for them"
+    return Page(render_linked_html(walk(graph_def), linked_facts(model), RenderOptions(title=title)))

@@ -237,7 +237,7 @@ def test_fuzzed_keras_files_raise_only_rnngraph_errors(tmp_path):
 def test_foreign_keras_files_inspect_draw_and_explain(path, tmp_path, capsys):
     assert main(["inspect", str(path)]) == 0
     assert main(["inspect", str(path), "--render", str(tmp_path / "g.dot")]) == 0
-    assert main(["inspect", str(path), "--render", str(tmp_path / "g.html")]) == 0
+    assert main(["inspect", str(path), "--view", "layers", "--render", str(tmp_path / "g.html")]) == 0
     assert main(["explain", "lstm", "--file", str(path)]) == 0
     out = capsys.readouterr().out
     assert "The Keras layers (layer view)" in out

@@ -15,7 +15,8 @@ def add_model_options(parser: argparse.ArgumentParser, kind_positional: bool = T
                       kind_default: str = "dynamic") -> None:
     """Add one option per ModelSpec field (the kind as a positional argument)."""
     if kind_positional:
-        parser.add_argument("kind", choices=KINDS, help="static_rnn (unrolled) or dynamic_rnn (while loop)")
+        parser.add_argument("kind", choices=KINDS, type=_kind,
+                            help="static_rnn (unrolled) or dynamic_rnn (while loop)")
     group = parser.add_argument_group("model")
     group.add_argument("--cell", default="rnn", choices=CELLS, help="cell type (default: rnn)")
     group.add_argument("--activation", default="tanh", choices=ACTIVATIONS,
@@ -40,6 +41,18 @@ def add_model_options(parser: argparse.ArgumentParser, kind_positional: bool = T
                        help="training head drawn on top (default: none)")
     if not kind_positional:
         parser.set_defaults(kind=kind_default)
+
+
+def _kind(text: str) -> str:
+    """Return the kind; a file given in its place is pointed to the command that draws files."""
+    import os  # noqa: PLC0415
+
+    if text not in KINDS and os.path.exists(text):
+        raise argparse.ArgumentTypeError(f"{text!r} is a file; this command builds its own model "
+                                         f"(static or dynamic). Draw a file with `rnngraph inspect "
+                                         f"{text} --render OUT` (a .keras/.h5 file to OUT.html: its "
+                                         f"layers, each opening to its ops)")
+    return text
 
 
 def spec_from_args(args: argparse.Namespace) -> ModelSpec:

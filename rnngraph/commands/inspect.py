@@ -32,7 +32,7 @@ def register(subparsers) -> None:
     add_drawing_options(parser)
     from .keras_view import add_view_option  # noqa: PLC0415
 
-    add_view_option(parser)
+    add_view_option(parser, linked=True)
     parser.add_argument("--tensorboard", default=None, metavar="LOGDIR",
                         help="also write the graph as an event file for `tensorboard --logdir LOGDIR`")
     parser.set_defaults(func=run)
@@ -217,7 +217,14 @@ def run(args) -> int:
         check_graphviz(fmt)
         check_output(args.render)
     model = None
-    if getattr(args, "view", "layers") == "ops":
+    from .keras_view import chosen_view  # noqa: PLC0415
+
+    view = chosen_view(args, args.file, fmt)
+    if view == "linked":
+        from .keras_linked import load_linked  # noqa: PLC0415
+
+        graph_def, kind, model, view = load_linked(args, _load)
+    elif view == "ops":
         from .keras_view import op_view  # noqa: PLC0415
 
         graph_def, kind, model = op_view(args.file)
@@ -236,6 +243,10 @@ def run(args) -> int:
             from .keras_view import keras_lines  # noqa: PLC0415
 
             summary_out.write("\n".join(keras_lines(args.file, kind, found, model)) + "\n")
+        if view == "linked":
+            from .keras_linked import linked_lines  # noqa: PLC0415
+
+            summary_out.write("\n".join(linked_lines(G, model)) + "\n")
     if args.tensorboard:
         from ..graphdef.tensorboard import write_graph_event  # noqa: PLC0415
 
@@ -245,8 +256,13 @@ def run(args) -> int:
         if data["notes"]:  # the drawing says what it leaves out too
             title += " (" + "; ".join(note.partition(":")[0] for note in data["notes"]) + ")"
         options = None if fmt in GRAPHDEF_FORMATS else drawing_options(args, G, title)
-        path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def,
-                    open_scopes=args.open, depth=args.depth)
+        if view == "linked":
+            from .keras_linked import write_linked  # noqa: PLC0415
+
+            path = write_linked(G, model, options, args.render)
+        else:
+            path = emit(G, options, fmt, args.render, full=args.full, graph_def=graph_def,
+                        open_scopes=args.open, depth=args.depth)
         report_hidden(G, options)
         if path != "-":
             print(f"{'written' if fmt in GRAPHDEF_FORMATS else 'drawn'}: {path}", file=sys.stderr)

@@ -33,7 +33,7 @@ from ..graphdef.opdocs import describe
 from .dot import RenderOptions, format_shape, format_value
 from .statements import bounded_text, graphviz_title
 
-__all__ = ["render_html", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
+__all__ = ["render_html", "interactive_data", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
 
 _NODE_TITLE = re.compile(r'<g id="[^"]*" class="node">\s*<title>(.*?)</title>', re.S)
 _BACK_OPS = ("NextIteration", "RefNextIteration")
@@ -315,15 +315,29 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     scopes up to ``depth``, plus ``open_scopes`` (and what contains them).  ``full``
     pre-renders one drawing with every node instead (unrolled steps tiled).
     """
-    from ..recognise import recognise  # noqa: PLC0415
-    from .scene import initial_open, scene_data, scope_chain  # noqa: PLC0415
-
     options = options or RenderOptions()
     if full:
         return _full_page(graph, options)
+    data = interactive_data(graph, options, open_scopes, depth)
+    return page_text(options.title or "rnngraph", [], data, addon=addon)
+
+
+def interactive_data(graph: nx.MultiDiGraph, options: RenderOptions, open_scopes: tuple = (),
+                     depth: Optional[int] = None, found=None, stack_steps: bool = True) -> dict:
+    """Return the data of a page laid out in the browser (see :func:`render_html`).
+
+    ``stack_steps=False`` keeps an unrolled RNN's step copies apart (a stack is never inside a
+    closed scope, so a page that opens on closed scopes draws none).
+    """
+    from ..recognise import recognise  # noqa: PLC0415
+    from .scene import initial_open, scene_data, scope_chain  # noqa: PLC0415
+
     names = sorted(graph.nodes)
-    found = recognise(graph)
-    options = _stacked(graph, options, depth)
+    found = found if found is not None else recognise(graph)
+    # the page opens and closes scopes itself: a scope the static drawing closes (open_scopes,
+    # from `inspect --render`) would be a box without its scope row, which the viewer cannot draw
+    options = dataclasses.replace(options, open_scopes=None)
+    options = _stacked(graph, options, depth) if stack_steps else options
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:
@@ -340,7 +354,7 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     data["open"] = opened
     data["start"] = _start_node(graph, found)
     data["gates"] = _gate_nodes(graph, found)
-    return page_text(options.title or "rnngraph", [], data, addon=addon)
+    return data
 
 
 def _gate_nodes(graph: nx.MultiDiGraph, found) -> list:

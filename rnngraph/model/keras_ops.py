@@ -11,14 +11,22 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-__all__ = ["trace_keras"]
+__all__ = ["trace_keras", "trace_keras_report"]
 
 
 def trace_keras(path, library: str) -> bytes:
     """Return the serialized GraphDef TensorFlow traces from the Keras file at ``path``."""
+    return trace_keras_report(path, library)[0]
+
+
+def trace_keras_report(path, library: str) -> tuple:
+    """Return (the serialized traced GraphDef, the worker's report).
+
+    The report's ``scopes`` maps each top-level Keras layer to the name scopes its calls ran in.
+    """
     from .keras_worker import run_worker  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="rnngraph-ops-") as tmp:
         out = Path(tmp) / "graph.pb"
-        run_worker("trace", path, library, out)
-        return out.read_bytes()
+        report = run_worker("trace", path, library, out)
+        return out.read_bytes(), report

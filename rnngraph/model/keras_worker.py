@@ -155,10 +155,38 @@ def action_outputs(path: str, x_path: str) -> dict:
     return report
 
 
+def _record_scopes(tf, model) -> tuple:
+    """Wrap each top-level layer's (and Keras 3 operation's) ``call`` to note what it builds.
+
+    Returns ({layer name: [name scopes]}, {layer name: [op names]}), filled while the model is
+    traced: the scope the call really ran in, whatever Keras 3 or tf_keras call it, and the ops
+    created in the traced graph while it ran (a shared layer called twice has both).
+    """
+    scopes: dict = {}
+    ops: dict = {}
+    # Keras 3 lists the operations of its functional graph (keras.ops.not_equal ...) apart from its layers
+    for layer in getattr(model, "operations", None) or model.layers:
+        original = layer.call
+
+        def call(*args, _original=original, _name=layer.name, **kwargs):
+            graph = tf.compat.v1.get_default_graph()
+            scope = graph.get_name_scope()
+            if scope not in scopes.setdefault(_name, []):
+                scopes[_name].append(scope)
+            before = len(graph.get_operations())
+            result = _original(*args, **kwargs)
+            ops.setdefault(_name, []).extend(op.name for op in graph.get_operations()[before:])
+            return result
+
+        object.__setattr__(layer, "call", call)  # past Keras' attribute tracking
+    return scopes, ops
+
+
 def action_trace(path: str, out: str) -> dict:
     tf, keras, model = _load(path)
     shape = list(model.inputs[0].shape)
     spec = tf.TensorSpec([None] + [d for d in shape[1:]], tf.float32, name="x")
+    scopes, ops = _record_scopes(tf, model)
     fn = tf.function(lambda x: model(x))
     concrete = fn.get_concrete_function(spec)
     # frozen (weights as constants, the loop kept as a v2 While with its functions): the walker and
@@ -169,7 +197,8 @@ def action_trace(path: str, out: str) -> dict:
     graph_def = convert_variables_to_constants_v2(concrete, lower_control_flow=False).graph.as_graph_def()
     Path(out).write_bytes(graph_def.SerializeToString())
     return {"nodes": len(graph_def.node), "functions": len(graph_def.library.function),
-            "input_shape": [d for d in shape]}
+            "input_shape": [d for d in shape], "scopes": scopes, "ops": ops,
+            "layers": [layer.name for layer in model.layers]}
 
 
 def main(argv=None) -> int:

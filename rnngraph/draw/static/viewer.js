@@ -304,7 +304,11 @@
       // centred on the loop or the cell (data.start), when it is drawn
       var start = data.start && byName.hasOwnProperty(data.start) ? boxOf(byName[data.start]) : null;
       if (start !== null && st.boxEls[start]) { centerOn(st.boxEls[start]); }
-      // then on all the cell's gates together (data.gates), their top kept in view
+      centreOnGates();
+    }
+    function centreOnGates(fit) {
+      // all the cell's gates together (data.gates), their top kept in view; false if none is drawn.
+      // fit: zoom to show them all (never below MIN_SCALE, never closer than 400 points across)
       var rects = (data.gates || []).map(function (name) {
         var box = byName.hasOwnProperty(name) ? boxOf(byName[name]) : null;
         return box !== null && st.boxEls[box] ? svgRect(st.boxEls[box]) : null;
@@ -314,9 +318,23 @@
         var y0 = Math.min.apply(null, rects.map(function (r) { return r[1]; }));
         var x1 = Math.max.apply(null, rects.map(function (r) { return r[2]; }));
         var y1 = Math.max.apply(null, rects.map(function (r) { return r[3]; }));
-        var v = st.vb, top = Math.min((y0 + y1) / 2 - v[3] / 2, y0 - 20);
+        var v = st.vb;
+        if (fit) {
+          var size = viewSize(), aspect = size[0] / size[1];
+          var w = Math.max((x1 - x0) * 1.2 + 40, ((y1 - y0) * 1.2 + 40) * aspect, 400);
+          w = Math.min(w, size[0] / MIN_SCALE);
+          v = [v[0], v[1], w, w * size[1] / size[0]];
+        }
+        var top = Math.min((y0 + y1) / 2 - v[3] / 2, y0 - 20);
         setViewBox([(x0 + x1) / 2 - v[2] / 2, top, v[2], v[3]]);
       }
+      return rects.length > 0;
+    }
+    function gatesShown() {
+      return (data.gates || []).some(function (name) {
+        var box = byName.hasOwnProperty(name) ? boxOf(byName[name]) : null;
+        return box !== null && box.indexOf("scope::") !== 0;
+      });
     }
     view.addEventListener("wheel", function (e) {
       e.preventDefault();
@@ -464,6 +482,8 @@
 
     function openScope(scope, anchorEl) {
       var before = Object.assign({}, st.open);
+      // data.gatesOnOpen (the linked Keras page): opening the box that hid the cell brings its gates in view
+      var hidden = data.gatesOnOpen && !gatesShown();
       chain(scope).forEach(function (s) { st.open[s] = true; });
       var anchor = null;
       if (anchorEl) {
@@ -471,6 +491,7 @@
         anchor = { scope: scope, x: (r.left + r.right) / 2, y: r.top };
       }
       return relayout(anchor).then(function () {
+        if (hidden && gatesShown()) { centreOnGates(true); drawMiniRect(); }
         setStatus("opened " + scope);
       }, function (err) {
         st.open = before;
