@@ -211,4 +211,6 @@ def keras_page(path: Union[str, Path]) -> Page:
 
     graph_def, _, model, _ = linked_view(path)
     title = f"{Path(path).name} — Keras layers and the ops TensorFlow builds for them"
-    return Page(render_linked_html(walk(graph_def), linked_facts(model), RenderOptions(title=title)))
+    layers = inspect(path)  # the layer view, read from the file: what an untrusted notebook shows
+    return Page(render_linked_html(walk(graph_def), linked_facts(model), RenderOptions(title=title)),
+                layers._drawn("svg", layers.options()).decode("utf-8"))

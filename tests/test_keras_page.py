@@ -199,7 +199,9 @@ def test_linked_page_is_deterministic_and_shown_in_jupyter():
     shown = rnngraph.keras_page(FOLDER / "k3-lstm.keras")
     title = "k3-lstm.keras — Keras layers and the ops TensorFlow builds for them"
     assert shown.html == render_linked_html(graph, linked_facts(model), RenderOptions(title=title))
-    assert shown._repr_html_().startswith("<iframe srcdoc=")
+    shown_html = shown._repr_html_()  # the page in a sandboxed iframe, the layer view under it
+    assert '<iframe srcdoc="&lt;!DOCTYPE html&gt;' in shown_html and 'sandbox="allow-scripts"' in shown_html
+    assert "<svg" in shown.svg and "lstm" in shown.svg
 
 
 @pytest.mark.tf
