@@ -31,6 +31,7 @@ import networkx as nx
 from ..errors import UsageError
 from ..graphdef.opdocs import describe
 from .dot import RenderOptions, format_shape, format_value
+from .lazycalls import closed_calls, lazy_data, with_call_labels
 from .statements import bounded_text, graphviz_title
 
 __all__ = ["render_html", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
@@ -324,6 +325,8 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     names = sorted(graph.nodes)
     found = recognise(graph)
     options = _stacked(graph, options, depth)
+    closed = closed_calls(graph)
+    options = with_call_labels(graph, options, closed)
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:
@@ -340,6 +343,9 @@ def render_html(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None,
     data["open"] = opened
     data["start"] = _start_node(graph, found)
     data["gates"] = _gate_nodes(graph, found)
+    lazy = lazy_data(graph, options, closed, page_data)
+    if lazy:
+        data["lazy"] = lazy
     return page_text(options.title or "rnngraph", [], data, addon=addon)
 
 
