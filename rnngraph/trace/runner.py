@@ -9,6 +9,7 @@ document with sorted keys, so the same run gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -95,11 +96,12 @@ def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] =
     """Read the graph in ``path``, run its ends once with the full trace and return the trace.
 
     Nothing runs unless :func:`graphdef.runpolicy.check_runnable` admits the file (pure compute
-    ops, plus the kinds in ``allow_ops``); with ``max_iterations``, every v1 while loop stops with
-    :class:`RunLimitExceeded` when it wants more iterations than that.
+    ops, plus the kinds in ``allow_ops``); with ``max_iterations``, every while loop (v1 frames and
+    functional While ops, in functions too) stops with :class:`RunLimitExceeded` when it wants
+    more iterations than that.
     """
     from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
-    from ..graphdef.loopbound import bound_v1_loops  # noqa: PLC0415
+    from ..graphdef.loopbound import bound_v1_loops, bound_v2_loops  # noqa: PLC0415
     from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.imported import import_graph  # noqa: PLC0415
@@ -108,15 +110,19 @@ def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] =
     session.check_device(device)
     graph_def, kind = load_graph_def(path)
     check_runnable(graph_def, path, allow_ops)
-    runnable, added = graph_def, set()
+    runnable, added, loops = graph_def, set(), {}
     if max_iterations is not None:
         runnable = type(graph_def)()
         runnable.CopyFrom(graph_def)
         added = bound_v1_loops(runnable, max_iterations)
+        counters, loops, counted = bound_v2_loops(runnable, max_iterations)
+        added |= counters
     built = import_graph(runnable, device=device)
+    if loops:  # the counters a v2 loop now also returns are rnngraph's, not ends of the file
+        built.tensors["fetches"] = [t for t in built.tensors["fetches"] if t.name not in counted]
     feeds = session.random_feeds(built, batch, seed)
     return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, feeds, batch, seed, device,
-                  watch_values, max_iterations, hidden=added)
+                  watch_values, max_iterations, hidden=added, loops=loops)
 
 
 def _without(graph_def, hidden: set):
@@ -161,7 +167,8 @@ def _hide(result, hidden: set) -> None:
 
 
 def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device: Optional[str],
-           watch_values: bool, max_iterations: Optional[int] = None, hidden: set = frozenset()) -> Traced:
+           watch_values: bool, max_iterations: Optional[int] = None, hidden: set = frozenset(),
+           loops: Optional[dict] = None) -> Traced:
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
     from . import session  # noqa: PLC0415
@@ -175,6 +182,11 @@ def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device
         from ..errors import GraphFileError, RunLimitExceeded  # noqa: PLC0415
         from ..graphdef.loopbound import MARKER  # noqa: PLC0415
 
+        tagged = re.search(re.escape(MARKER) + r" #(\d+)", str(exc))
+        if tagged and tagged.group(1) in (loops or {}):  # a functional While (v2)
+            raise RunLimitExceeded(f"stopped: while loop {loops[tagged.group(1)]!r} wanted more "
+                                   f"than {max_iterations} iterations (--max-iterations; raise "
+                                   f"it if the loop is meant to run longer)") from None
         if MARKER in str(exc):
             raise RunLimitExceeded(f"stopped: a while loop wanted more than {max_iterations} "
                                    f"iterations (--max-iterations; raise it if the loop is meant "
