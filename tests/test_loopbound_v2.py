@@ -142,8 +142,9 @@ def test_tensorflow_runs_the_bounded_nested_loops_and_stops_the_one_past_the_lim
 
 @pytest.mark.tf
 @pytest.mark.parametrize("fixture", ["keras/k2-lstm.frozen.pbtxt", "keras/k3-gru.frozen.pbtxt",
-                                     "keras/k2-gru.frozen.pbtxt", "walk_while_v2.pbtxt"])
-def test_a_v2_rnn_computes_bit_identical_outputs_with_the_counter(fixture):
+                                     "keras/k2-gru.frozen.pbtxt", "walk_while_v2.pbtxt",
+                                     "dynamic_rnn lstm v2"])
+def test_a_v2_rnn_computes_bit_identical_outputs_with_the_counter(fixture, built):
     import numpy as np
 
     from rnngraph.graphdef.loaders import load_graph_def
@@ -152,7 +153,12 @@ def test_a_v2_rnn_computes_bit_identical_outputs_with_the_counter(fixture):
     from rnngraph.model.tfcompat import tf
     from rnngraph.trace import session
 
-    graph_def, _ = load_graph_def(FIXTURES / fixture)
+    if fixture.startswith("dynamic_rnn"):  # built by TensorFlow: tf.compat.v1.nn.dynamic_rnn
+        from rnngraph.graphdef.walk import as_graph_def
+
+        graph_def = as_graph_def(built(kind="dynamic", cell="lstm", steps=3, control_flow="v2"))
+    else:
+        graph_def, _ = load_graph_def(FIXTURES / fixture)
     bounded = type(graph_def)()
     bounded.CopyFrom(graph_def)
     _, loops, _ = bound_v2_loops(bounded, 1000)
