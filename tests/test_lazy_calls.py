@@ -109,6 +109,7 @@ def test_recursive_calls_are_closed_and_say_so():
             assert all(rec for found in template["calls"].values() for _, _, rec in found)
 
 
+@pytest.mark.tf
 def test_pages_without_closed_calls_hold_no_templates(walked):
     data = _data(_page(walked(kind="dynamic", steps=2, control_flow="v2")))
     assert "lazy" not in data
@@ -150,7 +151,11 @@ def test_a_click_opens_a_closed_call_and_its_calls_open_too(tmp_path, chromium):
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(browser, 60).until(lambda b: closed in _boxes(b))
+    panel = browser.execute_script("return document.querySelector('#rg-panel').textContent")
+    assert "Closed calls" in panel and "open f (f4)" in panel
     _click_box(browser, closed)
+    panel = browser.execute_script("return document.querySelector('#rg-panel').textContent")
+    assert "enter f (f4)" in panel and "Closed calls" not in panel  # the selected call's panel
     body = closed + "/f::/"
     shown = browser.execute_script(_OPS_SHOWN, body)
     # f4's body: its argument, its ten calls of f5 and its result

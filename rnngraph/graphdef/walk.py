@@ -552,7 +552,7 @@ def walk_notes(graph: nx.MultiDiGraph) -> list:
                      f"boxes, not expanded: expanding stops at "
                      f"{graph.graph.get('expansion_budget', 0):,} nodes ({_BUDGET_PER_NODE} per "
                      f"node the file holds, at least {_BUDGET_FLOOR:,}) or {_MAX_FUNCTION_DEPTH} "
-                     f"calls deep")
+                     f"calls deep; the HTML page opens them one at a time")
     return notes
 
 

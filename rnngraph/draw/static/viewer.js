@@ -612,6 +612,7 @@
         anchor = { scope: body, x: (r.left + r.right) / 2, y: r.top };
       }
       return relayout(anchor).then(function () {
+        if (st.selected === i) { showPanel(i); }  // its body is now listed to enter
         setStatus("opened " + body + (recursive ? " (recursive: one level)" : ""));
       }, function (err) {
         setStatus("cannot lay out " + body + ": " + err.message);
