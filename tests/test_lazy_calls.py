@@ -195,3 +195,18 @@ def test_a_recursive_function_opens_one_level_per_click(tmp_path, chromium):  # 
         assert sorted(shown) == sorted(call + "/f::/" + n for n in ("x", "t0", "again", "::retval_y"))
         call = call + "/f::/again"
     _shot(browser, "recursive-opened")
+
+
+@pytest.mark.tf
+def test_the_page_scene_keeps_every_scope_openable_whatever_the_cli_opened(walked):
+    # `render --format html` passes the story's scopes as RenderOptions.open_scopes; the scene
+    # once collapsed the others into boxes "scope::…" that had no scope row, and the page died
+    # in viewer.js (Cannot read properties of undefined) before drawing anything.
+    from rnngraph.draw.dot import RenderOptions
+    from rnngraph.draw.html import render_html
+
+    graph = walked(kind="dynamic", cell="lstm", steps=2, control_flow="v2")
+    data = _data(render_html(graph, RenderOptions(title="t", open_scopes=frozenset({"rnn"}))))
+    scene = data["scene"]
+    assert not [b[0] for b in scene["boxes"] if b[0].startswith("scope::")]
+    assert "rnn/BasicLSTMCellZeroState" in scene["scopes"]
