@@ -116,7 +116,7 @@ def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] =
         runnable.CopyFrom(graph_def)
         added = bound_v1_loops(runnable, max_iterations)
         counters, loops, counted = bound_v2_loops(runnable, max_iterations)
-        added |= counters
+        added |= counters | set(counted)  # "node:slot": a While's counter output, hidden too
     built = import_graph(runnable, device=device)
     if loops:  # the counters a v2 loop now also returns are rnngraph's, not ends of the file
         built.tensors["fetches"] = [t for t in built.tensors["fetches"] if t.name not in counted]
@@ -157,10 +157,52 @@ def _without(graph_def, hidden: set):
     return kept
 
 
+_PLUMBING = ("Enter", "Merge", "Switch", "Exit", "NextIteration", "Identity")
+
+
+def _lowered_counters(graphs, hidden: set, file_nodes: set) -> set:
+    """Return the partition-graph nodes of the counters bound_v2_loops added to v2 loops.
+
+    TensorFlow lowers a While to a v1 frame and inlines its cond and body: the counter's own
+    nodes keep their "rnngraph_" names (under the loop's name), and its loop plumbing (Enter,
+    Merge, Switch, Exit, NextIteration, the body's argument Identity) reads them first.
+    """
+    found: set = set()
+    for graph_def in graphs:
+        mine = {n.name for n in graph_def.node if n.name in hidden or (
+            n.name not in file_nodes and any(p.startswith("rnngraph_") for p in n.name.split("/")))}
+        changed = True
+        while changed:
+            changed = False
+            for node in graph_def.node:
+                data = [r for r in node.input if not r.startswith("^")]
+                if node.name not in mine and node.op in _PLUMBING and data and \
+                        data[0].split(":")[0] in mine:
+                    mine.add(node.name)
+                    changed = True
+        found |= mine
+    return found
+
+
 def _hide(result, hidden: set) -> None:
-    """Drop the loop counters rnngraph added (``hidden``) from a run's step stats and graphs."""
+    """Drop the loop counters rnngraph added (``hidden``) from a run's step stats and graphs.
+
+    ``hidden`` holds node names, and ``node:slot`` for an output rnngraph added to a node (the
+    counter a v2 While carries), dropped from that node's recorded outputs.
+    """
+    slots: dict = {}
+    for ref in hidden:
+        if ":" in ref:
+            name, _, slot = ref.rpartition(":")
+            slots.setdefault(name, set()).add(int(slot))
     for device in result.step_stats.dev_stats:
         kept = [n for n in device.node_stats if n.node_name.split(":")[0] not in hidden]
+        for stats in kept:
+            drop = slots.get(stats.node_name.split(":")[0])
+            if drop:
+                outputs = [o for o in stats.output if o.slot not in drop]
+                del stats.output[:]
+                stats.output.extend(outputs)
         del device.node_stats[:]
         device.node_stats.extend(kept)
     result.partition_graphs = [_without(g, hidden) for g in result.partition_graphs]
@@ -193,6 +235,8 @@ def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device
                                    f"to run longer)") from None
         raise GraphFileError(f"TensorFlow could not run the graph: {_reason(exc)}") from None
     built_graph_def = built.graph.as_graph_def()
+    if loops:  # a v2 While that TensorFlow lowered to a v1 frame: its counter's nodes there
+        hidden = set(hidden) | _lowered_counters(result.partition_graphs, hidden, set(graph.nodes))
     if hidden:  # the trace shows the file's graph, not the counters --max-iterations added
         _hide(result, hidden)
         built_graph_def = _without(built_graph_def, hidden)

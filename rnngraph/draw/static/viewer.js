@@ -605,6 +605,7 @@
         setStatus("cannot open " + nodes[i].n + ": " + err.message);
         return Promise.resolve();
       }
+      var before = Object.assign({}, st.open);
       chain(body).forEach(function (s) { st.open[s] = true; });
       var anchor = null;
       if (anchorEl) {
@@ -615,7 +616,10 @@
         if (st.selected === i) { showPanel(i); }  // its body is now listed to enter
         setStatus("opened " + body + (recursive ? " (recursive: one level)" : ""));
       }, function (err) {
-        setStatus("cannot lay out " + body + ": " + err.message);
+        st.open = before;  // the body stays, closed: its scope's box
+        return relayout(null).then(function () {
+          setStatus("opened " + body + " closed (" + err.message + ")");
+        }, function () { setStatus("cannot lay out " + body + ": " + err.message); });
       });
     }
     self.openCall = openCall;
