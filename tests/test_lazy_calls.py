@@ -210,3 +210,43 @@ def test_the_page_scene_keeps_every_scope_openable_whatever_the_cli_opened(walke
     scene = data["scene"]
     assert not [b[0] for b in scene["boxes"] if b[0].startswith("scope::")]
     assert "rnn/BasicLSTMCellZeroState" in scene["scopes"]
+
+
+def _odd_recursive():
+    """A function calling itself whose body's node has a name DOT and the terminal must escape."""
+    from rnngraph.graphdef import protos
+
+    graph_def = protos.GraphDef()
+    graph_def.node.add(name="in", op="Placeholder").attr["dtype"].type = 1
+    make_hostile_graphs._call(graph_def.node, "call", "f", ["in"])
+    fdef = graph_def.library.function.add()
+    fdef.signature.name = "f"
+    fdef.signature.input_arg.add(name="x", type=1)
+    fdef.signature.output_arg.add(name="y", type=1)
+    fdef.node_def.add(name=ODD, op="Tanh", input=["x"]).attr["T"].type = 1
+    make_hostile_graphs._call(fdef.node_def, "again", "f", [ODD + ":y:0"])
+    fdef.ret["y"] = ODD + ":y:0"
+    return graph_def
+
+
+ODD = 'we"ird\\name&amp\x1b[31m'
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_body_node_with_an_odd_name_opens_under_each_call(tmp_path, chromium):  # noqa: F811
+    from rnngraph.graphdef.walk import walk
+
+    page = _page(walk(_odd_recursive()), "odd")
+    template = _data(page)["lazy"]["templates"]["f"]
+    assert list(template["ids"]) == ["rg::C/rg::R::/" + ODD]  # spelled for DOT, as scene.py does
+    path = tmp_path / "odd.html"
+    path.write_text(page, encoding="utf-8")
+    _open(chromium, path.as_uri())
+    call = "call/f::/again"
+    for _ in range(2):
+        _act(chromium, "var v = window.rgViewers[0]; v.openCall(v.byName[arguments[0]], null, null);",
+             call)
+        assert sorted(chromium.execute_script(_OPS_SHOWN, call + "/f::/")) == sorted(
+            call + "/f::/" + n for n in ("x", ODD, "again", "::retval_y"))
+        call += "/f::/again"
