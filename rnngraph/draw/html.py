@@ -31,6 +31,7 @@ import networkx as nx
 from ..errors import UsageError
 from ..graphdef.opdocs import describe
 from .dot import RenderOptions, format_shape, format_value
+from .lazycalls import closed_calls, lazy_data, with_call_labels
 from .statements import bounded_text, graphviz_title
 
 __all__ = ["render_html", "interactive_data", "render_compare", "page_text", "page_data", "structures", "svg_titles"]
@@ -338,6 +339,8 @@ def interactive_data(graph: nx.MultiDiGraph, options: RenderOptions, open_scopes
     # from `inspect --render`) would be a box without its scope row, which the viewer cannot draw
     options = dataclasses.replace(options, open_scopes=None)
     options = _stacked(graph, options, depth) if stack_steps else options
+    closed = closed_calls(graph)
+    options = with_call_labels(graph, options, closed)
     scene = scene_data(graph, options, names)
     unknown = [s for s in open_scopes if s not in scene["scopes"]]
     if unknown:
@@ -354,6 +357,9 @@ def interactive_data(graph: nx.MultiDiGraph, options: RenderOptions, open_scopes
     data["open"] = opened
     data["start"] = _start_node(graph, found)
     data["gates"] = _gate_nodes(graph, found)
+    lazy = lazy_data(graph, options, closed, page_data)
+    if lazy:
+        data["lazy"] = lazy
     return data
 
 

@@ -140,7 +140,7 @@ def scene_data(graph: nx.MultiDiGraph, options: RenderOptions, names: list) -> d
     folded]]`` (see :func:`_fold_statements`); ``ids`` is :func:`odd_ids` of
     the boxes, collapsed scopes, clusters and notes.
     """
-    leaf = dataclasses.replace(options, depth=None)
+    leaf = dataclasses.replace(options, depth=None, open_scopes=None)  # the page opens and closes them
     layout = Layout(graph, leaf)
     palette = devices_palette(graph, layout.box_of) if leaf.color_by == "device" else {}
     folded_into = {const: consumer for consumer, items in layout.folded.items() for _, const in items}

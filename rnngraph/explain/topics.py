@@ -216,14 +216,18 @@ def explain_file(topic: str, path: str, verify: bool = False, loaded: Optional[t
     # --verify runs the file with TensorFlow: only pure compute ops (as `run FILE`).  A .tflite
     # file runs in LiteRT's interpreter instead, whose builtin ops are all pure computation; a
     # Keras file's --verify loads it with Keras in safe mode, not as a graph to run.
-    if verify and kind not in ("tflite", "keras", "h5", "keras-ops"):
-        from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
-
-        # A SavedModel's loader restores its variables; its save functions stay admitted here.
-        checkpoint = ("RestoreV2", "SaveV2", "MergeV2Checkpoints")
-        check_runnable(graph_def, path, checkpoint if kind == "savedmodel" else ())
     keras_cells = [c for c in found.cells if getattr(c, "form", "tf1") == "keras"]
     fused_cells = [c for c in found.cells if c.form == "fused"]
+    # A plain SavedModel's check runs only the part of the graph it needs, which the run-policy
+    # checks itself (verify.py), never its save and restore ops.
+    own_check = kind == "savedmodel" and not keras_cells and not fused_cells
+    if verify and kind not in ("tflite", "keras", "h5", "keras-ops") and not own_check:
+        from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
+
+        # Keras' loader and the fused kernels' run restore a SavedModel's variables: its save
+        # functions stay admitted there.
+        checkpoint = ("RestoreV2", "SaveV2", "MergeV2Checkpoints")
+        check_runnable(graph_def, path, checkpoint if kind == "savedmodel" else ())
     if kind == "tflite":
         from ..recognise.tflite import find_tflite_cells  # noqa: PLC0415
         from .tflite import tflite_overview, tflite_sections, verify_tflite  # noqa: PLC0415

@@ -108,22 +108,14 @@ def _variable_tensor(G, graph, name: str):
 
 def _set_weights(sess, G, names: list, rng, randomise: bool) -> dict:
     """Return {name: value}; with ``randomise`` every weight is first set to random non-zero values."""
-    from ..model.tfcompat import tf  # noqa: PLC0415
-
-    graph, t = sess.graph, tf()
+    graph = sess.graph
     values = {}
     for name in names:
         value_t = _variable_tensor(G, graph, name)
         if randomise and G.nodes[name]["op"] != "Const":
             shape = value_t.shape.as_list()
             value = (rng.standard_normal(shape) * 0.5).astype(np.float32)
-            handle = graph.get_tensor_by_name(f"{name}:0")
-            with graph.as_default():
-                if G.nodes[name]["op"] == "VarHandleOp":
-                    assign = t.raw_ops.AssignVariableOp(resource=handle, value=value)
-                else:
-                    assign = t.compat.v1.assign(handle, value)
-            sess.run(assign)
+            _assign(sess, G, name, value)
         values[name] = sess.run(value_t)
     return values
 
@@ -200,10 +192,8 @@ def verify_session(sess, G, findings: Findings, run: Run, batch: int = 4, seed: 
         raise UsageError("--verify cannot read the cells' sizes from this graph")
     rng = np.random.default_rng(seed)
     weights = []
-    names = [n for c in cells for n in _weight_names(c).values() if n]
+    names = _weight_nodes(findings)
     proj = rnn.projection
-    if proj is not None:
-        names += [n for n in (proj.kernel, proj.bias) if n]
     missing = [n for n in names if n not in G]
     if missing:
         raise UsageError(f"--verify cannot find the weight(s) {', '.join(missing)} in the graph")
@@ -429,28 +419,92 @@ def verify_file(path, kind: str, graph_def, findings: Findings, batch: int = 4, 
               outputs=list(rnn.outputs), randomise=randomise,
               state=[(s.layer, s.part, s.node if s.output == 0 else f"{s.node}:{s.output}")
                      for s in rnn.final_state])
+    if kind == "savedmodel":
+        graph_def = _checked_subgraph(path, graph_def, G, findings, run)
     graph = t.Graph()
     with graph.as_default():
         sess = t.compat.v1.Session(graph=graph)
-        try:
+        try:  # rnngraph's own protobuf classes: hand TensorFlow its own
+            t.compat.v1.import_graph_def(
+                t.compat.v1.GraphDef.FromString(graph_def.SerializeToString()), name="")
             if kind == "savedmodel":
-                tags = _saved_model_tags(path)
-                t.compat.v1.saved_model.loader.load(sess, tags, str(path))
-            else:  # rnngraph's own protobuf classes: hand TensorFlow its own
-                t.compat.v1.import_graph_def(
-                    t.compat.v1.GraphDef.FromString(graph_def.SerializeToString()), name="")
+                _restore_others(sess, path, G, graph_def, set(_weight_nodes(findings)))
             return verify_session(sess, G, findings, run, batch=batch, seed=seed, step=step)
         finally:
             sess.close()
 
 
-def _saved_model_tags(path) -> list:
+def _weight_nodes(findings: Findings) -> list:
+    """Return the variables (or constants) of the first RNN's cells and projection, in order."""
+    rnn = findings.rnns[0]
+    by_scope = {c.scope: c for c in findings.cells}
+    names = [n for s in rnn.layers if s in by_scope for n in _weight_names(by_scope[s]).values() if n]
+    if rnn.projection is not None:
+        names += [n for n in (rnn.projection.kernel, rnn.projection.bias) if n]
+    return names
+
+
+def _checked_subgraph(path, graph_def, G, findings: Findings, run: Run):
+    """Return the part of a SavedModel's graph that --verify runs, admitted by the run-policy.
+
+    What the check fetches, feeds and sets (outputs, final state, inputs, weights and the
+    reads of them), and what those read: never the checkpoint's save and restore ops, whose
+    file names come from the graph itself, so the policy admits none of them.
+    """
+    from ..graphdef.prune import needed_subgraph  # noqa: PLC0415
+    from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
+
+    rnn = findings.rnns[0]
+    weights = _weight_nodes(findings)
+    reads = [d for w in weights if w in G and G.nodes[w]["op"] == "VarHandleOp"
+             for d in G.successors(w) if G.nodes[d]["op"] == "ReadVariableOp"]
+    wanted = [*run.outputs, *(n.split(":")[0] for _, _, n in run.state), *run.x, *weights, *reads,
+              *(n for n in (run.seq_length, run.keep_prob) if n),
+              *(s.initial for s in rnn.final_state if s.initial), *(d.mask for d in rnn.dropout)]
+    pruned = needed_subgraph(graph_def, wanted)
+    check_runnable(pruned, path)
+    return pruned
+
+
+_VARIABLE_OPS = ("VariableV2", "Variable", "VarHandleOp")
+
+
+def _restore_others(sess, path, G, graph_def, weights: set) -> None:
+    """Give the variables the check reads but does not set their values from the checkpoint.
+
+    Read with TensorFlow's checkpoint reader from the SavedModel's own ``variables/`` folder
+    (never by the graph's restore ops, which read files the graph names).
+    """
     from pathlib import Path  # noqa: PLC0415
 
-    from ..graphdef import protos  # noqa: PLC0415
+    from ..model.tfcompat import tf  # noqa: PLC0415
 
-    saved = protos.SavedModel()
-    saved.ParseFromString((Path(path) / "saved_model.pb").read_bytes())
-    if not saved.meta_graphs:
-        raise UsageError(f"{path} holds no meta graph to load")
-    return list(saved.meta_graphs[0].meta_info_def.tags)
+    others = sorted(n.name for n in graph_def.node if n.op in _VARIABLE_OPS and n.name not in weights)
+    if not others:
+        return
+    t = tf()
+    try:
+        reader = t.train.load_checkpoint(str(Path(path) / "variables" / "variables"))
+    except (t.errors.OpError, ValueError) as exc:
+        raise UsageError(f"--verify cannot read the checkpoint of {path}: "
+                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
+    for name in others:
+        if not reader.has_tensor(name):
+            raise UsageError(f"--verify needs variable {name!r}, which the checkpoint of {path} "
+                             f"does not hold")
+        _assign(sess, G, name, reader.get_tensor(name))
+
+
+def _assign(sess, G, name: str, value) -> None:
+    """Set variable ``name`` (a resource handle or a ref variable) to ``value`` in ``sess``."""
+    from ..model.tfcompat import tf  # noqa: PLC0415
+
+    t, graph = tf(), sess.graph
+    handle = graph.get_tensor_by_name(f"{name}:0")
+    with graph.as_default():
+        if G.nodes[name]["op"] == "VarHandleOp":
+            assign = t.raw_ops.AssignVariableOp(resource=handle, value=value)
+        else:
+            assign = t.compat.v1.assign(handle, value)
+    sess.run(assign)
+

@@ -28,7 +28,8 @@ from ..errors import GraphFileError
 
 __all__ = ["walk", "as_graph_def", "decode_attr", "dtype_name", "FUNCTION_ATTRS",
            "top_level_nodes", "scope_of", "format_shape", "MAX_SCOPE_DEPTH", "RESERVED",
-           "body_prefix", "retval_key", "retval_name", "expansion_budget", "walk_notes"]
+           "body_prefix", "retval_key", "retval_name", "expansion_budget", "walk_notes",
+           "calls_of", "expand_body"]
 
 # Ops whose function-valued attributes are expanded as subgraphs.
 FUNCTION_ATTRS = ("cond", "body", "then_branch", "else_branch", "f", "branches")
@@ -512,6 +513,9 @@ def walk(source, expand_functions: bool = True) -> nx.MultiDiGraph:
         len(f.node_def) for f in graph_def.library.function)}
     graph.graph["recursion"] = recursive_functions(graph_def)
     graph.graph["unexpanded_calls"] = []
+    # The FunctionDefs by name ("_": not written by --format json): the page embeds the bodies
+    # of the calls left closed, each once, and opens them on a click (draw/lazycalls.py).
+    graph.graph["_library"] = {f.signature.name: f for f in graph_def.library.function}
     if expand_functions:
         graph.graph["expansion_budget"] = expansion_budget(graph_def)
         _expand_calls(graph, graph_def, graph.graph["expansion_budget"])
@@ -548,7 +552,7 @@ def walk_notes(graph: nx.MultiDiGraph) -> list:
                      f"boxes, not expanded: expanding stops at "
                      f"{graph.graph.get('expansion_budget', 0):,} nodes ({_BUDGET_PER_NODE} per "
                      f"node the file holds, at least {_BUDGET_FLOOR:,}) or {_MAX_FUNCTION_DEPTH} "
-                     f"calls deep")
+                     f"calls deep; the HTML page opens them one at a time")
     return notes
 
 
@@ -728,7 +732,7 @@ def _function_input(text: str, args: set, node: str) -> tuple[str, int, bool]:
     return parts[0], number if number is not None else 0, False
 
 
-def _calls_of(attrs: dict) -> list:
+def calls_of(attrs: dict) -> list:
     """Return [(role, function name)] of a node's function-valued attributes."""
     found = []
     for attr_name in FUNCTION_ATTRS:
@@ -751,7 +755,7 @@ def _expand_calls(graph: nx.MultiDiGraph, graph_def, budget: int) -> None:
     left_out = graph.graph["unexpanded_calls"]
     while queue:
         node, depth, stack = queue.popleft()
-        for role, fname in _calls_of(graph.nodes[node]["attrs"]):
+        for role, fname in calls_of(graph.nodes[node]["attrs"]):
             if fname not in library:
                 continue
             if fname in stack:
@@ -767,6 +771,11 @@ def _expand_calls(graph: nx.MultiDiGraph, graph_def, budget: int) -> None:
             budget -= body.size
             added = _expand_function(graph, node, role, body)
             queue.extend((key, depth + 1, stack + (fname,)) for key in added)
+
+
+def expand_body(graph: nx.MultiDiGraph, caller: str, role: str, fdef) -> list:
+    """Add one copy of FunctionDef ``fdef`` under ``caller`` (its calls stay closed); return its keys."""
+    return _expand_function(graph, caller, role, _Decoded(fdef))
 
 
 def _expand_function(graph: nx.MultiDiGraph, caller: str, role: str, body: _Decoded) -> list:

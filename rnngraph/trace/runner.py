@@ -9,6 +9,7 @@ document with sorted keys, so the same run gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Optional
 
@@ -95,11 +96,12 @@ def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] =
     """Read the graph in ``path``, run its ends once with the full trace and return the trace.
 
     Nothing runs unless :func:`graphdef.runpolicy.check_runnable` admits the file (pure compute
-    ops, plus the kinds in ``allow_ops``); with ``max_iterations``, every v1 while loop stops with
-    :class:`RunLimitExceeded` when it wants more iterations than that.
+    ops, plus the kinds in ``allow_ops``); with ``max_iterations``, every while loop (v1 frames and
+    functional While ops, in functions too) stops with :class:`RunLimitExceeded` when it wants
+    more iterations than that.
     """
     from ..graphdef.loaders import load_graph_def  # noqa: PLC0415
-    from ..graphdef.loopbound import bound_v1_loops  # noqa: PLC0415
+    from ..graphdef.loopbound import bound_v1_loops, bound_v2_loops  # noqa: PLC0415
     from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
     from ..graphdef.walk import walk  # noqa: PLC0415
     from ..model.imported import import_graph  # noqa: PLC0415
@@ -108,15 +110,19 @@ def trace_file(path: str, batch: int = 2, seed: int = 0, device: Optional[str] =
     session.check_device(device)
     graph_def, kind = load_graph_def(path)
     check_runnable(graph_def, path, allow_ops)
-    runnable, added = graph_def, set()
+    runnable, added, loops = graph_def, set(), {}
     if max_iterations is not None:
         runnable = type(graph_def)()
         runnable.CopyFrom(graph_def)
         added = bound_v1_loops(runnable, max_iterations)
+        counters, loops, counted = bound_v2_loops(runnable, max_iterations)
+        added |= counters | set(counted)  # "node:slot": a While's counter output, hidden too
     built = import_graph(runnable, device=device)
+    if loops:  # the counters a v2 loop now also returns are rnngraph's, not ends of the file
+        built.tensors["fetches"] = [t for t in built.tensors["fetches"] if t.name not in counted]
     feeds = session.random_feeds(built, batch, seed)
     return _trace(built, walk(graph_def), {"file": str(path), "kind": kind}, feeds, batch, seed, device,
-                  watch_values, max_iterations, hidden=added)
+                  watch_values, max_iterations, hidden=added, loops=loops)
 
 
 def _without(graph_def, hidden: set):
@@ -151,17 +157,60 @@ def _without(graph_def, hidden: set):
     return kept
 
 
+_PLUMBING = ("Enter", "Merge", "Switch", "Exit", "NextIteration", "Identity")
+
+
+def _lowered_counters(graphs, hidden: set, file_nodes: set) -> set:
+    """Return the partition-graph nodes of the counters bound_v2_loops added to v2 loops.
+
+    TensorFlow lowers a While to a v1 frame and inlines its cond and body: the counter's own
+    nodes keep their "rnngraph_" names (under the loop's name), and its loop plumbing (Enter,
+    Merge, Switch, Exit, NextIteration, the body's argument Identity) reads them first.
+    """
+    found: set = set()
+    for graph_def in graphs:
+        mine = {n.name for n in graph_def.node if n.name in hidden or (
+            n.name not in file_nodes and any(p.startswith("rnngraph_") for p in n.name.split("/")))}
+        changed = True
+        while changed:
+            changed = False
+            for node in graph_def.node:
+                data = [r for r in node.input if not r.startswith("^")]
+                if node.name not in mine and node.op in _PLUMBING and data and \
+                        data[0].split(":")[0] in mine:
+                    mine.add(node.name)
+                    changed = True
+        found |= mine
+    return found
+
+
 def _hide(result, hidden: set) -> None:
-    """Drop the loop counters rnngraph added (``hidden``) from a run's step stats and graphs."""
+    """Drop the loop counters rnngraph added (``hidden``) from a run's step stats and graphs.
+
+    ``hidden`` holds node names, and ``node:slot`` for an output rnngraph added to a node (the
+    counter a v2 While carries), dropped from that node's recorded outputs.
+    """
+    slots: dict = {}
+    for ref in hidden:
+        if ":" in ref:
+            name, _, slot = ref.rpartition(":")
+            slots.setdefault(name, set()).add(int(slot))
     for device in result.step_stats.dev_stats:
         kept = [n for n in device.node_stats if n.node_name.split(":")[0] not in hidden]
+        for stats in kept:
+            drop = slots.get(stats.node_name.split(":")[0])
+            if drop:
+                outputs = [o for o in stats.output if o.slot not in drop]
+                del stats.output[:]
+                stats.output.extend(outputs)
         del device.node_stats[:]
         device.node_stats.extend(kept)
     result.partition_graphs = [_without(g, hidden) for g in result.partition_graphs]
 
 
 def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device: Optional[str],
-           watch_values: bool, max_iterations: Optional[int] = None, hidden: set = frozenset()) -> Traced:
+           watch_values: bool, max_iterations: Optional[int] = None, hidden: set = frozenset(),
+           loops: Optional[dict] = None) -> Traced:
     from ..recognise import recognise  # noqa: PLC0415
     from ..recognise.repeats import cached_unrolled  # noqa: PLC0415
     from . import session  # noqa: PLC0415
@@ -175,12 +224,19 @@ def _trace(built, graph, model: dict, feeds: dict, batch: int, seed: int, device
         from ..errors import GraphFileError, RunLimitExceeded  # noqa: PLC0415
         from ..graphdef.loopbound import MARKER  # noqa: PLC0415
 
+        tagged = re.search(re.escape(MARKER) + r" #(\d+)", str(exc))
+        if tagged and tagged.group(1) in (loops or {}):  # a functional While (v2)
+            raise RunLimitExceeded(f"stopped: while loop {loops[tagged.group(1)]!r} wanted more "
+                                   f"than {max_iterations} iterations (--max-iterations; raise "
+                                   f"it if the loop is meant to run longer)") from None
         if MARKER in str(exc):
             raise RunLimitExceeded(f"stopped: a while loop wanted more than {max_iterations} "
                                    f"iterations (--max-iterations; raise it if the loop is meant "
                                    f"to run longer)") from None
         raise GraphFileError(f"TensorFlow could not run the graph: {_reason(exc)}") from None
     built_graph_def = built.graph.as_graph_def()
+    if loops:  # a v2 While that TensorFlow lowered to a v1 frame: its counter's nodes there
+        hidden = set(hidden) | _lowered_counters(result.partition_graphs, hidden, set(graph.nodes))
     if hidden:  # the trace shows the file's graph, not the counters --max-iterations added
         _hide(result, hidden)
         built_graph_def = _without(built_graph_def, hidden)

@@ -518,6 +518,133 @@
     self.enterFunction = enterFunction;
     self.leaveFunction = leaveFunction;
 
+    // ---- function calls left closed (past the expansion budget, or recursive: draw/lazycalls.py)
+    // data.lazy.templates holds each function's body once, keyed by its name, made for a
+    // stand-in caller (lazy.caller) and role (lazy.role); opening a call copies the template
+    // under it, wires the call to the body's arguments and its results back (as walk does for
+    // the calls it expands), and lays out again.  The body's own calls stay closed: a recursive
+    // function opens one level per click.
+    var lazy = data.lazy && data.lazy.templates ? data.lazy : null;
+    function closedCalls(name) { return lazy && lazy.calls.hasOwnProperty(name) ? lazy.calls[name] : []; }
+    self.closedCalls = closedCalls;
+    function plainKey(text) {
+      // a key viewer.js writes into DOT as "key" as it stands (scene.py: odd_ids for the others)
+      return /^[\x20-\x7e]*$/.test(text) && !/[\\"&]/.test(text) && text.length < 3000;
+    }
+    function stripLines(statement) {
+      lazy.lines.forEach(function (line) {
+        statement = statement.split("\\n" + line).join("").split('label="' + line + '"').join('label=""');
+      });
+      return statement;
+    }
+    function instantiate(i, role) {
+      var caller = nodes[i].n, calls = closedCalls(caller), call = null;
+      calls.forEach(function (c) { if (c[0] === role && !call) { call = c; } });
+      if (!call) { throw new Error(caller + " has no closed call for " + role); }
+      var t = lazy.templates[call[1]], prefix = caller + "/" + role + "::";
+      if (!plainKey(prefix)) { throw new Error("its name holds characters the page cannot place"); }
+      var token = lazy.caller + "/" + lazy.role + "::", short = caller.slice(caller.lastIndexOf("/") + 1) || caller;
+      var tokens = new RegExp("scope::" + lazy.caller + '(?=")|' + token.replace(/\//g, "\\/") + "|" +
+                              lazy.role + "|" + lazy.caller, "g");
+      function sub(text) {
+        return text.replace(tokens, function (m) {
+          if (m === token) { return prefix; }
+          if (m === lazy.role) { return role; }
+          if (m === lazy.caller) { return short; }
+          return "scope::" + caller;
+        });
+      }
+      function key(text) { return text === lazy.caller ? caller : prefix + text.slice(token.length); }
+      var nodeBase = nodes.length, boxBase = scene.boxes.length;
+      t.nodes.forEach(function (n) {
+        byName[key(n.n)] = nodes.length;
+        nodes.push({ n: key(n.n), o: n.o, d: n.d, f: nodes[i].f, a: n.a, t: n.t, s: [],
+                     i: n.i.map(function (inp) { return [inp[0] + nodeBase].concat(inp.slice(1)); }) });
+        consumers.push([]);
+      });
+      for (var j = nodeBase; j < nodes.length; j++) {
+        nodes[j].i.forEach(function (inp) { consumers[inp[0]].push([j, inp[1], inp[2]]); });
+      }
+      Object.keys(t.ops).forEach(function (op) { if (!data.ops[op]) { data.ops[op] = t.ops[op]; } });
+      t.boxes.forEach(function (b) {
+        boxIndex[key(b[0])] = scene.boxes.length;
+        scene.boxes.push([key(b[0]), sub(b[1]), key(b[2]), sub(b[3])]);
+      });
+      t.node.forEach(function (k) { scene.node.push(k < 0 ? -1 : k + boxBase); });
+      Object.keys(t.folds).forEach(function (k) {
+        scene.folds[String(Number(k) + boxBase)] = [t.folds[k][0].map(function (c) { return c + boxBase; }),
+                                                    t.folds[k][1].map(sub)];
+      });
+      Object.keys(t.folded).forEach(function (k) { scene.folded[String(Number(k) + boxBase)] = t.folded[k] + boxBase; });
+      t.edges.forEach(function (e) { scene.edges.push([e[0] + boxBase, e[1] + boxBase].concat(e.slice(2))); });
+      Object.keys(t.ids).forEach(function (id) {
+        var spelled = [sub(t.ids[id][0]), sub(t.ids[id][1])];
+        odd[id.split(token).join(prefix)] = spelled;
+        titleIds[spelled[1]] = id.split(token).join(prefix);
+      });
+      Object.keys(t.scopes).forEach(function (s) {
+        if (!scene.scopes[key(s)]) { scene.scopes[key(s)] = [sub(t.scopes[s][0]), sub(t.scopes[s][1]), t.scopes[s][2]]; }
+      });
+      // walk's wiring: the call's inputs flow into the body's arguments, its results back out
+      var callerBox = scene.node[i];
+      t.args.forEach(function (a, k) {
+        nodes[nodeBase + a].i.push([i, k, 0, nodes[nodeBase + a].t[0] || "", 0]);
+        consumers[i].push([nodeBase + a, k, 0]);
+        var box = scene.node[nodeBase + a];
+        if (callerBox >= 0 && box >= 0) { scene.edges.push([callerBox, box, 0, "call", 0, [nodes[nodeBase + a].t[0] || "?"], 1]); }
+      });
+      t.rets.forEach(function (r, k) {
+        nodes[i].i.push([nodeBase + r, 0, 0, nodes[nodeBase + r].t[0] || "", 0]);
+        consumers[nodeBase + r].push([i, k, 0]);
+        var box = scene.node[nodeBase + r];
+        if (callerBox >= 0 && box >= 0) { scene.edges.push([box, callerBox, 0, "return", 0, [nodes[nodeBase + r].t[0] || "?"], 1]); }
+      });
+      Object.keys(t.calls).forEach(function (name) {
+        lazy.calls[key(name)] = t.calls[name].map(function (c) { return c.slice(); });
+      });
+      scene.functions[caller] = (scene.functions[caller] || []).concat([[role, prefix, call[1]]]);
+      calls.splice(calls.indexOf(call), 1);
+      if (!calls.length) {
+        delete lazy.calls[caller];
+        if (callerBox >= 0 && scene.boxes[callerBox][0] === caller) {
+          scene.boxes[callerBox][1] = stripLines(scene.boxes[callerBox][1]);
+          var fold = scene.folds[callerBox];
+          if (fold) { fold[1] = fold[1].map(stripLines); }
+        }
+      }
+      return prefix;
+    }
+    function openCall(i, role, anchorEl) {
+      // open the closed call of node i for role (its first closed one if not given)
+      var calls = closedCalls(nodes[i].n);
+      if (!calls.length) { return Promise.resolve(); }
+      role = role || calls[0][0];
+      var recursive = calls.some(function (c) { return c[0] === role && c[2]; }), body;
+      try {
+        body = instantiate(i, role);
+      } catch (err) {
+        setStatus("cannot open " + nodes[i].n + ": " + err.message);
+        return Promise.resolve();
+      }
+      var before = Object.assign({}, st.open);
+      chain(body).forEach(function (s) { st.open[s] = true; });
+      var anchor = null;
+      if (anchorEl) {
+        var r = anchorEl.getBoundingClientRect();
+        anchor = { scope: body, x: (r.left + r.right) / 2, y: r.top };
+      }
+      return relayout(anchor).then(function () {
+        if (st.selected === i) { showPanel(i); }  // its body is now listed to enter
+        setStatus("opened " + body + (recursive ? " (recursive: one level)" : ""));
+      }, function (err) {
+        st.open = before;  // the body stays, closed: its scope's box
+        return relayout(null).then(function () {
+          setStatus("opened " + body + " closed (" + err.message + ")");
+        }, function () { setStatus("cannot lay out " + body + ": " + err.message); });
+      });
+    }
+    self.openCall = openCall;
+
     function renderCrumbs() {
       var crumbs = q("crumbs");
       if (!crumbs) { return; }
@@ -704,6 +831,19 @@
         });
         panel.appendChild(el("p", "Enter opens the first; Esc comes back.", "rg-hint"));
       }
+      var closed = closedCalls(n.n);
+      if (closed.length) {
+        section("Closed calls");
+        closed.forEach(function (c) {
+          var b = el("button", "open " + c[0] + " (" + c[1] + (c[2] ? ", recursive: one level" : "") + ")", "rg-open-call");
+          b.type = "button";
+          b.setAttribute("data-node", String(i));
+          b.setAttribute("data-role", c[0]);
+          panel.appendChild(b);
+        });
+        panel.appendChild(el("p", "Not expanded when the page was made (the file's expansion budget, or a " +
+          "recursion): opening one adds its body here, its own calls closed.", "rg-hint"));
+      }
       if (n.s.length) {
         section("Part of");
         n.s.forEach(function (k) {
@@ -862,6 +1002,7 @@
         if (scene) { openScope(box.slice(7), g); } else { expandLevel(box); }
         return;
       }
+      if (byName.hasOwnProperty(box) && closedCalls(box).length) { openCall(byName[box], null, g); return; }
       if (byName.hasOwnProperty(box)) { select(byName[box], false); return; }
       listMembers(box, box.replace(/^[a-z]+::/, ""), "grouped into this box");
     });
@@ -872,6 +1013,9 @@
       var t = e.target;
       if (t.hasAttribute && t.hasAttribute("data-node")) { select(Number(t.getAttribute("data-node")), true); }
       if (t.classList && t.classList.contains("rg-enter")) { enterFunction(t.getAttribute("data-scope")); }
+      if (t.classList && t.classList.contains("rg-open-call")) {
+        openCall(Number(t.getAttribute("data-node")), t.getAttribute("data-role"), null);
+      }
     });
     var crumbsEl = q("crumbs");
     if (crumbsEl) {
