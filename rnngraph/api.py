@@ -97,6 +97,7 @@ class Graph:
         from .draw.dot import RenderOptions, plan_detail  # noqa: PLC0415
 
         title, focus_nodes, annotations, labels = self.title, None, {}, {}
+        folds, rankdir = {}, "TB"
         if focus or annotate:
             from .draw import focus as focus_views  # noqa: PLC0415
 
@@ -106,8 +107,10 @@ class Graph:
             if focus:
                 focus_nodes = frozenset(view.nodes)
                 title = f"{title}\nfocus: {focus}"
+                folds, rankdir = view.folds, view.rankdir
         options = RenderOptions(depth=depth, color_by=color_by, focus_nodes=focus_nodes,
-                                annotations=annotations, labels=labels, title=title)
+                                annotations=annotations, labels=labels, title=title,
+                                folds=folds, rankdir=rankdir)
         return plan_detail(self.networkx, options)[0] if depth is None else options
 
     def render(self, path: Union[str, Path], fmt: Optional[str] = None, **options) -> str:

@@ -48,8 +48,10 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             f"draw less with --depth N (e.g. --depth 1) or --focus")
     palette = devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
     out = ["digraph rnngraph {"]
+    rows = options.rankdir == "LR" and options.focus_nodes is not None  # one row per loop variable
     graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
-                   'fontname="Helvetica"', "fontsize=12", "nodesep=0.25", "ranksep=0.4",
+                   'fontname="Helvetica"', "fontsize=12", f"nodesep={0.1 if rows else 0.25}",
+                   f"ranksep={0.25 if rows else 0.4}",
                    "labelloc=t", "labeljust=l"]
     if len(boxes) > 150:
         graph_attrs += ["nslimit=2", "mclimit=0.3", "searchsize=30"]
@@ -75,7 +77,8 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     if notes and options.focus_nodes is not None:  # tall views keep their notes on the side
         from .rows import notes_beside  # noqa: PLC0415
 
-        beside = notes_beside(boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
+        beside = rows or notes_beside(
+            boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
 
@@ -105,14 +108,16 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             stack.append((child, inner, "close"))
             stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
-    out.extend(_edge_statements(merged, len(boxes), graph))
-    if options.focus_nodes is not None:  # unconnected pieces stacked, not in one wide strip
+    out.extend(_edge_statements(merged, len(boxes), graph, rows))
+    if options.focus_nodes is not None and not rows:  # unconnected pieces stacked, not in one wide strip
         from .rows import column_edges  # noqa: PLC0415
 
         drawn = [(key[0], key[1]) for key in merged]
         for bottom, top in column_edges(boxes, drawn, notes):
             out.append(f"  {dot_quote(bottom)} -> {dot_quote(top)} [style=invis, weight=0];")
-    if options.legend:
+    if options.legend and rows:
+        out.append(f"  graph [label={_legend(graph, layout, options, palette, merged, True)}];")
+    elif options.legend:
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
     return "\n".join(out) + "\n"
@@ -135,11 +140,15 @@ def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
     return ""
 
 
-def _edge_statements(merged: dict, box_count: int, graph) -> list:
+def _edge_statements(merged: dict, box_count: int, graph, rows: bool = False) -> list:
     label_key = "xlabel"
     lines = []
     for (a, b, control, kind, back), datas in sorted(merged.items()):
         attrs = []
+        if rows and a in graph and graph.nodes[a]["op"] == "LoopCond":
+            # Each loop variable's row runs Enter → Merge → Switch; the condition, read by
+            # every Switch, would otherwise push the Switches three columns right.
+            attrs.append("constraint=false")
         shapes = edge_shapes(graph, a, b, datas)
         count = f" ×{len(datas)}" if len(datas) > 1 and len(shapes) == 1 and ":" not in shapes[0] else ""
         if a == b:  # a stack of step copies: the state handed from each copy to the next
@@ -169,7 +178,9 @@ def _edge_statements(merged: dict, box_count: int, graph) -> list:
     return lines
 
 
-def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
+def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict,
+            across: bool = False) -> str:
+    """Return the legend node's statement, or (``across``) the graph label: title, legend in a row."""
     rows = []
     if options.overlay is not None:
         from .overlay import legend_rows  # noqa: PLC0415
@@ -183,18 +194,21 @@ def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged
     else:
         rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in legend_categories(graph, layout)]
         rows += group_rows(layout)
-    cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD></TR>'
-                    if colour else f'<TR><TD ALIGN="LEFT"><I>{html_escape(text)}</I></TD></TR>'
-                    for text, colour in rows)
-    extra = "".join(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{EDGE_STYLES[key][1]}">'
-                    f'{html_escape(EDGE_STYLES[key][0])}</FONT></TD></TR>'
-                    for key in edge_styles(merged))
+    cells = [f'<TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD>'
+             if colour else f'<TD ALIGN="LEFT"><I>{html_escape(text)}</I></TD>' for text, colour in rows]
+    cells += [f'<TD ALIGN="LEFT"><FONT COLOR="{EDGE_STYLES[key][1]}">'
+              f'{html_escape(EDGE_STYLES[key][0])}</FONT></TD>' for key in edge_styles(merged)]
     hidden = hidden_text(graph, options)
     if hidden:
-        extra += f'<TR><TD ALIGN="LEFT"><I>{html_escape(hidden)}</I></TD></TR>'
-    return (f'  "legend::" [shape=plaintext, style="", fontsize=10, label=<<TABLE BORDER="0" '
-            f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
-            f"{cells}{extra}</TABLE>>];")
+        cells.append(f'<TD ALIGN="LEFT"><I>{html_escape(hidden)}</I></TD>')
+    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+    if across:  # one row under the title: a column of its own would make the drawing taller
+        title = "".join(f"{html_escape(line)}<BR ALIGN=\"LEFT\"/>" for line in options.title.split("\n"))
+        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD ALIGN="LEFT">{title}</TD></TR>'
+                f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="10">{table}<TR><TD><B>legend</B></TD>'
+                f'{"".join(cells)}</TR></TABLE></FONT></TD></TR></TABLE>>')
+    return (f'  "legend::" [shape=plaintext, style="", fontsize=10, label=<{table}<TR><TD><B>legend</B>'
+            f'</TD></TR>{"".join(f"<TR>{c}</TR>" for c in cells)}</TABLE>>];')
 
 
 def hidden_text(graph: nx.MultiDiGraph, options: RenderOptions) -> str:

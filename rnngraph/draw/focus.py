@@ -8,6 +8,7 @@ Python over the walked graph; the texts come from the recognisers' findings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -25,14 +26,22 @@ FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates"
 
 @dataclass
 class FocusView:
-    """What to draw: ``nodes``; a note beside some (``annotations``); extra label lines (``labels``)."""
+    """What to draw: ``nodes``; a note beside some (``annotations``); extra label lines (``labels``).
+
+    ``folds`` draws some nodes as one box labelled with what they compute ("fold::…" ->
+    (nodes, label)), ``rankdir`` the direction that fits the view on a slide.
+    """
 
     nodes: set = field(default_factory=set)
     annotations: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
+    folds: dict = field(default_factory=dict)
+    rankdir: str = "TB"
 
     def merge(self, other: "FocusView") -> "FocusView":
         self.nodes |= other.nodes
+        for key, fold in other.folds.items():
+            self.folds.setdefault(key, fold)
         for key, text in other.annotations.items():
             self.annotations.setdefault(key, text)
         for key, text in other.labels.items():
@@ -49,6 +58,100 @@ def _with_context(G: nx.MultiDiGraph, core: set) -> set:
     return nodes
 
 
+def cell_formula(cell) -> list:
+    """Return the lines saying what a recognised cell computes, from its findings."""
+    act = cell.activation or "φ"
+    head = f"{short_name(cell.scope)}: {cell.kind.upper()} cell" + (
+        f", {cell.n_neurons} neurons" if cell.n_neurons else "")
+    if cell.kind == "lstm" and cell.form == "tf1":
+        return [head, *_lstm_notes(cell).values()]
+    if cell.kind == "gru" and cell.form == "tf1":
+        return [head, "h_t = u⊙h_(t−1) + (1 − u)⊙c", f"c = {act}([X_t, r⊙h_(t−1)] · W_c + b_c)"]
+    if cell.kind == "rnn" and cell.activation:
+        return [head, f"h_t = {act}([X_t, h_(t−1)] · W + b)"]
+    return [head]
+
+
+def _fold_cells(G, found: Findings, view: FocusView, inside, box: str) -> None:
+    """Draw the cells whose nodes ``inside`` accepts as one box ``box`` saying what they compute.
+
+    The loop's views are about the loop variables; the cell's own ops have their own view
+    (``--focus cell`` / ``gates``).  Constants read only by the cells fold with them.
+    """
+    members, heads, formulas = set(), [], []
+    for cell in found.cells:
+        mine = {n for n in cell.nodes if n in G and inside(n)}
+        if not mine:
+            continue
+        members |= mine
+        lines = cell_formula(cell)
+        heads.append(lines[0])
+        if lines[1:] not in formulas:
+            formulas.append(lines[1:])
+    if len(members) < 2:
+        return
+    for node in list(members):
+        for const in G.predecessors(node):
+            if G.nodes[const]["op"] == "Const" and set(G.successors(const)) <= members:
+                members.add(const)
+    if len(heads) > 1 and len(formulas) == 1:  # stacked layers of one kind: the formula once
+        lines = [f"{len(heads)} layers, one after the other:", *heads, "each:", *formulas[0]]
+    else:
+        lines = [line for head, formula in zip(heads, formulas * len(heads)) for line in (head, *formula)]
+    view.folds[box] = (frozenset(members), "\n".join(lines))
+
+
+def _loop_context(G, loop, core: set) -> set:
+    """Return a v1 loop's frame plus what its loop variables start from and end in.
+
+    An invariant's Enter says in its label what it brings in ("invariant: bound
+    Shape(rnn/transpose)[0]"), so its source is not drawn again beside it.
+    """
+    nodes = set(core)
+    for var in loop.loop_vars:
+        if var.enter:
+            nodes.update(G.predecessors(var.enter))
+        if var.exit:
+            nodes.update(G.successors(var.exit))
+    return nodes
+
+
+def _fold_condition(G, loop, view: FocusView) -> None:
+    """Draw the ops computing a v1 loop's condition, with the bounds they read, as one box.
+
+    LoopCond only hands their boolean to the Switches; the note beside it says so.
+    """
+    ops = set(loop.condition_ops)
+    if len(ops) < 2:
+        return
+    bounds = {inv["node"] for inv in loop.invariants
+              if set(G.successors(inv["node"])) <= ops}
+    names = ", ".join(sorted(short_name(n) for n in ops))
+    label = f"condition ({names}):\n{loop.condition}"
+    if bounds:
+        label += "\nbounds: loop invariants"
+    view.folds[f"fold::{loop.name}::condition"] = (frozenset(ops | bounds), label)
+    view.annotations[loop.loop_cond] = ("LoopCond: hands the condition's boolean to every "
+                                        "Switch (true: run the body again)")
+
+
+def _fold_array_ops(G, found: Findings, loop, view: FocusView) -> None:
+    """Draw each TensorArray read / write in the loop with its invariant Enters as one box."""
+    invariant = {inv["node"] for inv in loop.invariants}
+    for ta in found.tensor_arrays:
+        role = "input" if ta.role == "input" else "output"
+        steps = [(n, f"{G.nodes[n]['op']}: X_t = {role} TensorArray[time]") for n in ta.reads]
+        steps += [(n, f"{G.nodes[n]['op']}: {role} TensorArray[time] = this step's output")
+                  for n in ta.writes]
+        for node, text in steps:
+            if G.nodes[node]["frame"] != loop.frame:
+                continue
+            members = {node} | {p for p in G.predecessors(node) if p in invariant}
+            if len(members) > 1:
+                view.folds[f"fold::{node}"] = (frozenset(members),
+                                               f"{text}\n(handle and flow: loop invariants)")
+
+
 def _while_loop(G, found: Findings) -> FocusView:
     view = FocusView()
     for loop in found.while_loops:
@@ -58,14 +161,19 @@ def _while_loop(G, found: Findings) -> FocusView:
             core |= {v.exit for v in loop.loop_vars if v.exit}
             if loop.loop_cond:
                 view.annotations[loop.loop_cond] = f"LoopCond: {loop.condition}"
+                _fold_condition(G, loop, view)
         else:
             _while_v2(G, loop, view, core)
             view.nodes |= _with_context(G, core)
             continue
+        layer_of = {s.node: s.layer for r in found.rnns if r.loop == loop.name for s in r.final_state}
         for var in loop.loop_vars:
+            carries = var.carries
+            if len(set(layer_of.values())) > 1 and var.exit in layer_of:  # not the cell's scope
+                carries = re.sub(r" of \S+$", f" of layer {layer_of[var.exit] + 1}", carries)
             for node in (var.enter, var.merge, var.switch, var.identity, var.next_iteration, var.exit):
                 if node:
-                    view.labels[node] = f"loop var: {var.carries}"
+                    view.labels[node] = f"loop var: {carries}"
         for inv in loop.invariants:
             view.labels[inv["node"]] = f"invariant: {inv['what']}"
         if loop.loop_vars and loop.control_flow == "v1":
@@ -89,7 +197,11 @@ def _while_loop(G, found: Findings) -> FocusView:
                 elif var.exit and var.exit_used:
                     view.annotations.setdefault(var.exit, f"Exit: the {var.carries} after the "
                                                           "last iteration, read after the loop")
-        view.nodes |= _with_context(G, core)
+        view.nodes |= _loop_context(G, loop, core)
+        view.rankdir = "LR"
+        _fold_cells(G, found, view, lambda n, f=loop.frame: G.nodes[n]["frame"] == f,
+                    f"fold::{loop.name}::cells")
+        _fold_array_ops(G, found, loop, view)
     return view
 
 

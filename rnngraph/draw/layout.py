@@ -58,6 +58,7 @@ class RenderOptions:
     overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
     show_init: bool = False  # draw initializers, saver, summaries and unused constants too
     open_scopes: Optional[frozenset] = None  # else: scopes not in it collapse (see roles.story_scopes)
+    folds: dict = field(default_factory=dict)  # "fold::…" box -> (member nodes, label): one box for them
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -89,6 +90,14 @@ class Layout:
         self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
+        for box, (members, label) in sorted(options.folds.items()):
+            inside = sorted(m for m in members if m in self.visible and m not in self.box_of)
+            if inside:  # a focus view's "what this computes" box (a whole cell in the loop view)
+                scope = _common_scope([self.node_scope(m) for m in inside])
+                if all(n in members for n in self.visible if self.node_scope(n) == scope):
+                    scope = scope_parent(scope)  # the fold is the whole scope: no box around it
+                for name in inside:
+                    self._join(box, name, kind="fold", cluster=scope, label=label)
         opened = set(options.open_scopes or ())
         for name in nodes:
             if name in self.box_of:
@@ -230,8 +239,15 @@ class Layout:
         """Return ``scope``, or the nearest scope holding it that draws more than one node."""
         if self._sizes is None:
             self._sizes = defaultdict(int)
-            for name in self.box_of:
-                for part in _prefixes(self.node_scope(name)):
+            folded = set()
+            for name, box in self.box_of.items():
+                scope = self.node_scope(name)
+                if self.group_info.get(box, {}).get("kind") == "fold":  # one box, counted once
+                    if box in folded:
+                        continue
+                    folded.add(box)
+                    scope = self.group_info[box]["cluster"]
+                for part in _prefixes(scope):
                     self._sizes[part] += 1
         while scope and self._sizes.get(scope, 0) <= 1:
             scope = scope.rpartition("/")[0]
@@ -246,6 +262,17 @@ def _prefixes(scope: str) -> list:
     if len(parts) > 400:  # a hostile file's scopes thousands deep: count the outer ones only
         parts = parts[:400]
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _common_scope(scopes: list) -> str:
+    """Return the deepest scope holding every scope in ``scopes``."""
+    parts = [s.split("/") if s else [] for s in scopes]
+    common = []
+    for column in zip(*parts):
+        if len(set(column)) > 1:
+            break
+        common.append(column[0])
+    return "/".join(common)
 
 
 def scope_parent(scope: str) -> str:

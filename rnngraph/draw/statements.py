@@ -252,6 +252,13 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
         _, fill, border = CATEGORIES[category_of(info["op"])]
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{fill}\", color=\"{border}\", "
                 f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+    if kind == "fold":
+        detail, ops = op_summary(graph, members, limit=4)
+        label = "\n".join([*(wrap_text(line, 30) for line in info["label"].split("\n")),
+                           f"{_ops(len(members))}: {detail}"])
+        tooltip = f"{info['label']}\ndrawn as one box here:\n" + "\n".join(bounded_list(sorted(members)))
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{GROUP_ROWS['fold'][1]}\", "
+                f"color=\"#2171b5\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
     scope = box[len("scope::"):]
     detail, ops = op_summary(graph, members)
     label = f"{short_name(scope)}\n{_ops(len(members))}\n{detail}"
@@ -270,7 +277,7 @@ def note_statements(box: str, text: str, beside: bool = False) -> list:
     """
     note_id = f"note::{box}"
     lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-             f"fontsize=10, label={dot_quote(wrap_text(text, 40))}];",
+             f"fontsize=10, label={dot_quote(wrap_text(text, 28 if beside else 40))}];",
              f"{dot_quote(box)} -> {dot_quote(note_id)} "
              '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
     if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
@@ -300,7 +307,8 @@ def legend_categories(graph, layout: Layout) -> list:
 
 
 GROUP_ROWS = {"scope": ("name scope, closed (3-D box)", "#eeeeee"),
-              "stack": ("identical step copies, stacked", "#c6dbef")}
+              "stack": ("identical step copies, stacked", "#c6dbef"),
+              "fold": ("several ops drawn as one box (3-D)", "#deebf7")}
 
 
 def group_rows(layout: Layout) -> list:
@@ -350,7 +358,9 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
         named = None if role is not None else (input_name(graph, box, index)  # a fused kernel's input
                                                  or input_role(graph, box, index))
         lines.append(f"{starts}{named or short_name(const)} = {const_text(graph.nodes[const])}")
-    extra = [options.labels[box]] if box in options.labels else structure_labels(graph).get(box, [])
+    # A focus label can be long ("invariant: bound min(Shape(…)[0], …)"): wrapped, it keeps the box narrow.
+    extra = wrap_text(options.labels[box], 20).split("\n") if box in options.labels \
+        else structure_labels(graph).get(box, [])
     said = {_said(line) for line in lines}
     lines.extend(line for line in extra if line and _said(line) not in said)  # each fact once
     readers, sources = layout.aux.get(box, (0, 0))
