@@ -97,7 +97,7 @@ class Graph:
         from .draw.dot import RenderOptions, plan_detail  # noqa: PLC0415
 
         title, focus_nodes, annotations, labels = self.title, None, {}, {}
-        folds, rankdir = {}, "TB"
+        folds, rankdir, beside, after = {}, "TB", None, ()
         if focus or annotate:
             from .draw import focus as focus_views  # noqa: PLC0415
 
@@ -107,10 +107,11 @@ class Graph:
             if focus:
                 focus_nodes = frozenset(view.nodes)
                 title = f"{title}\nfocus: {focus}"
-                folds, rankdir = view.folds, view.rankdir
+                folds, rankdir, beside = view.folds, view.rankdir, view.notes_beside
+                after = tuple(view.after)
         options = RenderOptions(depth=depth, color_by=color_by, focus_nodes=focus_nodes,
                                 annotations=annotations, labels=labels, title=title,
-                                folds=folds, rankdir=rankdir)
+                                folds=folds, notes_beside=beside, after=after, rankdir=rankdir)
         return plan_detail(self.networkx, options)[0] if depth is None else options
 
     def render(self, path: Union[str, Path], fmt: Optional[str] = None, **options) -> str:

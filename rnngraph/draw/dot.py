@@ -20,7 +20,7 @@ from ..graphdef.walk import format_shape
 from ..recognise.auxiliary import hidden_line
 from .inputs import edge_shapes
 from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, auxiliary_of, box_map,
-                     count_boxes, plan_detail)
+                     count_boxes, plan_detail, slide_view)
 from .statements import (EDGE_STYLES, LOOP_IO_KINDS, box_statement, devices_palette, dot_quote,
                          edge_styles, format_value, group_rows, html_escape, legend_categories,
                          merged_edges, note_statements, short_name, scope_title)
@@ -48,7 +48,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             f"draw less with --depth N (e.g. --depth 1) or --focus")
     palette = devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
     out = ["digraph rnngraph {"]
-    rows = options.rankdir == "LR" and options.focus_nodes is not None  # one row per loop variable
+    rows = slide_view(options)  # compact: narrow notes, the legend in a row under the title
     graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
                    'fontname="Helvetica"', "fontsize=12", f"nodesep={0.1 if rows else 0.25}",
                    f"ranksep={0.25 if rows else 0.4}",
@@ -67,6 +67,10 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     for box in boxes:
         members[_clip_scope(layout.cluster_of(box))].append(box)
     notes = {n: text for n, text in options.annotations.items() if layout.box_of.get(n) == n}
+    for node, text in sorted(options.annotations.items()):  # a folded node's note: beside its box
+        box = layout.box_of.get(node)
+        if box in layout.group_info and layout.group_info[box]["kind"] == "fold":
+            notes[box] = f"{notes[box]}\n{text}" if box in notes else text
     scopes = set()
     for scope in members:
         while scope:
@@ -77,7 +81,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     if notes and options.focus_nodes is not None:  # tall views keep their notes on the side
         from .rows import notes_beside  # noqa: PLC0415
 
-        beside = rows or notes_beside(
+        beside = options.notes_beside if options.notes_beside is not None else rows or notes_beside(
             boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
@@ -86,7 +90,8 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
-                out.extend(indent + line for line in note_statements(box, notes[box], beside))
+                out.extend(indent + line for line in note_statements(box, notes[box], beside,
+                                                                            28 if options.rankdir == "LR" else 40))
 
     # Depth first without recursion: a file may nest thousands of scopes.
     stack: list = [("", "", "open")]
@@ -115,6 +120,9 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         drawn = [(key[0], key[1]) for key in merged]
         for bottom, top in column_edges(boxes, drawn, notes):
             out.append(f"  {dot_quote(bottom)} -> {dot_quote(top)} [style=invis, weight=0];")
+    for a, b in options.after:
+        if layout.box_of.get(a) == a and layout.box_of.get(b) == b:
+            out.append(f"  {dot_quote(a)} -> {dot_quote(b)} [style=invis];")
     if options.legend and rows:
         out.append(f"  graph [label={_legend(graph, layout, options, palette, merged, True)}];")
     elif options.legend:

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import networkx as nx
 
 from ..errors import UsageError
 from ..graphdef.walk import body_prefix, format_shape
 from ..recognise import GATE_MEANING, Findings, recognise
-from .statements import short_name
+from .roles import short_names
+from .statements import const_text, short_name
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
 
@@ -37,6 +38,8 @@ class FocusView:
     labels: dict = field(default_factory=dict)
     folds: dict = field(default_factory=dict)
     rankdir: str = "TB"
+    notes_beside: Optional[bool] = None  # None: the drawing decides from its shape
+    after: list = field(default_factory=list)  # (a, b): b drawn a rank after a (invisible edge)
 
     def merge(self, other: "FocusView") -> "FocusView":
         self.nodes |= other.nodes
@@ -81,6 +84,9 @@ def _fold_cells(G, found: Findings, view: FocusView, inside, box: str) -> None:
     members, heads, formulas = set(), [], []
     for cell in found.cells:
         mine = {n for n in cell.nodes if n in G and inside(n)}
+        if mine:  # with the rest of its scope: a peephole's products and their Enters
+            mine |= {n for n, d in G.nodes(data=True) if inside(n) and (
+                d["scope"] == cell.scope or d["scope"].startswith(cell.scope + "/"))}
         if not mine:
             continue
         members |= mine
@@ -99,6 +105,30 @@ def _fold_cells(G, found: Findings, view: FocusView, inside, box: str) -> None:
     else:
         lines = [line for head, formula in zip(heads, formulas * len(heads)) for line in (head, *formula)]
     view.folds[box] = (frozenset(members), "\n".join(lines))
+
+
+def _fold_tuple(G, loop, view: FocusView) -> None:
+    """Draw a v2 loop's body arguments as one table: the loop-variable tuple, one line each.
+
+    A row of one box per argument is wider than a slide; the notes on an argument are
+    drawn beside the table, and a constant a loop variable starts from is written in it.
+    """
+    rows = {}
+    for var in loop.loop_vars:
+        if not var.identity:
+            continue
+        start = short_name(var.initial)
+        if var.initial in G and G.nodes[var.initial]["op"] == "Const":
+            start += f" = {const_text(G.nodes[var.initial])}"
+            view.nodes.discard(var.initial)
+        rows[var.index] = (var.identity, f"{var.index} {var.name or var.carries} ← {start}")
+    rows.update({inv["index"]: (inv["node"], f"{inv['index']} {inv.get('name') or inv['what']} "
+                                             "(invariant)") for inv in loop.invariants if "index" in inv})
+    if len(rows) < 2:
+        return
+    lines = [f"loop-variable tuple: {len(rows)} arguments", *(rows[i][1] for i in sorted(rows))]
+    view.folds[f"fold::{loop.name}::tuple"] = (frozenset(node for node, _ in rows.values()),
+                                               "\n".join(lines))
 
 
 def _loop_context(G, loop, core: set) -> set:
@@ -135,6 +165,25 @@ def _fold_condition(G, loop, view: FocusView) -> None:
                                         "Switch (true: run the body again)")
 
 
+def _fold_sequence_length(G, found: Findings, loop, view: FocusView) -> None:
+    """Draw a v1 loop's sequence_length masking (the comparison, its Selects) in the cells' box."""
+    invariant = {inv["node"] for inv in loop.invariants}
+    for seq in found.sequence_length:
+        ops = {seq.compare, *seq.zero_outputs, *seq.copy_state}
+        if not all(n in G and G.nodes[n]["frame"] == loop.frame for n in ops):
+            continue
+        ops |= {p for n in ops for p in G.predecessors(n)
+                if p in invariant and set(G.successors(p)) <= ops}
+        text = (f"then sequence_length {short_name(seq.length)}: rows whose time ≥ their length "
+                "output zeros and keep their state")
+        cells = f"fold::{loop.name}::cells"  # the step's computation: one box, one column
+        if cells in view.folds:
+            members, label = view.folds[cells]
+            view.folds[cells] = (members | ops, f"{label}\n{text}")
+        else:
+            view.folds[f"fold::{seq.compare}"] = (frozenset(ops), text[len("then "):])
+
+
 def _fold_array_ops(G, found: Findings, loop, view: FocusView) -> None:
     """Draw each TensorArray read / write in the loop with its invariant Enters as one box."""
     invariant = {inv["node"] for inv in loop.invariants}
@@ -164,7 +213,21 @@ def _while_loop(G, found: Findings) -> FocusView:
                 _fold_condition(G, loop, view)
         else:
             _while_v2(G, loop, view, core)
-            view.nodes |= _with_context(G, core)
+            # As in v1: an invariant's label says what it brings in; its source is not drawn.
+            sources = {inv["source"] for inv in loop.invariants} - core
+            view.nodes |= _with_context(G, core) - sources
+            for inv in loop.invariants:
+                what = short_names(inv["what"])
+                if inv.get("name") not in what.split():  # "kernel kernel" says nothing new
+                    view.labels.setdefault(inv["node"], f"from {what}")
+            body = set(loop.body_nodes)
+            _fold_cells(G, found, view, body.__contains__, f"fold::{loop.name}::cells")
+            outs = {n for n in G.successors(loop.name) if G.nodes[n]["op"] == "Identity"}
+            if len(outs) > 1:  # TensorFlow's one Identity per output: a row of look-alike boxes
+                view.folds[f"fold::{loop.name}::outputs"] = (frozenset(outs), (
+                    f"the {G.nodes[loop.name]['op']}'s outputs: one Identity per loop variable"))
+            view.notes_beside = False
+            _fold_tuple(G, loop, view)
             continue
         layer_of = {s.node: s.layer for r in found.rnns if r.loop == loop.name for s in r.final_state}
         for var in loop.loop_vars:
@@ -202,6 +265,7 @@ def _while_loop(G, found: Findings) -> FocusView:
         _fold_cells(G, found, view, lambda n, f=loop.frame: G.nodes[n]["frame"] == f,
                     f"fold::{loop.name}::cells")
         _fold_array_ops(G, found, loop, view)
+        _fold_sequence_length(G, found, loop, view)
     return view
 
 
@@ -218,9 +282,15 @@ def _while_v2(G, loop, view: FocusView, core: set) -> None:
         "the last iteration")
     cond_ret = next((n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
                      and d["op"] == "_Retval" and n.startswith(body_prefix(loop.name, "cond"))), None)
+    cond = body_prefix(loop.name, "cond")
+    computes = {n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
+                and n.startswith(cond) and d["op"] not in ("_Arg", "_Retval", "Const")}
+    if len(computes) > 1 and loop.condition:  # the comparisons and their AND: one box
+        view.folds[f"fold::{loop.name}::condition"] = (frozenset(computes), (
+            "the comparisons and AND\nthat compute the condition"))
     if cond_ret and loop.condition:
-        view.annotations[cond_ret] = (f"cond returns {loop.condition}: the body runs again "
-                                      "while it is true")
+        # Its label already says the condition; the note, what the While does with it.
+        view.annotations[cond_ret] = "cond returns this condition: the body runs again while it is true"
     carried = next((v for v in loop.loop_vars if v.carries not in ("iteration counter",)), None)
     if carried and carried.identity:
         view.annotations[carried.identity] = (
@@ -273,6 +343,11 @@ def _tensor_array(G, found: Findings) -> FocusView:
                         core.add(node)
                         view.labels[node] = var.carries
     view.nodes = _with_context(G, core)
+    if any(loop.control_flow == "v1" for loop in found.while_loops):
+        # Input and output arrays as two rows, left to right (in, loop, out); the cell they
+        # feed and are fed by is one box.
+        view.rankdir, view.notes_beside = "LR", False
+        _fold_cells(G, found, view, lambda n: n in view.nodes, "fold::cells")
     return view
 
 

@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..recognise.auxiliary import Auxiliary, find_auxiliary
 from .functional import routing
 
-__all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
+__all__ = ["RenderOptions", "Layout", "slide_view", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
            "plan_detail", "scope_parent", "auxiliary_of", "CLUSTER"]
 
 COLOR_BY = ("kind", "device")
@@ -59,6 +59,8 @@ class RenderOptions:
     show_init: bool = False  # draw initializers, saver, summaries and unused constants too
     open_scopes: Optional[frozenset] = None  # else: scopes not in it collapse (see roles.story_scopes)
     folds: dict = field(default_factory=dict)  # "fold::…" box -> (member nodes, label): one box for them
+    notes_beside: Optional[bool] = None  # focus notes beside their box (None: from the drawing's shape)
+    after: tuple = ()  # (node a, node b): b drawn at least a rank after a
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -66,6 +68,11 @@ class RenderOptions:
             raise UsageError(f"depth must be an integer >= 0, got {self.depth!r}")
         if self.color_by not in COLOR_BY:
             raise UsageError(f"unknown colouring {self.color_by!r} (choose one of: {', '.join(COLOR_BY)})")
+
+
+def slide_view(options: RenderOptions) -> bool:
+    """Return whether ``options`` draw a focus view made compact for a slide (one that folds ops)."""
+    return options.focus_nodes is not None and bool(options.folds)
 
 
 class Layout:
@@ -241,13 +248,13 @@ class Layout:
             self._sizes = defaultdict(int)
             folded = set()
             for name, box in self.box_of.items():
-                scope = self.node_scope(name)
+                home = self.node_scope(name)
                 if self.group_info.get(box, {}).get("kind") == "fold":  # one box, counted once
                     if box in folded:
                         continue
                     folded.add(box)
-                    scope = self.group_info[box]["cluster"]
-                for part in _prefixes(scope):
+                    home = self.group_info[box]["cluster"]
+                for part in _prefixes(home):
                     self._sizes[part] += 1
         while scope and self._sizes.get(scope, 0) <= 1:
             scope = scope.rpartition("/")[0]

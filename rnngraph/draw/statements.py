@@ -15,7 +15,7 @@ import networkx as nx
 
 from ..graphdef.walk import format_shape
 from .inputs import input_name
-from .layout import Layout, RenderOptions
+from .layout import Layout, RenderOptions, slide_view
 from .overlay import overlay_style, text_colour
 from .roles import input_role, structure_labels
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
@@ -254,7 +254,8 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                 f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
     if kind == "fold":
         detail, ops = op_summary(graph, members, limit=4)
-        label = "\n".join([*(wrap_text(line, 30) for line in info["label"].split("\n")),
+        label = "\n".join([*(wrap_text(line, 30) if len(line) > 40 else line
+                             for line in info["label"].split("\n")),
                            f"{_ops(len(members))}: {detail}"])
         tooltip = f"{info['label']}\ndrawn as one box here:\n" + "\n".join(bounded_list(sorted(members)))
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{GROUP_ROWS['fold'][1]}\", "
@@ -268,7 +269,7 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
             f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
 
 
-def note_statements(box: str, text: str, beside: bool = False) -> list:
+def note_statements(box: str, text: str, beside: bool = False, width: int = 40) -> list:
     """Return the DOT statements of a focus note beside ``box``: just below it (``beside``: right of it).
 
     The leader is a short, heavy edge that keeps its ranking constraint, so Graphviz
@@ -277,7 +278,7 @@ def note_statements(box: str, text: str, beside: bool = False) -> list:
     """
     note_id = f"note::{box}"
     lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-             f"fontsize=10, label={dot_quote(wrap_text(text, 28 if beside else 40))}];",
+             f"fontsize=10, label={dot_quote(wrap_text(text, width))}];",
              f"{dot_quote(box)} -> {dot_quote(note_id)} "
              '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
     if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
@@ -353,6 +354,8 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     role = layout.routing.roles.get(box)
     if role is not None:  # a loop variable, a function argument or result, a caller
         lines = list(role.label)
+        if slide_view(options):  # narrow boxes
+            lines = [part for line in lines for part in wrap_text(line, 36).split("\n")]
     starts = "starts as " if role is not None else ""
     for index, const in sorted(layout.folded.get(box, [])):
         named = None if role is not None else (input_name(graph, box, index)  # a fused kernel's input
