@@ -245,7 +245,8 @@ def readme_text(entries: list, diffs: tuple = ()) -> str:
              "Under each picture: its size at 96 dpi and the smallest text it would have on a "
              f"{SLIDE[0]}×{SLIDE[1]} (16:9) slide. The topic views (`--focus`) are drawn for "
              f"slides, text at least {SLIDE_TEXT_PX} px (a test reads every SVG's size and "
-             "fonts; the view of a v2 loop is still too big and is listed there); the "
+             "fonts: each fits, the loops' views drawn as one row per loop variable or around the "
+             "loop-variable tuple, with the cell folded into one box saying what it computes); the "
              "full views keep the loop and the cell open, close the machinery around them and "
              "leave out the initializers, and are best shown as the interactive page.", ""]
     commands = {figure.name: figure.command for figure, _ in entries}

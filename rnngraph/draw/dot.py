@@ -51,15 +51,16 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     rows = slide_view(options)  # compact: narrow notes, the legend in a row under the title
     graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
                    'fontname="Helvetica"', "fontsize=12", f"nodesep={0.1 if rows else 0.25}",
-                   f"ranksep={0.25 if rows else 0.4}",
+                   f"ranksep={(0.15 if options.rankdir == 'LR' else 0.25) if rows else 0.4}",
                    "labelloc=t", "labeljust=l"]
     if len(boxes) > 150:
         graph_attrs += ["nslimit=2", "mclimit=0.3", "searchsize=30"]
     if options.title:
         graph_attrs.append(f"label={dot_quote(options.title)}")
     out.append("  graph [" + ", ".join(graph_attrs) + "];")
+    margin = "0.04,0.02" if rows else "0.08,0.03"  # a slide's boxes: text closer to the border
     out.append('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
-               'height=0.3, margin="0.08,0.03"];')
+               f'height=0.3, margin="{margin}"];')
     out.append('  edge [fontname="Helvetica", fontsize=10, color="#555555", arrowsize=0.6];')
 
     # Nested clusters, one per name scope that holds something to draw.

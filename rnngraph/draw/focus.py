@@ -30,7 +30,7 @@ class FocusView:
     """What to draw: ``nodes``; a note beside some (``annotations``); extra label lines (``labels``).
 
     ``folds`` draws some nodes as one box labelled with what they compute ("fold::…" ->
-    (nodes, label)), ``rankdir`` the direction that fits the view on a slide.
+    (nodes, label[, wrap width])), ``rankdir`` the direction that fits the view on a slide.
     """
 
     nodes: set = field(default_factory=set)
@@ -122,13 +122,16 @@ def _fold_tuple(G, loop, view: FocusView) -> None:
             start += f" = {const_text(G.nodes[var.initial])}"
             view.nodes.discard(var.initial)
         rows[var.index] = (var.identity, f"{var.index} {var.name or var.carries} ← {start}")
-    rows.update({inv["index"]: (inv["node"], f"{inv['index']} {inv.get('name') or inv['what']} "
-                                             "(invariant)") for inv in loop.invariants if "index" in inv})
+    for inv in loop.invariants:
+        name, what = inv.get("name") or inv["what"], short_names(inv["what"])
+        source = "" if name in what.split() or name == inv["what"] else f" = {what}"
+        if "index" in inv:  # "kernel rnn/…/kernel" says its name again: only its role then
+            rows[inv["index"]] = (inv["node"], f"{inv['index']} {name} (invariant){source}")
     if len(rows) < 2:
         return
     lines = [f"loop-variable tuple: {len(rows)} arguments", *(rows[i][1] for i in sorted(rows))]
     view.folds[f"fold::{loop.name}::tuple"] = (frozenset(node for node, _ in rows.values()),
-                                               "\n".join(lines))
+                                               "\n".join(lines), 48)  # a table: one line a row
 
 
 def _loop_context(G, loop, core: set) -> set:
@@ -186,7 +189,7 @@ def _fold_sequence_length(G, found: Findings, loop, view: FocusView) -> None:
 
 def _fold_array_ops(G, found: Findings, loop, view: FocusView) -> None:
     """Draw each TensorArray read / write in the loop with its invariant Enters as one box."""
-    invariant = {inv["node"] for inv in loop.invariants}
+    invariant = {inv["node"]: inv["what"] for inv in loop.invariants}
     for ta in found.tensor_arrays:
         role = "input" if ta.role == "input" else "output"
         steps = [(n, f"{G.nodes[n]['op']}: X_t = {role} TensorArray[time]") for n in ta.reads]
@@ -195,10 +198,13 @@ def _fold_array_ops(G, found: Findings, loop, view: FocusView) -> None:
         for node, text in steps:
             if G.nodes[node]["frame"] != loop.frame:
                 continue
-            members = {node} | {p for p in G.predecessors(node) if p in invariant}
-            if len(members) > 1:
-                view.folds[f"fold::{node}"] = (frozenset(members),
-                                               f"{text}\n(handle and flow: loop invariants)")
+            brought = sorted(p for p in set(G.predecessors(node)) if p in invariant)
+            if brought:
+                # What each brings ("TensorArray handle"), its source's name in the tooltip.
+                said = ", ".join(re.sub(r"\s*\(?[\w.\-]+(?:/[\w.\-]+)+\)?", "", invariant[p])
+                                 for p in brought)
+                view.folds[f"fold::{node}"] = (frozenset([node, *brought]),
+                                               f"{text}\n(loop invariants: {said})")
 
 
 def _while_loop(G, found: Findings) -> FocusView:
@@ -213,13 +219,9 @@ def _while_loop(G, found: Findings) -> FocusView:
                 _fold_condition(G, loop, view)
         else:
             _while_v2(G, loop, view, core)
-            # As in v1: an invariant's label says what it brings in; its source is not drawn.
+            # As in v1: the loop-variable tuple says what each invariant brings in; its source is not drawn.
             sources = {inv["source"] for inv in loop.invariants} - core
             view.nodes |= _with_context(G, core) - sources
-            for inv in loop.invariants:
-                what = short_names(inv["what"])
-                if inv.get("name") not in what.split():  # "kernel kernel" says nothing new
-                    view.labels.setdefault(inv["node"], f"from {what}")
             body = set(loop.body_nodes)
             _fold_cells(G, found, view, body.__contains__, f"fold::{loop.name}::cells")
             outs = {n for n in G.successors(loop.name) if G.nodes[n]["op"] == "Identity"}
@@ -262,6 +264,11 @@ def _while_loop(G, found: Findings) -> FocusView:
                                                           "last iteration, read after the loop")
         view.nodes |= _loop_context(G, loop, core)
         view.rankdir = "LR"
+        # Every Enter a column right of the initial values drawn outside the loop, so those
+        # stand left of the loop's frame rather than in a band above it.
+        starts = sorted(p for v in loop.loop_vars if v.enter for p in G.predecessors(v.enter)
+                        if p in view.nodes and G.nodes[p]["frame"] != loop.frame)
+        view.after += [(starts[0], v.enter) for v in loop.loop_vars if starts and v.enter]
         _fold_cells(G, found, view, lambda n, f=loop.frame: G.nodes[n]["frame"] == f,
                     f"fold::{loop.name}::cells")
         _fold_array_ops(G, found, loop, view)

@@ -58,7 +58,7 @@ class RenderOptions:
     overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
     show_init: bool = False  # draw initializers, saver, summaries and unused constants too
     open_scopes: Optional[frozenset] = None  # else: scopes not in it collapse (see roles.story_scopes)
-    folds: dict = field(default_factory=dict)  # "fold::…" box -> (member nodes, label): one box for them
+    folds: dict = field(default_factory=dict)  # "fold::…" box -> (members, label[, wrap]): one box for them
     notes_beside: Optional[bool] = None  # focus notes beside their box (None: from the drawing's shape)
     after: tuple = ()  # (node a, node b): b drawn at least a rank after a
 
@@ -97,14 +97,15 @@ class Layout:
         self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
-        for box, (members, label) in sorted(options.folds.items()):
+        for box, (members, label, *wrap) in sorted(options.folds.items()):
             inside = sorted(m for m in members if m in self.visible and m not in self.box_of)
             if inside:  # a focus view's "what this computes" box (a whole cell in the loop view)
                 scope = _common_scope([self.node_scope(m) for m in inside])
                 if all(n in members for n in self.visible if self.node_scope(n) == scope):
                     scope = scope_parent(scope)  # the fold is the whole scope: no box around it
                 for name in inside:
-                    self._join(box, name, kind="fold", cluster=scope, label=label)
+                    self._join(box, name, kind="fold", cluster=scope, label=label,
+                               wrap=wrap[0] if wrap else 30)
         opened = set(options.open_scopes or ())
         for name in nodes:
             if name in self.box_of:

@@ -254,7 +254,8 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                 f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
     if kind == "fold":
         detail, ops = op_summary(graph, members, limit=4)
-        label = "\n".join([*(wrap_text(line, 30) if len(line) > 40 else line
+        wrap = info["wrap"]  # lines longer than a third more than it are wrapped to it
+        label = "\n".join([*(wrap_text(line, wrap) if len(line) > wrap * 4 // 3 else line
                              for line in info["label"].split("\n")),
                            f"{_ops(len(members))}: {detail}"])
         tooltip = f"{info['label']}\ndrawn as one box here:\n" + "\n".join(bounded_list(sorted(members)))
