@@ -89,7 +89,9 @@ class Graph:
         found = [s for s in structures(self.networkx) if key in s["title"].lower()]
         if not found:
             return f"No {topic} recognised in {self.title}."
-        return "\n\n".join(f"{s['title']}\n{s['text']}" for s in found) + "\n"
+        from .graphdef.names import display_text  # noqa: PLC0415
+
+        return display_text("\n\n".join(f"{s['title']}\n{s['text']}" for s in found)) + "\n"
 
     def options(self, focus: Optional[str] = None, depth: Optional[int] = None,
                 color_by: str = "kind", annotate: bool = False):

@@ -225,6 +225,9 @@ def caption(figure: Figure, spec, graph, build: Callable) -> str:
         expl = explain(figure.topic or "rnn", spec, build=build)
     except (ImportError, RnnGraphError):
         return f"{figure.look} {counts}"
+    from .explain.formats import shown  # noqa: PLC0415
+
+    expl = shown(expl)  # function-body nodes by their display names
     overview = expl.sections[0].paragraphs[:1]
     detail = [p for p in (expl.sections[1].paragraphs if len(expl.sections) > 1 else [])
               if isinstance(p, str)][:2]

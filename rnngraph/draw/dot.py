@@ -23,7 +23,7 @@ from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, aux
                      count_boxes, plan_detail, slide_view)
 from .statements import (EDGE_STYLES, LOOP_IO_KINDS, box_statement, devices_palette, dot_quote,
                          edge_styles, format_value, group_rows, html_escape, legend_categories,
-                         merged_edges, note_statements, short_name, scope_title)
+                         merged_edges, note_statements, short_name, scope_title, shown_quote)
 from .style import CATEGORIES
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
@@ -51,12 +51,12 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     rows = slide_view(options)  # compact: narrow notes, the legend in a row under the title
     graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
                    'fontname="Helvetica"', "fontsize=12", f"nodesep={0.1 if rows else 0.25}",
-                   f"ranksep={(0.15 if options.rankdir == 'LR' else 0.25) if rows else 0.4}",
+                   f"ranksep={(0.15 if options.rankdir == 'LR' else 0.2) if rows else 0.4}",
                    "labelloc=t", "labeljust=l"]
     if len(boxes) > 150:
         graph_attrs += ["nslimit=2", "mclimit=0.3", "searchsize=30"]
     if options.title:
-        graph_attrs.append(f"label={dot_quote(options.title)}")
+        graph_attrs.append(f"label={shown_quote(options.title)}")
     out.append("  graph [" + ", ".join(graph_attrs) + "];")
     margin = "0.04,0.02" if rows else "0.08,0.03"  # a slide's boxes: text closer to the border
     out.append('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
@@ -71,7 +71,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     for node, text in sorted(options.annotations.items()):  # a folded node's note: beside its box
         box = layout.box_of.get(node)
         if box in layout.group_info and layout.group_info[box]["kind"] == "fold":
-            notes[box] = f"{notes[box]}\n{text}" if box in notes else text
+            notes[box] = f"{notes[box]}\n\n{text}" if box in notes else text
     scopes = set()
     for scope in members:
         while scope:
@@ -108,7 +108,7 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             label = scope_title(scope) + (f"\n{frame}" if frame else "")
             style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
                 else 'style=rounded; color="#9e9e9e"'
-            out.append(f"{inner}label={dot_quote(label)}; {style}; fontsize=11;")
+            out.append(f"{inner}label={shown_quote(label)}; {style}; fontsize=11;")
         emit_boxes(scope, inner)
         for child in reversed(children.get(scope, [])):
             stack.append((child, inner, "close"))

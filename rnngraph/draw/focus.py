@@ -61,10 +61,13 @@ def _with_context(G: nx.MultiDiGraph, core: set) -> set:
     return nodes
 
 
-def cell_formula(cell) -> list:
-    """Return the lines saying what a recognised cell computes, from its findings."""
+def cell_formula(cell, parts: int = 1) -> list:
+    """Return the lines saying what a recognised cell computes, from its findings.
+
+    The first names the cell by the last ``parts`` parts of its scope.
+    """
     act = cell.activation or "φ"
-    head = f"{short_name(cell.scope)}: {cell.kind.upper()} cell" + (
+    head = f"{'/'.join(cell.scope.split('/')[-parts:])}: {cell.kind.upper()} cell" + (
         f", {cell.n_neurons} neurons" if cell.n_neurons else "")
     if cell.kind == "lstm" and cell.form == "tf1":
         return [head, *_lstm_notes(cell).values()]
@@ -90,7 +93,7 @@ def _fold_cells(G, found: Findings, view: FocusView, inside, box: str) -> None:
         if not mine:
             continue
         members |= mine
-        lines = cell_formula(cell)
+        lines = cell_formula(cell, 2 if len(found.cells) > 1 else 1)  # layers: cell_0/gru_cell
         heads.append(lines[0])
         if lines[1:] not in formulas:
             formulas.append(lines[1:])
@@ -124,7 +127,8 @@ def _fold_tuple(G, loop, view: FocusView) -> None:
         rows[var.index] = (var.identity, f"{var.index} {var.name or var.carries} ← {start}")
     for inv in loop.invariants:
         name, what = inv.get("name") or inv["what"], short_names(inv["what"])
-        source = "" if name in what.split() or name == inv["what"] else f" = {what}"
+        said = all(word in name for word in what.split())  # "kernel kernel": nothing new
+        source = "" if said or name == inv["what"] else f" = {what}"
         if "index" in inv:  # "kernel rnn/…/kernel" says its name again: only its role then
             rows[inv["index"]] = (inv["node"], f"{inv['index']} {name} (invariant){source}")
     if len(rows) < 2:

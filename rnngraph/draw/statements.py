@@ -13,6 +13,7 @@ from typing import Iterable
 
 import networkx as nx
 
+from ..graphdef.names import display_text
 from ..graphdef.walk import format_shape
 from .inputs import input_name
 from .layout import Layout, RenderOptions, slide_view
@@ -23,7 +24,7 @@ from .style import CATEGORIES, DEVICE_PALETTE, category_of
 __all__ = ["visible_controls", "dot_quote", "html_escape", "format_value", "short_name", "scope_title", "const_text", "attr_lines",
            "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
            "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT", "bounded_text",
-           "bounded_list", "graphviz_title", "MAX_TEXT", "box_category", "legend_categories",
+           "bounded_list", "graphviz_title", "shown_quote", "MAX_TEXT", "box_category", "legend_categories",
            "EDGE_STYLES", "LOOP_IO_KINDS", "note_statements", "edge_styles", "group_rows", "GROUP_ROWS"]
 
 BACK_OPS = ("NextIteration", "RefNextIteration")
@@ -103,6 +104,12 @@ def dot_quote(text: str) -> str:
         return f'"{escaped}"'
     step = _QUOTED_PIECE // 5  # "&amp;" is the longest escape
     return " + ".join(f'"{_dot_escaped(text[i:i + step])}"' for i in range(0, len(text), step))
+
+
+def shown_quote(text: str) -> str:
+    """Return text shown to people (a label, a tooltip, a note) as a quoted DOT string: keys of
+    function-body nodes in it by their display names (ids stay :func:`dot_quote` of the key)."""
+    return dot_quote(display_text(text))
 
 
 def graphviz_title(text: str) -> str:
@@ -244,14 +251,14 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                    + "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
                    + "\nSee every copy with --full, or the first and last with --expand-ends.")
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#c6dbef\", color=\"#2171b5\", "
-                f"penwidth=1.5, label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+                f"penwidth=1.5, label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
     if kind == "series":
         label = f"{info['label']}\n{info['op']} ×{len(members)}"
         tooltip = f"{len(members)} {info['op']} ops in {info['cluster'] or 'the top scope'}:\n" + \
             "\n".join(members[:20]) + ("\n…" if len(members) > 20 else "")
         _, fill, border = CATEGORIES[category_of(info["op"])]
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{fill}\", color=\"{border}\", "
-                f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+                f"label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
     if kind == "fold":
         detail, ops = op_summary(graph, members, limit=4)
         wrap = info["wrap"]  # lines longer than a third more than it are wrapped to it
@@ -260,14 +267,14 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                            f"{_ops(len(members))}: {detail}"])
         tooltip = f"{info['label']}\ndrawn as one box here:\n" + "\n".join(bounded_list(sorted(members)))
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{GROUP_ROWS['fold'][1]}\", "
-                f"color=\"#2171b5\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+                f"color=\"#2171b5\", label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
     scope = box[len("scope::"):]
     detail, ops = op_summary(graph, members)
     label = f"{short_name(scope)}\n{_ops(len(members))}\n{detail}"
     tooltip = f"{scope}: {_ops(len(members))} collapsed (use a larger --depth to open it)\n" + \
         "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
     return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
-            f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+            f"color=\"#616161\", label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
 
 
 def note_statements(box: str, text: str, beside: bool = False, width: int = 40) -> list:
@@ -279,7 +286,7 @@ def note_statements(box: str, text: str, beside: bool = False, width: int = 40) 
     """
     note_id = f"note::{box}"
     lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-             f"fontsize=10, label={dot_quote(wrap_text(text, width))}];",
+             f"fontsize=10, label={shown_quote(wrap_text(text, width))}];",
              f"{dot_quote(box)} -> {dot_quote(note_id)} "
              '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
     if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
@@ -389,8 +396,8 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     if role is not None:
         tooltip = "\n".join([*role.tooltip, *(f"also drawn here: {n}" for n in layout.merged.get(box, [])),
                              tooltip])
-    attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
-             f"tooltip={dot_quote(tooltip)}"]
+    attrs = [f"label={shown_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
+             f"tooltip={shown_quote(tooltip)}"]
     if options.overlay is not None:
         attrs.append(f'fontcolor="{text_colour(fill)}"')
     if role is not None and role.shape:
