@@ -91,8 +91,9 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
-                out.extend(indent + line for line in note_statements(box, notes[box], beside,
-                                                                            28 if options.rankdir == "LR" else 40))
+                out.extend(indent + line for line in note_statements(
+                    box, notes[box], beside, 28 if options.rankdir == "LR" else 40,
+                    before=beside and options.rankdir == "LR"))
 
     # Depth first without recursion: a file may nest thousands of scopes.
     stack: list = [("", "", "open")]

@@ -247,8 +247,11 @@ def _while_loop(G, found: Findings) -> FocusView:
             view.labels[inv["node"]] = f"invariant: {inv['what']}"
         if loop.loop_vars and loop.control_flow == "v1":
             first = loop.loop_vars[0]
+            # The Enter note beside a loop variable whose initial value is drawn (h's zeros).
+            starts = next((v for v in reversed(loop.loop_vars) if v.enter and any(
+                G.nodes[p]["op"] != "Const" for p in G.predecessors(v.enter))), first)
             notes = {
-                first.enter: "Enter: brings the initial value into the loop's frame, once",
+                starts.enter: "Enter: brings the initial value into the loop's frame, once",
                 first.merge: "Merge: takes Enter on the first iteration, NextIteration after",
                 first.switch: "Switch: true → Identity (the body), false → Exit (leave the loop)",
                 first.next_iteration: "NextIteration: hands the body's next value back to Merge",

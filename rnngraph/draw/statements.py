@@ -277,17 +277,21 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
             f"color=\"#616161\", label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
 
 
-def note_statements(box: str, text: str, beside: bool = False, width: int = 40) -> list:
+def note_statements(box: str, text: str, beside: bool = False, width: int = 40,
+                    before: bool = False) -> list:
     """Return the DOT statements of a focus note beside ``box``: just below it (``beside``: right of it).
 
     The leader is a short, heavy edge that keeps its ranking constraint, so Graphviz
     places each note under its own box (notes on their box's rank lined up in a row
-    whose leaders crossed, and made focus views too wide for a slide).
+    whose leaders crossed, and made focus views too wide for a slide).  ``before``: the
+    leader runs from the note to the box (in a left-to-right drawing's column, dot then keeps
+    the note next to its box rather than at the column's top).
     """
     note_id = f"note::{box}"
+    ends = (note_id, box) if before else (box, note_id)
     lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
              f"fontsize=10, label={shown_quote(wrap_text(text, width))}];",
-             f"{dot_quote(box)} -> {dot_quote(note_id)} "
+             f"{dot_quote(ends[0])} -> {dot_quote(ends[1])} "
              '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
     if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
         lines.insert(1, f"{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
