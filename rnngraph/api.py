@@ -89,7 +89,9 @@ class Graph:
         found = [s for s in structures(self.networkx) if key in s["title"].lower()]
         if not found:
             return f"No {topic} recognised in {self.title}."
-        return "\n\n".join(f"{s['title']}\n{s['text']}" for s in found) + "\n"
+        from .graphdef.names import display_text  # noqa: PLC0415
+
+        return display_text("\n\n".join(f"{s['title']}\n{s['text']}" for s in found)) + "\n"
 
     def options(self, focus: Optional[str] = None, depth: Optional[int] = None,
                 color_by: str = "kind", annotate: bool = False):
@@ -97,6 +99,7 @@ class Graph:
         from .draw.dot import RenderOptions, plan_detail  # noqa: PLC0415
 
         title, focus_nodes, annotations, labels = self.title, None, {}, {}
+        folds, rankdir, beside, after = {}, "TB", None, ()
         if focus or annotate:
             from .draw import focus as focus_views  # noqa: PLC0415
 
@@ -106,8 +109,11 @@ class Graph:
             if focus:
                 focus_nodes = frozenset(view.nodes)
                 title = f"{title}\nfocus: {focus}"
+                folds, rankdir, beside = view.folds, view.rankdir, view.notes_beside
+                after = tuple(view.after)
         options = RenderOptions(depth=depth, color_by=color_by, focus_nodes=focus_nodes,
-                                annotations=annotations, labels=labels, title=title)
+                                annotations=annotations, labels=labels, title=title,
+                                folds=folds, notes_beside=beside, after=after, rankdir=rankdir)
         return plan_detail(self.networkx, options)[0] if depth is None else options
 
     def render(self, path: Union[str, Path], fmt: Optional[str] = None, **options) -> str:

@@ -225,6 +225,9 @@ def caption(figure: Figure, spec, graph, build: Callable) -> str:
         expl = explain(figure.topic or "rnn", spec, build=build)
     except (ImportError, RnnGraphError):
         return f"{figure.look} {counts}"
+    from .explain.formats import shown  # noqa: PLC0415
+
+    expl = shown(expl)  # function-body nodes by their display names
     overview = expl.sections[0].paragraphs[:1]
     detail = [p for p in (expl.sections[1].paragraphs if len(expl.sections) > 1 else [])
               if isinstance(p, str)][:2]
@@ -245,7 +248,8 @@ def readme_text(entries: list, diffs: tuple = ()) -> str:
              "Under each picture: its size at 96 dpi and the smallest text it would have on a "
              f"{SLIDE[0]}×{SLIDE[1]} (16:9) slide. The topic views (`--focus`) are drawn for "
              f"slides, text at least {SLIDE_TEXT_PX} px (a test reads every SVG's size and "
-             "fonts; three views of a whole loop are still too big and are listed there); the "
+             "fonts: each fits, the loops' views drawn as one row per loop variable or around the "
+             "loop-variable tuple, with the cell folded into one box saying what it computes); the "
              "full views keep the loop and the cell open, close the machinery around them and "
              "leave out the initializers, and are best shown as the interactive page.", ""]
     commands = {figure.name: figure.command for figure, _ in entries}

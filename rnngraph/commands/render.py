@@ -143,6 +143,7 @@ def drawing_options(args, graph, title: str, run=None):
     from ..draw.dot import RenderOptions  # noqa: PLC0415
 
     focus_nodes = annotations = labels = None
+    folds, rankdir, beside, after = {}, "TB", None, ()
     if args.focus or args.annotate:
         from ..draw import focus  # noqa: PLC0415
 
@@ -151,12 +152,15 @@ def drawing_options(args, graph, title: str, run=None):
         if args.focus:
             focus_nodes = frozenset(view.nodes)
             title = f"{title}\nfocus: {args.focus}"
+            folds, rankdir, beside = view.folds, view.rankdir, view.notes_beside
+            after = tuple(view.after)
     options = RenderOptions(depth=args.depth, show_consts=args.show_consts, color_by=args.color_by,
                             focus_nodes=focus_nodes, annotations=annotations or {},
                             labels=labels or {}, title=title, group_steps=args.expand_ends,
                             expand_ends=args.expand_ends, overlay=overlay_of(args, run),
                             show_init=getattr(args, "show_init", False),
-                            open_scopes=_story(graph, args, focus_nodes))
+                            open_scopes=_story(graph, args, focus_nodes), folds=folds, notes_beside=beside, after=after,
+                            rankdir=rankdir)
     if not args.full and args.depth is None:
         from ..draw.dot import plan_detail  # noqa: PLC0415
 

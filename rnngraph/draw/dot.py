@@ -20,10 +20,10 @@ from ..graphdef.walk import format_shape
 from ..recognise.auxiliary import hidden_line
 from .inputs import edge_shapes
 from .layout import (CLUSTER, COLOR_BY, TARGET_BOXES, Layout, RenderOptions, auxiliary_of, box_map,
-                     count_boxes, plan_detail)
+                     count_boxes, plan_detail, slide_view)
 from .statements import (EDGE_STYLES, LOOP_IO_KINDS, box_statement, devices_palette, dot_quote,
                          edge_styles, format_value, group_rows, html_escape, legend_categories,
-                         merged_edges, note_statements, short_name, scope_title)
+                         merged_edges, note_statements, short_name, scope_title, shown_quote)
 from .style import CATEGORIES
 
 __all__ = ["RenderOptions", "to_dot", "format_shape", "format_value", "dot_quote",
@@ -48,16 +48,19 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             f"draw less with --depth N (e.g. --depth 1) or --focus")
     palette = devices_palette(graph, layout.box_of) if options.color_by == "device" else {}
     out = ["digraph rnngraph {"]
+    rows = slide_view(options)  # compact: narrow notes, the legend in a row under the title
     graph_attrs = [f"rankdir={options.rankdir}", "compound=true", "newrank=true",
-                   'fontname="Helvetica"', "fontsize=12", "nodesep=0.25", "ranksep=0.4",
+                   'fontname="Helvetica"', "fontsize=12", f"nodesep={0.1 if rows else 0.25}",
+                   f"ranksep={(0.15 if options.rankdir == 'LR' else 0.2) if rows else 0.4}",
                    "labelloc=t", "labeljust=l"]
     if len(boxes) > 150:
         graph_attrs += ["nslimit=2", "mclimit=0.3", "searchsize=30"]
     if options.title:
-        graph_attrs.append(f"label={dot_quote(options.title)}")
+        graph_attrs.append(f"label={shown_quote(options.title)}")
     out.append("  graph [" + ", ".join(graph_attrs) + "];")
+    margin = "0.04,0.02" if rows else "0.08,0.03"  # a slide's boxes: text closer to the border
     out.append('  node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=10, '
-               'height=0.3, margin="0.08,0.03"];')
+               f'height=0.3, margin="{margin}"];')
     out.append('  edge [fontname="Helvetica", fontsize=10, color="#555555", arrowsize=0.6];')
 
     # Nested clusters, one per name scope that holds something to draw.
@@ -65,6 +68,10 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     for box in boxes:
         members[_clip_scope(layout.cluster_of(box))].append(box)
     notes = {n: text for n, text in options.annotations.items() if layout.box_of.get(n) == n}
+    for node, text in sorted(options.annotations.items()):  # a folded node's note: beside its box
+        box = layout.box_of.get(node)
+        if box in layout.group_info and layout.group_info[box]["kind"] == "fold":
+            notes[box] = f"{notes[box]}\n\n{text}" if box in notes else text
     scopes = set()
     for scope in members:
         while scope:
@@ -75,7 +82,8 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
     if notes and options.focus_nodes is not None:  # tall views keep their notes on the side
         from .rows import notes_beside  # noqa: PLC0415
 
-        beside = notes_beside(boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
+        beside = options.notes_beside if options.notes_beside is not None else rows or notes_beside(
+            boxes, [(k[0], k[1]) for k in merged_edges(graph, layout)], notes)
     for scope in sorted(scopes):
         children[scope.rpartition("/")[0]].append(scope)
 
@@ -83,7 +91,9 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
         for box in members.get(scope, []):
             out.append(indent + box_statement(graph, layout, box, options, palette))
             if box in notes:
-                out.extend(indent + line for line in note_statements(box, notes[box], beside))
+                out.extend(indent + line for line in note_statements(
+                    box, notes[box], beside, 28 if options.rankdir == "LR" else 40,
+                    before=beside and options.rankdir == "LR"))
 
     # Depth first without recursion: a file may nest thousands of scopes.
     stack: list = [("", "", "open")]
@@ -99,20 +109,25 @@ def to_dot(graph: nx.MultiDiGraph, options: Optional[RenderOptions] = None) -> s
             label = scope_title(scope) + (f"\n{frame}" if frame else "")
             style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
                 else 'style=rounded; color="#9e9e9e"'
-            out.append(f"{inner}label={dot_quote(label)}; {style}; fontsize=11;")
+            out.append(f"{inner}label={shown_quote(label)}; {style}; fontsize=11;")
         emit_boxes(scope, inner)
         for child in reversed(children.get(scope, [])):
             stack.append((child, inner, "close"))
             stack.append((child, inner, "open"))
     merged = merged_edges(graph, layout)
-    out.extend(_edge_statements(merged, len(boxes), graph))
-    if options.focus_nodes is not None:  # unconnected pieces stacked, not in one wide strip
+    out.extend(_edge_statements(merged, len(boxes), graph, rows))
+    if options.focus_nodes is not None and not rows:  # unconnected pieces stacked, not in one wide strip
         from .rows import column_edges  # noqa: PLC0415
 
         drawn = [(key[0], key[1]) for key in merged]
         for bottom, top in column_edges(boxes, drawn, notes):
             out.append(f"  {dot_quote(bottom)} -> {dot_quote(top)} [style=invis, weight=0];")
-    if options.legend:
+    for a, b in options.after:
+        if layout.box_of.get(a) == a and layout.box_of.get(b) == b:
+            out.append(f"  {dot_quote(a)} -> {dot_quote(b)} [style=invis];")
+    if options.legend and rows:
+        out.append(f"  graph [label={_legend(graph, layout, options, palette, merged, True)}];")
+    elif options.legend:
         out.append(_legend(graph, layout, options, palette, merged))
     out.append("}")
     return "\n".join(out) + "\n"
@@ -135,11 +150,15 @@ def _frame_label(graph: nx.MultiDiGraph, layout: Layout, scope: str) -> str:
     return ""
 
 
-def _edge_statements(merged: dict, box_count: int, graph) -> list:
+def _edge_statements(merged: dict, box_count: int, graph, rows: bool = False) -> list:
     label_key = "xlabel"
     lines = []
     for (a, b, control, kind, back), datas in sorted(merged.items()):
         attrs = []
+        if rows and a in graph and graph.nodes[a]["op"] == "LoopCond":
+            # Each loop variable's row runs Enter → Merge → Switch; the condition, read by
+            # every Switch, would otherwise push the Switches three columns right.
+            attrs.append("constraint=false")
         shapes = edge_shapes(graph, a, b, datas)
         count = f" ×{len(datas)}" if len(datas) > 1 and len(shapes) == 1 and ":" not in shapes[0] else ""
         if a == b:  # a stack of step copies: the state handed from each copy to the next
@@ -169,7 +188,9 @@ def _edge_statements(merged: dict, box_count: int, graph) -> list:
     return lines
 
 
-def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict) -> str:
+def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged: dict,
+            across: bool = False) -> str:
+    """Return the legend node's statement, or (``across``) the graph label: title, legend in a row."""
     rows = []
     if options.overlay is not None:
         from .overlay import legend_rows  # noqa: PLC0415
@@ -183,18 +204,21 @@ def _legend(graph, layout: Layout, options: RenderOptions, palette: dict, merged
     else:
         rows = [(CATEGORIES[c][0], CATEGORIES[c][1]) for c in legend_categories(graph, layout)]
         rows += group_rows(layout)
-    cells = "".join(f'<TR><TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD></TR>'
-                    if colour else f'<TR><TD ALIGN="LEFT"><I>{html_escape(text)}</I></TD></TR>'
-                    for text, colour in rows)
-    extra = "".join(f'<TR><TD ALIGN="LEFT"><FONT COLOR="{EDGE_STYLES[key][1]}">'
-                    f'{html_escape(EDGE_STYLES[key][0])}</FONT></TD></TR>'
-                    for key in edge_styles(merged))
+    cells = [f'<TD BGCOLOR="{colour}" ALIGN="LEFT">{html_escape(text)}</TD>'
+             if colour else f'<TD ALIGN="LEFT"><I>{html_escape(text)}</I></TD>' for text, colour in rows]
+    cells += [f'<TD ALIGN="LEFT"><FONT COLOR="{EDGE_STYLES[key][1]}">'
+              f'{html_escape(EDGE_STYLES[key][0])}</FONT></TD>' for key in edge_styles(merged)]
     hidden = hidden_text(graph, options)
     if hidden:
-        extra += f'<TR><TD ALIGN="LEFT"><I>{html_escape(hidden)}</I></TD></TR>'
-    return (f'  "legend::" [shape=plaintext, style="", fontsize=10, label=<<TABLE BORDER="0" '
-            f'CELLBORDER="1" CELLSPACING="0" CELLPADDING="3"><TR><TD><B>legend</B></TD></TR>'
-            f"{cells}{extra}</TABLE>>];")
+        cells.append(f'<TD ALIGN="LEFT"><I>{html_escape(hidden)}</I></TD>')
+    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+    if across:  # one row under the title: a column of its own would make the drawing taller
+        title = "".join(f"{html_escape(line)}<BR ALIGN=\"LEFT\"/>" for line in options.title.split("\n"))
+        return (f'<<TABLE BORDER="0" CELLSPACING="0" CELLPADDING="2"><TR><TD ALIGN="LEFT">{title}</TD></TR>'
+                f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="10">{table}<TR><TD><B>legend</B></TD>'
+                f'{"".join(cells)}</TR></TABLE></FONT></TD></TR></TABLE>>')
+    return (f'  "legend::" [shape=plaintext, style="", fontsize=10, label=<{table}<TR><TD><B>legend</B>'
+            f'</TD></TR>{"".join(f"<TR>{c}</TR>" for c in cells)}</TABLE>>];')
 
 
 def hidden_text(graph: nx.MultiDiGraph, options: RenderOptions) -> str:

@@ -8,15 +8,17 @@ Python over the walked graph; the texts come from the recognisers' findings.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Optional
 
 import networkx as nx
 
 from ..errors import UsageError
 from ..graphdef.walk import body_prefix, format_shape
 from ..recognise import GATE_MEANING, Findings, recognise
-from .statements import short_name
+from .roles import short_names
+from .statements import const_text, short_name
 
 __all__ = ["FocusView", "FOCUS_TOPICS", "focus_view", "annotate_all", "topics_present"]
 
@@ -25,14 +27,24 @@ FOCUS_TOPICS = ("while_loop", "tensor_array", "concat", "strided_slice", "gates"
 
 @dataclass
 class FocusView:
-    """What to draw: ``nodes``; a note beside some (``annotations``); extra label lines (``labels``)."""
+    """What to draw: ``nodes``; a note beside some (``annotations``); extra label lines (``labels``).
+
+    ``folds`` draws some nodes as one box labelled with what they compute ("fold::…" ->
+    (nodes, label[, wrap width])), ``rankdir`` the direction that fits the view on a slide.
+    """
 
     nodes: set = field(default_factory=set)
     annotations: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
+    folds: dict = field(default_factory=dict)
+    rankdir: str = "TB"
+    notes_beside: Optional[bool] = None  # None: the drawing decides from its shape
+    after: list = field(default_factory=list)  # (a, b): b drawn a rank after a (invisible edge)
 
     def merge(self, other: "FocusView") -> "FocusView":
         self.nodes |= other.nodes
+        for key, fold in other.folds.items():
+            self.folds.setdefault(key, fold)
         for key, text in other.annotations.items():
             self.annotations.setdefault(key, text)
         for key, text in other.labels.items():
@@ -49,6 +61,156 @@ def _with_context(G: nx.MultiDiGraph, core: set) -> set:
     return nodes
 
 
+def cell_formula(cell, parts: int = 1) -> list:
+    """Return the lines saying what a recognised cell computes, from its findings.
+
+    The first names the cell by the last ``parts`` parts of its scope.
+    """
+    act = cell.activation or "φ"
+    head = f"{'/'.join(cell.scope.split('/')[-parts:])}: {cell.kind.upper()} cell" + (
+        f", {cell.n_neurons} neurons" if cell.n_neurons else "")
+    if cell.kind == "lstm" and cell.form == "tf1":
+        return [head, *_lstm_notes(cell).values()]
+    if cell.kind == "gru" and cell.form == "tf1":
+        return [head, "h_t = u⊙h_(t−1) + (1 − u)⊙c", f"c = {act}([X_t, r⊙h_(t−1)] · W_c + b_c)"]
+    if cell.kind == "rnn" and cell.activation:
+        return [head, f"h_t = {act}([X_t, h_(t−1)] · W + b)"]
+    return [head]
+
+
+def _fold_cells(G, found: Findings, view: FocusView, inside, box: str) -> None:
+    """Draw the cells whose nodes ``inside`` accepts as one box ``box`` saying what they compute.
+
+    The loop's views are about the loop variables; the cell's own ops have their own view
+    (``--focus cell`` / ``gates``).  Constants read only by the cells fold with them.
+    """
+    members, heads, formulas = set(), [], []
+    for cell in found.cells:
+        mine = {n for n in cell.nodes if n in G and inside(n)}
+        if mine:  # with the rest of its scope: a peephole's products and their Enters
+            mine |= {n for n, d in G.nodes(data=True) if inside(n) and (
+                d["scope"] == cell.scope or d["scope"].startswith(cell.scope + "/"))}
+        if not mine:
+            continue
+        members |= mine
+        lines = cell_formula(cell, 2 if len(found.cells) > 1 else 1)  # layers: cell_0/gru_cell
+        heads.append(lines[0])
+        if lines[1:] not in formulas:
+            formulas.append(lines[1:])
+    if len(members) < 2:
+        return
+    for node in list(members):
+        for const in G.predecessors(node):
+            if G.nodes[const]["op"] == "Const" and set(G.successors(const)) <= members:
+                members.add(const)
+    if len(heads) > 1 and len(formulas) == 1:  # stacked layers of one kind: the formula once
+        lines = [f"{len(heads)} layers, one after the other:", *heads, "each:", *formulas[0]]
+    else:
+        lines = [line for head, formula in zip(heads, formulas * len(heads)) for line in (head, *formula)]
+    view.folds[box] = (frozenset(members), "\n".join(lines))
+
+
+def _fold_tuple(G, loop, view: FocusView) -> None:
+    """Draw a v2 loop's body arguments as one table: the loop-variable tuple, one line each.
+
+    A row of one box per argument is wider than a slide; the notes on an argument are
+    drawn beside the table, and a constant a loop variable starts from is written in it.
+    """
+    rows = {}
+    for var in loop.loop_vars:
+        if not var.identity:
+            continue
+        start = short_name(var.initial)
+        if var.initial in G and G.nodes[var.initial]["op"] == "Const":
+            start += f" = {const_text(G.nodes[var.initial])}"
+            view.nodes.discard(var.initial)
+        rows[var.index] = (var.identity, f"{var.index} {var.name or var.carries} ← {start}")
+    for inv in loop.invariants:
+        name, what = inv.get("name") or inv["what"], short_names(inv["what"])
+        said = all(word in name for word in what.split())  # "kernel kernel": nothing new
+        source = "" if said or name == inv["what"] else f" = {what}"
+        if "index" in inv:  # "kernel rnn/…/kernel" says its name again: only its role then
+            rows[inv["index"]] = (inv["node"], f"{inv['index']} {name} (invariant){source}")
+    if len(rows) < 2:
+        return
+    lines = [f"loop-variable tuple: {len(rows)} arguments", *(rows[i][1] for i in sorted(rows))]
+    view.folds[f"fold::{loop.name}::tuple"] = (frozenset(node for node, _ in rows.values()),
+                                               "\n".join(lines), 48)  # a table: one line a row
+
+
+def _loop_context(G, loop, core: set) -> set:
+    """Return a v1 loop's frame plus what its loop variables start from and end in.
+
+    An invariant's Enter says in its label what it brings in ("invariant: bound
+    Shape(rnn/transpose)[0]"), so its source is not drawn again beside it.
+    """
+    nodes = set(core)
+    for var in loop.loop_vars:
+        if var.enter:
+            nodes.update(G.predecessors(var.enter))
+        if var.exit:
+            nodes.update(G.successors(var.exit))
+    return nodes
+
+
+def _fold_condition(G, loop, view: FocusView) -> None:
+    """Draw the ops computing a v1 loop's condition, with the bounds they read, as one box.
+
+    LoopCond only hands their boolean to the Switches; the note beside it says so.
+    """
+    ops = set(loop.condition_ops)
+    if len(ops) < 2:
+        return
+    bounds = {inv["node"] for inv in loop.invariants
+              if set(G.successors(inv["node"])) <= ops}
+    names = ", ".join(sorted(short_name(n) for n in ops))
+    label = f"condition ({names}):\n{loop.condition}"
+    if bounds:
+        label += "\nbounds: loop invariants"
+    view.folds[f"fold::{loop.name}::condition"] = (frozenset(ops | bounds), label)
+    view.annotations[loop.loop_cond] = ("LoopCond: hands the condition's boolean to every "
+                                        "Switch (true: run the body again)")
+
+
+def _fold_sequence_length(G, found: Findings, loop, view: FocusView) -> None:
+    """Draw a v1 loop's sequence_length masking (the comparison, its Selects) in the cells' box."""
+    invariant = {inv["node"] for inv in loop.invariants}
+    for seq in found.sequence_length:
+        ops = {seq.compare, *seq.zero_outputs, *seq.copy_state}
+        if not all(n in G and G.nodes[n]["frame"] == loop.frame for n in ops):
+            continue
+        ops |= {p for n in ops for p in G.predecessors(n)
+                if p in invariant and set(G.successors(p)) <= ops}
+        text = (f"then sequence_length {short_name(seq.length)}: rows whose time ≥ their length "
+                "output zeros and keep their state")
+        cells = f"fold::{loop.name}::cells"  # the step's computation: one box, one column
+        if cells in view.folds:
+            members, label = view.folds[cells]
+            view.folds[cells] = (members | ops, f"{label}\n{text}")
+        else:
+            view.folds[f"fold::{seq.compare}"] = (frozenset(ops), text[len("then "):])
+
+
+def _fold_array_ops(G, found: Findings, loop, view: FocusView) -> None:
+    """Draw each TensorArray read / write in the loop with its invariant Enters as one box."""
+    invariant = {inv["node"]: inv["what"] for inv in loop.invariants}
+    for ta in found.tensor_arrays:
+        role = "input" if ta.role == "input" else "output"
+        steps = [(n, f"{G.nodes[n]['op']}: X_t = {role} TensorArray[time]") for n in ta.reads]
+        steps += [(n, f"{G.nodes[n]['op']}: {role} TensorArray[time] = this step's output")
+                  for n in ta.writes]
+        for node, text in steps:
+            if G.nodes[node]["frame"] != loop.frame:
+                continue
+            brought = sorted(p for p in set(G.predecessors(node)) if p in invariant)
+            if brought:
+                # What each brings ("TensorArray handle"), its source's name in the tooltip.
+                said = ", ".join(re.sub(r"\s*\(?[\w.\-]+(?:/[\w.\-]+)+\)?", "", invariant[p])
+                                 for p in brought)
+                view.folds[f"fold::{node}"] = (frozenset([node, *brought]),
+                                               f"{text}\n(loop invariants: {said})")
+
+
 def _while_loop(G, found: Findings) -> FocusView:
     view = FocusView()
     for loop in found.while_loops:
@@ -58,20 +220,38 @@ def _while_loop(G, found: Findings) -> FocusView:
             core |= {v.exit for v in loop.loop_vars if v.exit}
             if loop.loop_cond:
                 view.annotations[loop.loop_cond] = f"LoopCond: {loop.condition}"
+                _fold_condition(G, loop, view)
         else:
             _while_v2(G, loop, view, core)
-            view.nodes |= _with_context(G, core)
+            # As in v1: the loop-variable tuple says what each invariant brings in; its source is not drawn.
+            sources = {inv["source"] for inv in loop.invariants} - core
+            view.nodes |= _with_context(G, core) - sources
+            body = set(loop.body_nodes)
+            _fold_cells(G, found, view, body.__contains__, f"fold::{loop.name}::cells")
+            outs = {n for n in G.successors(loop.name) if G.nodes[n]["op"] == "Identity"}
+            if len(outs) > 1:  # TensorFlow's one Identity per output: a row of look-alike boxes
+                view.folds[f"fold::{loop.name}::outputs"] = (frozenset(outs), (
+                    f"the {G.nodes[loop.name]['op']}'s outputs: one Identity per loop variable"))
+            view.notes_beside = False
+            _fold_tuple(G, loop, view)
             continue
+        layer_of = {s.node: s.layer for r in found.rnns if r.loop == loop.name for s in r.final_state}
         for var in loop.loop_vars:
+            carries = var.carries
+            if len(set(layer_of.values())) > 1 and var.exit in layer_of:  # not the cell's scope
+                carries = re.sub(r" of \S+$", f" of layer {layer_of[var.exit] + 1}", carries)
             for node in (var.enter, var.merge, var.switch, var.identity, var.next_iteration, var.exit):
                 if node:
-                    view.labels[node] = f"loop var: {var.carries}"
+                    view.labels[node] = f"loop var: {carries}"
         for inv in loop.invariants:
             view.labels[inv["node"]] = f"invariant: {inv['what']}"
         if loop.loop_vars and loop.control_flow == "v1":
             first = loop.loop_vars[0]
+            # The Enter note beside a loop variable whose initial value is drawn (h's zeros).
+            starts = next((v for v in reversed(loop.loop_vars) if v.enter and any(
+                G.nodes[p]["op"] != "Const" for p in G.predecessors(v.enter))), first)
             notes = {
-                first.enter: "Enter: brings the initial value into the loop's frame, once",
+                starts.enter: "Enter: brings the initial value into the loop's frame, once",
                 first.merge: "Merge: takes Enter on the first iteration, NextIteration after",
                 first.switch: "Switch: true → Identity (the body), false → Exit (leave the loop)",
                 first.next_iteration: "NextIteration: hands the body's next value back to Merge",
@@ -89,7 +269,17 @@ def _while_loop(G, found: Findings) -> FocusView:
                 elif var.exit and var.exit_used:
                     view.annotations.setdefault(var.exit, f"Exit: the {var.carries} after the "
                                                           "last iteration, read after the loop")
-        view.nodes |= _with_context(G, core)
+        view.nodes |= _loop_context(G, loop, core)
+        view.rankdir = "LR"
+        # Every Enter a column right of the initial values drawn outside the loop, so those
+        # stand left of the loop's frame rather than in a band above it.
+        starts = sorted(p for v in loop.loop_vars if v.enter for p in G.predecessors(v.enter)
+                        if p in view.nodes and G.nodes[p]["frame"] != loop.frame)
+        view.after += [(starts[0], v.enter) for v in loop.loop_vars if starts and v.enter]
+        _fold_cells(G, found, view, lambda n, f=loop.frame: G.nodes[n]["frame"] == f,
+                    f"fold::{loop.name}::cells")
+        _fold_array_ops(G, found, loop, view)
+        _fold_sequence_length(G, found, loop, view)
     return view
 
 
@@ -106,9 +296,15 @@ def _while_v2(G, loop, view: FocusView, core: set) -> None:
         "the last iteration")
     cond_ret = next((n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
                      and d["op"] == "_Retval" and n.startswith(body_prefix(loop.name, "cond"))), None)
+    cond = body_prefix(loop.name, "cond")
+    computes = {n for n, d in G.nodes(data=True) if d.get("parent_op") == loop.name
+                and n.startswith(cond) and d["op"] not in ("_Arg", "_Retval", "Const")}
+    if len(computes) > 1 and loop.condition:  # the comparisons and their AND: one box
+        view.folds[f"fold::{loop.name}::condition"] = (frozenset(computes), (
+            "the comparisons and AND\nthat compute the condition"))
     if cond_ret and loop.condition:
-        view.annotations[cond_ret] = (f"cond returns {loop.condition}: the body runs again "
-                                      "while it is true")
+        # Its label already says the condition; the note, what the While does with it.
+        view.annotations[cond_ret] = "cond returns this condition: the body runs again while it is true"
     carried = next((v for v in loop.loop_vars if v.carries not in ("iteration counter",)), None)
     if carried and carried.identity:
         view.annotations[carried.identity] = (
@@ -161,6 +357,11 @@ def _tensor_array(G, found: Findings) -> FocusView:
                         core.add(node)
                         view.labels[node] = var.carries
     view.nodes = _with_context(G, core)
+    if any(loop.control_flow == "v1" for loop in found.while_loops):
+        # Input and output arrays as two rows, left to right (in, loop, out); the cell they
+        # feed and are fed by is one box.
+        view.rankdir, view.notes_beside = "LR", False
+        _fold_cells(G, found, view, lambda n: n in view.nodes, "fold::cells")
     return view
 
 

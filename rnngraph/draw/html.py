@@ -29,6 +29,7 @@ from typing import Optional
 import networkx as nx
 
 from ..errors import UsageError
+from ..graphdef.names import display_name, display_text
 from ..graphdef.opdocs import describe
 from .dot import RenderOptions, format_shape, format_value
 from .lazycalls import closed_calls, lazy_data, with_call_labels
@@ -216,7 +217,9 @@ def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None
             inputs.append([index[src], edge["src_output"], 1 if edge["control"] else 0,
                            "" if edge["control"] else _tensor_text(edge["shape"], edge["dtype"]),
                            1 if graph.nodes[src]["op"] in _BACK_OPS else 0])
+        shown = display_name(name)  # "v": what the panel shows; "n", the key, stays the id
         nodes.append({
+            **({"v": shown} if shown != name else {}),
             "n": name, "o": data["op"], "d": data["device"], "f": data["frame"],
             "a": [bounded_text(f"{k}: {_attr_text(v)}", 1000, 20)
                   for k, v in sorted(data["attrs"].items()) if not k.startswith("_")],
@@ -232,7 +235,8 @@ def page_data(graph: nx.MultiDiGraph, levels: list, notes: Optional[list] = None
         page_levels.append({"label": label, "depth": depth, "boxes": box_ids, "alias": alias,
                             "box": [position.get(boxes.get(n), -1) for n in names]})
     return {"nodes": nodes, "ops": {op: describe(op) for op in sorted({d["o"] for d in nodes})},
-            "structures": [{"title": s["title"], "text": s["text"]} for s in notes],
+            "structures": [{"title": display_text(s["title"]), "text": display_text(s["text"])}
+                           for s in notes],
             "levels": page_levels}
 
 

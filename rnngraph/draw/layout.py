@@ -20,7 +20,7 @@ from ..errors import UsageError
 from ..recognise.auxiliary import Auxiliary, find_auxiliary
 from .functional import routing
 
-__all__ = ["RenderOptions", "Layout", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
+__all__ = ["RenderOptions", "Layout", "slide_view", "COLOR_BY", "TARGET_BOXES", "count_boxes", "box_map",
            "plan_detail", "scope_parent", "auxiliary_of", "CLUSTER"]
 
 COLOR_BY = ("kind", "device")
@@ -58,6 +58,9 @@ class RenderOptions:
     overlay: Optional[object] = None  # draw.overlay.Overlay: fill colours from measured values
     show_init: bool = False  # draw initializers, saver, summaries and unused constants too
     open_scopes: Optional[frozenset] = None  # else: scopes not in it collapse (see roles.story_scopes)
+    folds: dict = field(default_factory=dict)  # "fold::…" box -> (members, label[, wrap]): one box for them
+    notes_beside: Optional[bool] = None  # focus notes beside their box (None: from the drawing's shape)
+    after: tuple = ()  # (node a, node b): b drawn at least a rank after a
 
     def __post_init__(self):
         if self.depth is not None and (isinstance(self.depth, bool) or not isinstance(self.depth, int)
@@ -65,6 +68,11 @@ class RenderOptions:
             raise UsageError(f"depth must be an integer >= 0, got {self.depth!r}")
         if self.color_by not in COLOR_BY:
             raise UsageError(f"unknown colouring {self.color_by!r} (choose one of: {', '.join(COLOR_BY)})")
+
+
+def slide_view(options: RenderOptions) -> bool:
+    """Return whether ``options`` draw a focus view made compact for a slide (one that folds ops)."""
+    return options.focus_nodes is not None and bool(options.folds)
 
 
 class Layout:
@@ -89,6 +97,15 @@ class Layout:
         self.merged: dict[str, list] = defaultdict(list)  # box -> nodes folded into it (routing)
         if options.group_steps:
             self._stack_steps()
+        for box, (members, label, *wrap) in sorted(options.folds.items()):
+            inside = sorted(m for m in members if m in self.visible and m not in self.box_of)
+            if inside:  # a focus view's "what this computes" box (a whole cell in the loop view)
+                scope = _common_scope([self.node_scope(m) for m in inside])
+                if all(n in members for n in self.visible if self.node_scope(n) == scope):
+                    scope = scope_parent(scope)  # the fold is the whole scope: no box around it
+                for name in inside:
+                    self._join(box, name, kind="fold", cluster=scope, label=label,
+                               wrap=wrap[0] if wrap else 30)
         opened = set(options.open_scopes or ())
         for name in nodes:
             if name in self.box_of:
@@ -230,8 +247,15 @@ class Layout:
         """Return ``scope``, or the nearest scope holding it that draws more than one node."""
         if self._sizes is None:
             self._sizes = defaultdict(int)
-            for name in self.box_of:
-                for part in _prefixes(self.node_scope(name)):
+            folded = set()
+            for name, box in self.box_of.items():
+                home = self.node_scope(name)
+                if self.group_info.get(box, {}).get("kind") == "fold":  # one box, counted once
+                    if box in folded:
+                        continue
+                    folded.add(box)
+                    home = self.group_info[box]["cluster"]
+                for part in _prefixes(home):
                     self._sizes[part] += 1
         while scope and self._sizes.get(scope, 0) <= 1:
             scope = scope.rpartition("/")[0]
@@ -246,6 +270,17 @@ def _prefixes(scope: str) -> list:
     if len(parts) > 400:  # a hostile file's scopes thousands deep: count the outer ones only
         parts = parts[:400]
     return ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
+
+
+def _common_scope(scopes: list) -> str:
+    """Return the deepest scope holding every scope in ``scopes``."""
+    parts = [s.split("/") if s else [] for s in scopes]
+    common = []
+    for column in zip(*parts):
+        if len(set(column)) > 1:
+            break
+        common.append(column[0])
+    return "/".join(common)
 
 
 def scope_parent(scope: str) -> str:

@@ -77,9 +77,9 @@ def mask_lines(masks: dict) -> list:
 _SCOPED = re.compile(r"[\w.\-]+(?:/[\w.\-]+)+")
 
 
-def short_names(text: str) -> str:
-    """Return ``text`` with each scoped node name cut to its last part (``rnn/transpose``: ``transpose``)."""
-    return _SCOPED.sub(lambda m: m.group(0).rpartition("/")[2], text)
+def short_names(text: str, parts: int = 1) -> str:
+    """Return ``text`` with each scoped node name cut to its last ``parts`` parts (``rnn/transpose``: ``transpose``)."""
+    return _SCOPED.sub(lambda m: "/".join(m.group(0).split("/")[-parts:]), text)
 
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

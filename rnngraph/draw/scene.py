@@ -28,7 +28,8 @@ from .inputs import edge_shapes
 from .layout import CLUSTER, Layout, RenderOptions
 from .statements import (EDGE_STYLES, GROUP_ROWS, box_statement, devices_palette, dot_quote,
                          edge_styles, graphviz_title, group_rows, group_statement,
-                         legend_categories, merged_edges, note_statements, short_name, scope_title)
+                         legend_categories, merged_edges, note_statements, short_name, scope_title,
+                         shown_quote)
 from .style import CATEGORIES
 
 __all__ = ["scene_data", "odd_ids", "initial_open", "displayed_box", "count_shown", "scope_chain",
@@ -97,7 +98,7 @@ def _cluster_head(graph: nx.MultiDiGraph, scope: str) -> str:
     label = scope_title(scope) + (f"\n{frame}" if frame else "")
     style = 'style="rounded,dashed"; color="#d94801"; bgcolor="#fff8f0"' if frame \
         else 'style=rounded; color="#9e9e9e"'
-    return f"label={dot_quote(label)}; {style}; fontsize=11;"
+    return f"label={shown_quote(label)}; {style}; fontsize=11;"
 
 
 def function_roots(graph: nx.MultiDiGraph) -> dict:

@@ -14,9 +14,10 @@ from typing import Iterable
 
 import networkx as nx
 
+from ..graphdef.names import display_text
 from ..graphdef.walk import format_shape
 from .inputs import input_name
-from .layout import Layout, RenderOptions
+from .layout import Layout, RenderOptions, slide_view
 from .overlay import overlay_style, text_colour
 from .roles import input_role, structure_labels
 from .style import CATEGORIES, DEVICE_PALETTE, category_of
@@ -24,7 +25,7 @@ from .style import CATEGORIES, DEVICE_PALETTE, category_of
 __all__ = ["visible_controls", "dot_quote", "html_escape", "format_value", "short_name", "scope_title", "const_text", "attr_lines",
            "node_tooltip", "devices_palette", "wrap_text", "op_summary", "group_statement",
            "box_statement", "merged_edges", "BACK_OPS", "MAX_ATTR_TEXT", "bounded_text",
-           "bounded_list", "graphviz_title", "MAX_TEXT", "box_category", "legend_categories",
+           "bounded_list", "graphviz_title", "shown_quote", "MAX_TEXT", "box_category", "legend_categories",
            "EDGE_STYLES", "LOOP_IO_KINDS", "note_statements", "edge_styles", "group_rows", "GROUP_ROWS"]
 
 BACK_OPS = ("NextIteration", "RefNextIteration")
@@ -104,6 +105,12 @@ def dot_quote(text: str) -> str:
         return f'"{escaped}"'
     step = _QUOTED_PIECE // 5  # "&amp;" is the longest escape
     return " + ".join(f'"{_dot_escaped(text[i:i + step])}"' for i in range(0, len(text), step))
+
+
+def shown_quote(text: str) -> str:
+    """Return text shown to people (a label, a tooltip, a note) as a quoted DOT string: keys of
+    function-body nodes in it by their display names (ids stay :func:`dot_quote` of the key)."""
+    return dot_quote(display_text(text))
 
 
 def graphviz_title(text: str) -> str:
@@ -263,34 +270,47 @@ def group_statement(graph, layout: Layout, box: str, overlay=None) -> str:
                    + "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
                    + "\nSee every copy with --full, or the first and last with --expand-ends.")
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#c6dbef\", color=\"#2171b5\", "
-                f"penwidth=1.5, label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+                f"penwidth=1.5, label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
     if kind == "series":
         label = f"{info['label']}\n{info['op']} ×{len(members)}"
         tooltip = f"{len(members)} {info['op']} ops in {info['cluster'] or 'the top scope'}:\n" + \
             "\n".join(members[:20]) + ("\n…" if len(members) > 20 else "")
         _, fill, border = CATEGORIES[category_of(info["op"])]
         return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{fill}\", color=\"{border}\", "
-                f"label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+                f"label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
+    if kind == "fold":
+        detail, ops = op_summary(graph, members, limit=4)
+        wrap = info["wrap"]  # lines longer than a third more than it are wrapped to it
+        label = "\n".join([*(wrap_text(line, wrap) if len(line) > wrap * 4 // 3 else line
+                             for line in info["label"].split("\n")),
+                           f"{_ops(len(members))}: {detail}"])
+        tooltip = f"{info['label']}\ndrawn as one box here:\n" + "\n".join(bounded_list(sorted(members)))
+        return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"{GROUP_ROWS['fold'][1]}\", "
+                f"color=\"#2171b5\", label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
     scope = box[len("scope::"):]
     detail, ops = op_summary(graph, members)
     label = f"{short_name(scope)}\n{_ops(len(members))}\n{detail}"
     tooltip = f"{scope}: {_ops(len(members))} collapsed (use a larger --depth to open it)\n" + \
         "\n".join(f"{op}: {n}" for op, n in sorted(ops.items()))
     return (f"{dot_quote(box)} [shape=box3d, style=filled, fillcolor=\"#eeeeee\", "
-            f"color=\"#616161\", label={dot_quote(label)}, tooltip={dot_quote(tooltip)}];")
+            f"color=\"#616161\", label={shown_quote(label)}, tooltip={shown_quote(tooltip)}];")
 
 
-def note_statements(box: str, text: str, beside: bool = False) -> list:
+def note_statements(box: str, text: str, beside: bool = False, width: int = 40,
+                    before: bool = False) -> list:
     """Return the DOT statements of a focus note beside ``box``: just below it (``beside``: right of it).
 
     The leader is a short, heavy edge that keeps its ranking constraint, so Graphviz
     places each note under its own box (notes on their box's rank lined up in a row
-    whose leaders crossed, and made focus views too wide for a slide).
+    whose leaders crossed, and made focus views too wide for a slide).  ``before``: the
+    leader runs from the note to the box (in a left-to-right drawing's column, dot then keeps
+    the note next to its box rather than at the column's top).
     """
     note_id = f"note::{box}"
+    ends = (note_id, box) if before else (box, note_id)
     lines = [f'{dot_quote(note_id)} [shape=note, style=filled, fillcolor="#fffbd6", color="#b8a200", '
-             f"fontsize=10, label={dot_quote(wrap_text(text, 40))}];",
-             f"{dot_quote(box)} -> {dot_quote(note_id)} "
+             f"fontsize=10, label={shown_quote(wrap_text(text, width))}];",
+             f"{dot_quote(ends[0])} -> {dot_quote(ends[1])} "
              '[style=dotted, arrowhead=none, color="#b8a200", weight=8, minlen=1];']
     if beside:  # a tall drawing: the note on its box's rank, right of it (a flat edge)
         lines.insert(1, f"{{rank=same; {dot_quote(box)}; {dot_quote(note_id)}}}")
@@ -319,7 +339,8 @@ def legend_categories(graph, layout: Layout) -> list:
 
 
 GROUP_ROWS = {"scope": ("name scope, closed (3-D box)", "#eeeeee"),
-              "stack": ("identical step copies, stacked", "#c6dbef")}
+              "stack": ("identical step copies, stacked", "#c6dbef"),
+              "fold": ("several ops drawn as one box (3-D)", "#deebf7")}
 
 
 def group_rows(layout: Layout) -> list:
@@ -364,12 +385,16 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     role = layout.routing.roles.get(box)
     if role is not None:  # a loop variable, a function argument or result, a caller
         lines = list(role.label)
+        if slide_view(options):  # narrow boxes
+            lines = [part for line in lines for part in wrap_text(line, 36).split("\n")]
     starts = "starts as " if role is not None else ""
     for index, const in sorted(layout.folded.get(box, [])):
         named = None if role is not None else (input_name(graph, box, index)  # a fused kernel's input
                                                  or input_role(graph, box, index))
         lines.append(f"{starts}{named or short_name(const)} = {const_text(graph.nodes[const])}")
-    extra = [options.labels[box]] if box in options.labels else structure_labels(graph).get(box, [])
+    # A focus label can be long ("invariant: bound min(Shape(…)[0], …)"): wrapped, it keeps the box narrow.
+    extra = wrap_text(options.labels[box], 20).split("\n") if box in options.labels \
+        else structure_labels(graph).get(box, [])
     said = {_said(line) for line in lines}
     lines.extend(line for line in extra if line and _said(line) not in said)  # each fact once
     readers, sources = layout.aux.get(box, (0, 0))
@@ -394,8 +419,8 @@ def box_statement(graph, layout: Layout, box: str, options: RenderOptions, palet
     if role is not None:
         tooltip = "\n".join([*role.tooltip, *(f"also drawn here: {n}" for n in layout.merged.get(box, [])),
                              tooltip])
-    attrs = [f"label={dot_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
-             f"tooltip={dot_quote(tooltip)}"]
+    attrs = [f"label={shown_quote(chr(10).join(lines))}", f'fillcolor="{fill}"', f'color="{border}"',
+             f"tooltip={shown_quote(tooltip)}"]
     if options.overlay is not None:
         attrs.append(f'fontcolor="{text_colour(fill)}"')
     if role is not None and role.shape:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from dataclasses import asdict
 
+from ..graphdef.names import display_text
 from .prose import Explanation
 
-__all__ = ['render_text', 'render_markdown', 'render_json']
+__all__ = ['render_text', 'render_markdown', 'render_json', 'shown']
 
 
 def _wrap(text: str, width: int, indent: str = "", first: str = "") -> str:
@@ -18,8 +20,23 @@ def _wrap(text: str, width: int, indent: str = "", first: str = "") -> str:
                          subsequent_indent=indent, break_on_hyphens=False, break_long_words=False)
 
 
+def shown(expl: Explanation) -> Explanation:
+    """Return ``expl`` with its text as people read it (function-body keys by their display name).
+
+    The findings keep the keys: they are data.
+    """
+    def text(item):
+        return [display_text(i) for i in item] if isinstance(item, list) else display_text(item)
+
+    sections = [dataclasses.replace(s, title=display_text(s.title),
+                                    paragraphs=[text(p) for p in s.paragraphs],
+                                    bullets=[text(b) for b in s.bullets]) for s in expl.sections]
+    return dataclasses.replace(expl, title=display_text(expl.title), sections=sections)
+
+
 def render_text(expl: Explanation, width: int = 88) -> str:
     """Return the explanation as plain text for a terminal."""
+    expl = shown(expl)
     lines = [expl.title, "=" * min(len(expl.title), width), ""]
     for section in expl.sections:
         lines += [section.title, "-" * len(section.title)]
@@ -44,6 +61,7 @@ def _verify_lines(result: dict) -> list:
 
 def render_markdown(expl: Explanation) -> str:
     """Return the explanation as Markdown."""
+    expl = shown(expl)
     lines = [f"# {expl.title}", ""]
     for section in expl.sections:
         lines += [f"## {section.title}", ""]
@@ -63,4 +81,4 @@ def render_markdown(expl: Explanation) -> str:
 
 def render_json(expl: Explanation) -> str:
     """Return the explanation, its findings and any verification as JSON."""
-    return json.dumps(asdict(expl), indent=2, sort_keys=True, default=str) + "\n"
+    return json.dumps(asdict(shown(expl)), indent=2, sort_keys=True, default=str) + "\n"

@@ -41,6 +41,8 @@
     var self = this;
     var q = function (name) { return root.querySelector(".rg-" + name); };
     var nodes = data.nodes, levels = data.levels || [], scene = data.scene || null;
+    // A node as people read it: a function body's node by its display name (rnngraph.graphdef.names).
+    function displayName(n) { return n.v || n.n; }
     var byName = {}, consumers = nodes.map(function () { return []; });
     nodes.forEach(function (n, i) {
       byName[n.n] = i;
@@ -727,7 +729,8 @@
       st.hits = [];
       if (text) {
         nodes.forEach(function (n, i) {
-          if (n.n.toLowerCase().indexOf(text) >= 0 || n.o.toLowerCase().indexOf(text) >= 0) { st.hits.push(i); }
+          if (n.n.toLowerCase().indexOf(text) >= 0 || displayName(n).toLowerCase().indexOf(text) >= 0 ||
+              n.o.toLowerCase().indexOf(text) >= 0) { st.hits.push(i); }
         });
       }
       applyMarks();
@@ -763,7 +766,7 @@
 
     // ---- selecting a node
     function nodeLink(i, cls) {
-      var a = el("span", nodes[i].n, "rg-link" + (cls ? " " + cls : ""));
+      var a = el("span", displayName(nodes[i]), "rg-link" + (cls ? " " + cls : ""));
       a.setAttribute("data-node", String(i));
       return a;
     }
@@ -801,7 +804,7 @@
         showPanel(i);
         var box = boxOf(i);
         if (show && box !== null && st.boxEls[box]) { zoomTo(st.boxEls[box]); }
-        setStatus(nodes[i].n);
+        setStatus(displayName(nodes[i]));
         saveState();
         if (options.onSelect) { options.onSelect(self, i); }
       });
@@ -811,8 +814,8 @@
     function showPanel(i) {
       var n = nodes[i];
       panel.textContent = "";
-      panel.appendChild(el("h2", n.n.split("/").pop()));
-      panel.appendChild(el("p", n.n, "rg-full"));
+      panel.appendChild(el("h2", displayName(n).split("/").pop().split("\u00a0▸\u00a0").pop()));
+      panel.appendChild(el("p", displayName(n), "rg-full"));
       var dl = el("dl");
       [["op", n.o], ["device", n.d || "(none)"], ["while frame", n.f || "(none)"]].forEach(function (row) {
         dl.appendChild(el("dt", row[0]));
@@ -932,7 +935,7 @@
       st.trace = order;
       applyMarks();
       var sources = order.filter(function (i) { return nodes[i].i.length === 0 && nodes[i].o !== "Const"; });
-      setStatus(nodes[st.selected].n + " depends on " + (order.length - 1) + " node(s)");
+      setStatus(displayName(nodes[st.selected]) + " depends on " + (order.length - 1) + " node(s)");
       section("Depends on " + (order.length - 1) + " node(s); its sources:");
       var ul = el("ul");
       sources.forEach(function (i) {
