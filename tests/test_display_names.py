@@ -103,6 +103,25 @@ def test_keras_explanations_show_no_keys(name):
         _resolve_each(graph, text)
 
 
+@pytest.mark.parametrize("path", [KERAS / "hand-gru-while-v2.pbtxt", KERAS / "k2-lstm.frozen.pbtxt",
+                                  Path(__file__).parent / "fixtures" / "tflite" / "keras3_lstm.tflite"],
+                         ids=lambda p: p.name)
+def test_inspect_shows_no_keys(path, capsys):
+    """inspect's text (the loop condition, cells, calls) shows display names, --json the keys."""
+    from rnngraph.cli import main
+    from rnngraph.graphdef.loaders import load_graph_def
+    from rnngraph.graphdef.walk import walk
+
+    graph = walk(load_graph_def(str(path))[0])
+    assert any(RESERVED in n for n in graph)
+    assert main(["inspect", str(path)]) == 0
+    text = capsys.readouterr().out
+    assert RESERVED not in text
+    if path.suffix == ".tflite":  # its loop condition is a node in the cond function (it had the key)
+        assert f"cond{SEPARATOR}" in text
+    _resolve_each(graph, text)
+
+
 def _svg_text(svg: str) -> list:
     """Return what the SVG shows people: its texts and tooltips (not the ids in <title>)."""
     return re.findall(r"<text[^>]*>([^<]*)</text>", svg) + re.findall(r'xlink:title="([^"]*)"', svg)

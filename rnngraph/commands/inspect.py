@@ -187,7 +187,10 @@ def summary_text(path: str, kind: str, data: dict, found) -> str:
     # Names come from the file: no control character or escape sequence reaches the terminal.
     from ..draw.statements import visible_controls  # noqa: PLC0415
 
-    return visible_controls("\n".join(lines)) + "\n"
+    # walk's function-body keys (rnn/while/body::/x) as people read them (rnn/while ▸ body ▸ x)
+    from ..graphdef.names import display_text  # noqa: PLC0415
+
+    return visible_controls(display_text("\n".join(lines))) + "\n"
 
 
 def _load(path: str):

@@ -251,7 +251,8 @@ def _route_while(G, caller: str, roles: dict, loop, visible: set, route: Routing
         route.skip.add((cond_ret, caller, -2000))
         route.extra.append((cond_ret, caller, _edge("condition", "bool", [])))
         text = loop.condition if loop is not None and loop.condition else "the cond function's result"
-        route.roles[cond_ret] = Role(["condition", *textwrap.wrap(text, 48)],
+        route.roles[cond_ret] = Role(["condition", *textwrap.wrap(text, 48, break_long_words=False,
+                                                                     break_on_hyphens=False)],
                                      [f"the cond function's result: the loop runs while it is true; "
                                       f"raw name {cond_ret.rpartition('/')[2]}"],
                                      shape="diamond", category="control")
