@@ -295,3 +295,17 @@ def test_render_given_a_keras_file_points_to_inspect_render(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"Draw a file with `rnngraph inspect {path} --render OUT`" in err[0]
     assert not (tmp_path / "m.html").exists()
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_traced_ops_inside_the_loop_carry_their_shapes():
+    """The trace records shapes in the function bodies too (as_graph_def(add_shapes=True)): the
+    cell's MatMuls inside the While body give batch × 4·units, the units Keras reports."""
+    graph = _linked("k3-lstm.keras")[0]
+    (rnn,) = MANIFEST["k3-lstm"]["layers"][1]["rnns"]
+    matmuls = [n for n, d in graph.nodes(data=True) if d["op"] == "MatMul" and "::" in n]
+    assert matmuls
+    for name in matmuls:
+        (out,) = graph.nodes[name]["outputs"]
+        assert out["shape"] is not None and out["shape"][-1] == 4 * rnn["units"], (name, out)

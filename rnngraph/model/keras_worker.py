@@ -182,6 +182,39 @@ def _record_scopes(tf, model) -> tuple:
     return scopes, ops
 
 
+def _add_loop_body_shapes(tf, graph_def) -> None:
+    """Record ``_output_shapes`` in the cond and body functions of every While, as
+    ``as_graph_def(add_shapes=True)`` does for the top level only: TensorFlow's own shape
+    inference over each function, its arguments shaped as the While's ``output_shapes`` say
+    (nested loops from their own While).  A function TensorFlow cannot re-import keeps none."""
+    from tensorflow.python.framework.function_def_to_graph import function_def_to_graph  # noqa: PLC0415
+
+    functions = {f.signature.name: f for f in graph_def.library.function}
+    done, todo = set(), [graph_def.node]
+    while todo:
+        for node in todo.pop():
+            if node.op not in ("While", "StatelessWhile"):
+                continue
+            shapes = [tf.TensorShape(s) for s in node.attr["output_shapes"].list.shape]
+            for role in ("cond", "body"):
+                fdef = functions.get(node.attr[role].func.name)
+                if fdef is None or fdef.signature.name in done:
+                    continue
+                done.add(fdef.signature.name)
+                try:
+                    func_graph = function_def_to_graph(fdef, input_shapes=shapes or None)
+                except Exception:  # noqa: BLE001 - TensorFlow's own import refused it: no shapes
+                    continue
+                for node_def in fdef.node_def:
+                    try:
+                        outputs = func_graph.get_operation_by_name(node_def.name).outputs
+                    except KeyError:
+                        continue
+                    if outputs and "_output_shapes" not in node_def.attr:
+                        node_def.attr["_output_shapes"].list.shape.extend(o.shape.as_proto() for o in outputs)
+                todo.append(fdef.node_def)
+
+
 def action_trace(path: str, out: str) -> dict:
     tf, keras, model = _load(path)
     shape = list(model.inputs[0].shape)
@@ -194,7 +227,9 @@ def action_trace(path: str, out: str) -> dict:
     from tensorflow.python.framework.convert_to_constants import (  # noqa: PLC0415
         convert_variables_to_constants_v2)
 
-    graph_def = convert_variables_to_constants_v2(concrete, lower_control_flow=False).graph.as_graph_def()
+    graph_def = convert_variables_to_constants_v2(concrete, lower_control_flow=False).graph.as_graph_def(
+        add_shapes=True)
+    _add_loop_body_shapes(tf, graph_def)
     Path(out).write_bytes(graph_def.SerializeToString())
     return {"nodes": len(graph_def.node), "functions": len(graph_def.library.function),
             "input_shape": [d for d in shape], "scopes": scopes, "ops": ops,
