@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,37 @@ os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
 GOLDEN = Path(__file__).parent / "golden"
 FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _no_global_seed_left_behind():
+    """Keras' set_random_seed (Keras 3 and tf_keras) seeds Python, NumPy, TensorFlow's eager
+    context and Keras' own generators for the whole process: a later test (training, resume,
+    cached builds) would draw other initial values, and TF1 graphs built after it get op seeds.
+    Put every one back after each test, whatever the test (a diff test once leaked into 20)."""
+    import numpy as np
+
+    state = random.getstate(), np.random.get_state()
+    yield
+    random.setstate(state[0])
+    np.random.set_state(state[1])
+    if "tensorflow" in sys.modules:  # only where a test imported it: never import it here
+        sys.modules["tensorflow"].random.set_seed(None)
+    if "tf_keras" in sys.modules:  # tf_keras keeps its own generator, which its initializers use
+        try:
+            from tf_keras.src import backend
+        except ImportError:
+            pass
+        else:
+            backend._SEED_GENERATOR.generator = None
+    if "keras" in sys.modules:  # Keras 3 records the seed in its global state
+        try:
+            from keras.src.backend.common import global_state
+        except ImportError:
+            pass
+        else:
+            global_state.set_global_attribute("global_random_seed", None)
+            global_state.set_global_attribute("global_seed_generator", None)
 
 
 def pytest_addoption(parser):

@@ -16,26 +16,6 @@ from rnngraph.graphdef.walk import walk
 pytestmark = pytest.mark.tf
 
 
-@pytest.fixture(autouse=True)
-def _no_global_seed_left_behind():
-    """Keras' set_random_seed seeds TensorFlow's eager context for the whole process: later
-    tests (training, cached builds) would get other op seeds, so clear it after each test."""
-    import random
-
-    state = random.getstate(), np.random.get_state()
-    yield
-    random.setstate(state[0])
-    np.random.set_state(state[1])
-    from rnngraph.model.tfcompat import tf
-
-    tf().random.set_seed(None)
-    try:  # tf_keras keeps its own generator, which its initializers draw from (training's too)
-        from tf_keras.src import backend
-    except ImportError:
-        return
-    backend._SEED_GENERATOR.generator = None
-
-
 def _diff(def_a, def_b):
     from rnngraph.commands.diff import run_diff
 
