@@ -192,6 +192,25 @@ def test_hostile_keras_files_get_one_line_and_exit_1(tmp_path, capsys):
         assert "\n" not in err and words in err and "Traceback" not in err, (label, err)
 
 
+def test_an_hdf5_file_libhdf5_loops_on_is_stopped_in_one_line(capsys, monkeypatch):
+    """attribute_loop.h5 is case 252 of keras_cases(7, ...) (tests/fuzzing.py): h5py's
+    attrs.get spins in HDF5's C library on it (more than 100 s, measured), which no Python code
+    can interrupt; rnngraph reads HDF5 in a forked child and stops it at the limit."""
+    import time
+
+    from rnngraph.graphdef import keras_file
+
+    path = FOLDER / "hostile" / "attribute_loop.h5"
+    monkeypatch.setattr(keras_file, "_HDF5_SECONDS", 2.0)
+    start = time.monotonic()
+    assert main(["inspect", str(path)]) == 1
+    assert time.monotonic() - start < 30
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "did not read in 2 s" in err and "Traceback" not in err
+    # a good file still reads, through the same child
+    assert main(["inspect", str(FOLDER / "k3-lstm.h5")]) == 0
+
+
 def test_legacy_keras1_names_are_read(tmp_path):
     import h5py
 

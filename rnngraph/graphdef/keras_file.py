@@ -319,6 +319,11 @@ def _dtype_name(ds) -> str:
 def _json(text, what: str, path) -> dict:
     try:
         value = json.loads(text)
+        dumped = json.dumps(value, ensure_ascii=False)
+        try:
+            dumped.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\udca7" is valid JSON): no name may hold one
+            value = json.loads(dumped.encode("utf-8", "replace").decode("utf-8"))
     except (ValueError, RecursionError) as exc:
         raise GraphFileError(f"{path}: {what} is not JSON ({str(exc)[:100]})") from None
     if not isinstance(value, dict):
@@ -610,12 +615,66 @@ def _weights_only_keras3(h5: _Hdf5, path) -> list:
 
 # --- entry points -------------------------------------------------------------------------
 
+# HDF5's C library can loop for ever on a damaged file (a fuzzed .h5 spun in attrs.get for more
+# than 100 s): no Python code can interrupt it, so HDF5 is read in a forked child, given this
+# long plus a second per MiB of the file, and killed past it.
+_HDF5_SECONDS = 20.0
+
+
+def _bounded(fn, path, data: bytes, *args):
+    """Return ``fn(path, data, *args)`` computed in a forked child within the HDF5 time limit."""
+    import multiprocessing  # noqa: PLC0415
+    import os  # noqa: PLC0415
+
+    if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not Linux
+        return fn(path, data, *args)
+    try:
+        import h5py  # noqa: F401, PLC0415 - imported here, so the child does not import it
+    except ImportError:  # pragma: no cover - h5py is a dependency
+        raise GraphFileError("reading .h5 files needs h5py (pip install h5py)") from None
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def child() -> None:
+        try:
+            result = ("ok", fn(path, data, *args))
+        except GraphFileError as exc:
+            result = ("refused", str(exc))
+        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
+            result = ("crash", f"{type(exc).__name__}: {exc}")
+        try:
+            send.send(result)
+        finally:
+            os._exit(0)
+
+    process = context.Process(target=child, daemon=True)
+    process.start()
+    send.close()
+    limit = _HDF5_SECONDS + len(data) / 2**20
+    try:
+        if not receive.poll(limit):
+            raise GraphFileError(f"{path}: its HDF5 did not read in {limit:.0f} s (a damaged file "
+                                 "on which HDF5's library does not stop); stopped")
+        kind, value = receive.recv()
+    except EOFError:
+        raise GraphFileError(f"{path}: reading its HDF5 stopped (out of memory?)") from None
+    finally:
+        process.kill()
+        process.join()
+        receive.close()
+    if kind == "refused":
+        raise GraphFileError(value)
+    if kind == "crash":
+        raise RuntimeError(value)  # a bug of rnngraph's, as it would have been raised here
+    return value
+
+
 def read_keras_model(path, data: bytes) -> KerasModel:
     """Return the layer view of a ``.keras`` archive or an ``.h5`` file given as ``data``."""
     if is_keras_zip(data):
-        return _read_zip(path, data)
+        return _bounded(_read_zip, path, data)
     if data.startswith(HDF5_SIGNATURE):
-        return _read_h5(path, data)
+        return _bounded(_read_h5, path, data)
     raise GraphFileError(f"{path} is neither a Keras archive (zip) nor HDF5")
 
 
@@ -710,6 +769,10 @@ def _weight_array(h5: "_Hdf5", weight: KerasWeight, path):
 
 def weight_values(path, data: bytes, model: KerasModel) -> dict:
     """Return {layer name: {weight name: numpy array}} for the recurrent layers (bounded reads)."""
+    return _bounded(_weight_values, path, data, model)
+
+
+def _weight_values(path, data: bytes, model: KerasModel) -> dict:
     h5 = _weights_file(path, data)
     values = {}
     for layer, _ in model.recurrent():
@@ -722,6 +785,10 @@ def weight_values(path, data: bytes, model: KerasModel) -> dict:
 
 def node_weight_values(path, data: bytes, model: KerasModel) -> dict:
     """Return {weight node of :func:`keras_graph_def`: numpy array} of every layer's weights."""
+    return _bounded(_node_weight_values, path, data, model)
+
+
+def _node_weight_values(path, data: bytes, model: KerasModel) -> dict:
     h5 = _weights_file(path, data)
     values = {}
     for layer in model.layers:
