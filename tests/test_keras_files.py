@@ -192,7 +192,7 @@ def test_hostile_keras_files_get_one_line_and_exit_1(tmp_path, capsys):
         assert "\n" not in err and words in err and "Traceback" not in err, (label, err)
 
 
-def test_an_hdf5_file_libhdf5_loops_on_is_stopped_in_one_line(capsys, monkeypatch):
+def test_an_hdf5_file_libhdf5_loops_on_is_stopped_in_one_line(capsys, monkeypatch, tmp_path):
     """attribute_loop.h5 is case 252 of keras_cases(7, ...) (tests/fuzzing.py): h5py's
     attrs.get spins in HDF5's C library on it (more than 100 s, measured), which no Python code
     can interrupt; rnngraph reads HDF5 in a forked child and stops it at the limit."""
@@ -209,6 +209,12 @@ def test_an_hdf5_file_libhdf5_loops_on_is_stopped_in_one_line(capsys, monkeypatc
     assert "\n" not in err and "did not read in 2 s" in err and "Traceback" not in err
     # a good file still reads, through the same child
     assert main(["inspect", str(FOLDER / "k3-lstm.h5")]) == 0
+    capsys.readouterr()
+    # compare reads the Keras weights the same way (h5py raised RuntimeError there)
+    tflite = Path(__file__).parent / "fixtures" / "tflite" / "tfkeras_lstm.tflite"
+    assert main(["compare", str(path), str(tflite), "-o", str(tmp_path / "c.html")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "Traceback" not in err and "Error:" not in err, err
 
 
 def test_legacy_keras1_names_are_read(tmp_path):

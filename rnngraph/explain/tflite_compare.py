@@ -63,7 +63,22 @@ def keras_recurrent_weights(path) -> list:
     A cell is a group holding a 2-D kernel and a 2-D recurrent kernel whose column counts
     agree (gates × units); groups are listed in the file's order.
     """
+    from ..graphdef.keras_file import hdf5_bounded  # noqa: PLC0415
+
     path = Path(path)
+    # HDF5's library may loop on a damaged file: read in a child that is stopped at the limit
+    return hdf5_bounded(lambda: _recurrent_weights(path), path, path.stat().st_size)
+
+
+def _recurrent_weights(path: Path) -> list:
+    try:
+        return _read_recurrent_weights(path)
+    except (OSError, RuntimeError, ValueError, KeyError, TypeError) as exc:  # h5py on a damaged file
+        raise GraphFileError(f"cannot read Keras weights from {path}: "
+                             f"{str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}") from None
+
+
+def _read_recurrent_weights(path: Path) -> list:
     found = []
     with _weights_h5(path) as h5:
         groups = []

@@ -623,11 +623,17 @@ _HDF5_SECONDS = 20.0
 
 def _bounded(fn, path, data: bytes, *args):
     """Return ``fn(path, data, *args)`` computed in a forked child within the HDF5 time limit."""
+    return hdf5_bounded(lambda: fn(path, data, *args), path, len(data))
+
+
+def hdf5_bounded(call, path, size: int):
+    """Return ``call()``, which reads HDF5 from ``path`` (``size`` bytes), computed in a forked
+    child: past the time limit the child is killed and one line says so."""
     import multiprocessing  # noqa: PLC0415
     import os  # noqa: PLC0415
 
     if "fork" not in multiprocessing.get_all_start_methods():  # pragma: no cover - not Linux
-        return fn(path, data, *args)
+        return call()
     try:
         import h5py  # noqa: F401, PLC0415 - imported here, so the child does not import it
     except ImportError:  # pragma: no cover - h5py is a dependency
@@ -637,7 +643,7 @@ def _bounded(fn, path, data: bytes, *args):
 
     def child() -> None:
         try:
-            result = ("ok", fn(path, data, *args))
+            result = ("ok", call())
         except GraphFileError as exc:
             result = ("refused", str(exc))
         except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
@@ -650,7 +656,7 @@ def _bounded(fn, path, data: bytes, *args):
     process = context.Process(target=child, daemon=True)
     process.start()
     send.close()
-    limit = _HDF5_SECONDS + len(data) / 2**20
+    limit = _HDF5_SECONDS + size / 2**20
     try:
         if not receive.poll(limit):
             raise GraphFileError(f"{path}: its HDF5 did not read in {limit:.0f} s (a damaged file "
