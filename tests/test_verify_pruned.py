@@ -97,3 +97,46 @@ def test_verify_on_a_saved_model_never_admits_checkpoint_ops(tmp_path, capsys, m
     ops, allowed = checked[0]
     assert allowed == () and not ops & {"SaveV2", "RestoreV2", "MergeV2Checkpoints"}
     assert "VariableV2" in ops or "VarHandleOp" in ops  # the weights are in what it runs
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_keras_savedmodel_whose_call_saves_a_checkpoint_is_refused_and_writes_nothing(tmp_path, capsys):
+    """A Keras SavedModel is verified through its frozen serving signature: a SaveV2 in the
+    model's own call (admitted by the check of the whole library, which holds the checkpoint's
+    save function) is refused before anything runs; the same model without it verifies."""
+    from rnngraph.model.tfcompat import tf as get_tf
+
+    tf = get_tf()
+    target = tmp_path / "leaked"
+
+    def export(folder, leak: bool):
+        layer = tf.keras.layers.LSTM(4)
+        layer.build((None, 5, 3))
+
+        class Model(tf.Module):
+            def __init__(self):
+                super().__init__()
+                self.lstm = layer
+
+            @tf.function(input_signature=[tf.TensorSpec([None, 5, 3], tf.float32)])
+            def __call__(self, x):
+                if leak:  # wired into what the layer reads, so it stays in the frozen graph
+                    save = tf.raw_ops.SaveV2(prefix=str(target), tensor_names=["x"],
+                                             shape_and_slices=[""],
+                                             tensors=[tf.reduce_sum(x, keepdims=True)])
+                    with tf.control_dependencies([save]):
+                        x = tf.identity(x)
+                return self.lstm(x)
+
+        model = Model()
+        tf.saved_model.save(model, str(folder), signatures=model.__call__)
+
+    export(tmp_path / "clean", leak=False)
+    assert main(["explain", "lstm", "--file", str(tmp_path / "clean"), "--verify"]) == 0
+    capsys.readouterr()
+    export(tmp_path / "leaky", leak=True)
+    assert main(["explain", "lstm", "--file", str(tmp_path / "leaky"), "--verify"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "refusing to run" in err and "SaveV2" in err, err
+    assert not list(tmp_path.glob("leaked*"))

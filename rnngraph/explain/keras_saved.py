@@ -84,6 +84,12 @@ def verify_keras_saved_model(path, batch: int = 4, seed: int = 0, step: Callable
     shape = frozen.inputs[0].shape.as_list()
     steps = shape[1] if shape[1] else 5
     x = np.random.default_rng(seed).standard_normal((batch, steps, shape[2])).astype(np.float32)
+    # What runs is the frozen serving signature (every call inlined): checked with nothing
+    # admitted, so a save or file op in the model's call is refused before it runs (the library
+    # check before loading admits the checkpoint's save and restore functions).
+    from ..graphdef.runpolicy import check_runnable  # noqa: PLC0415
+
+    check_runnable(graph_def, path)
     graph = tf.Graph()
     with graph.as_default():
         tf.compat.v1.import_graph_def(frozen.graph.as_graph_def(), name="")
