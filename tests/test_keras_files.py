@@ -217,6 +217,15 @@ def test_an_hdf5_file_libhdf5_loops_on_is_stopped_in_one_line(capsys, monkeypatc
     assert "\n" not in err and "Traceback" not in err and "Error:" not in err, err
 
 
+@pytest.mark.parametrize("name", ["open_overflow.h5", "units_past_int64.keras"])
+def test_long_fuzz_finds_are_one_line(name, capsys):
+    """Cases 990 and 823 of keras_cases(7, 1000): h5py's open raised OverflowError (a declared
+    size past ssize_t), and units of 2**63 reached a protobuf dimension (ValueError)."""
+    code = main(["inspect", str(FOLDER / "hostile" / name)])
+    err = capsys.readouterr().err.strip()
+    assert code in (0, 1) and "\n" not in err and "Traceback" not in err and "Error:" not in err, err
+
+
 def test_legacy_keras1_names_are_read(tmp_path):
     import h5py
 

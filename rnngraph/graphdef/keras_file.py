@@ -217,7 +217,7 @@ class _Hdf5:
         self.size = len(data)
         try:
             self.file = h5py.File(io.BytesIO(data), "r")
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, RuntimeError, OverflowError) as exc:
             raise GraphFileError(f"{path} begins like HDF5 but does not open as HDF5 "
                                  f"({str(exc).splitlines()[0][:120]})") from None
         self.visited = 0
@@ -225,7 +225,7 @@ class _Hdf5:
     def attr_text(self, obj, name: str) -> Optional[str]:
         try:
             value = obj.attrs.get(name)
-        except (OSError, RuntimeError, ValueError, TypeError):
+        except (OSError, RuntimeError, ValueError, TypeError, OverflowError):
             return None
         if value is None:
             return None
@@ -236,7 +236,7 @@ class _Hdf5:
     def attr_list(self, obj, name: str) -> list:
         try:
             value = obj.attrs.get(name)
-        except (OSError, RuntimeError, ValueError, TypeError):
+        except (OSError, RuntimeError, ValueError, TypeError, OverflowError):
             return []
         if value is None:
             return []
@@ -246,7 +246,7 @@ class _Hdf5:
         """Return a hard-linked child, refusing external and soft links."""
         try:
             link = group.get(name, getlink=True)
-        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError):
             return None
         if link is None:
             return None
@@ -257,7 +257,7 @@ class _Hdf5:
             return None  # a soft link can point anywhere, cycles included; Keras writes none
         try:
             return group[name]
-        except (OSError, RuntimeError, ValueError, KeyError, TypeError):
+        except (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError):
             return None
 
     def datasets(self, group, prefix: str = "") -> list:
@@ -265,7 +265,7 @@ class _Hdf5:
         found = []
         try:
             names = sorted(group.keys())
-        except (OSError, RuntimeError, ValueError, TypeError):
+        except (OSError, RuntimeError, ValueError, TypeError, OverflowError):
             return found
         for name in names:
             self.visited += 1
@@ -289,7 +289,7 @@ class _Hdf5:
             external = ds.external
             nbytes = int(ds.size) * ds.dtype.itemsize if ds.shape is not None else 0
             filtered = bool(ds.compression) or bool(ds.id.get_create_plist().get_nfilters())
-        except (OSError, RuntimeError, ValueError, TypeError) as exc:
+        except (OSError, RuntimeError, ValueError, TypeError, OverflowError) as exc:
             raise GraphFileError(f"{self.path}: HDF5 dataset {ds.name} cannot be read "
                                  f"({str(exc).splitlines()[0][:100]})") from None
         if virtual:
@@ -769,7 +769,7 @@ def _weight_array(h5: "_Hdf5", weight: KerasWeight, path):
     h5.check_dataset(obj)
     try:
         return np.asarray(obj[()], np.float32)
-    except (OSError, RuntimeError, ValueError, TypeError) as exc:
+    except (OSError, RuntimeError, ValueError, TypeError, OverflowError) as exc:
         raise GraphFileError(f"{path}: cannot read weight {weight.path} ({exc})") from None
 
 
@@ -938,7 +938,7 @@ def keras_graph_def(model: KerasModel):
             for shape in shapes[layer.name]:
                 proto = node.attr["_output_shapes"].list.shape.add()
                 for d in shape:
-                    proto.dim.add().size = d if isinstance(d, int) else -1
+                    proto.dim.add().size = d if isinstance(d, int) and d in _INT64 else -1
     for k, (name, index) in enumerate(model.outputs):
         node = graph.node.add()
         node.name = f"output_{k}" if len(model.outputs) > 1 else "output"
