@@ -127,6 +127,9 @@ HOSTILE = {
     "shard": ({"w": {"shard_id": 7}}, "names shard 7"),
     # two entries sharing bytes: reading could cost far more than the file
     "overlap": ({"b": {"offset": 0, "size": 24}}, "its entries declare 48 bytes in all, more than"),
+    # no values, so no bytes and a true CRC, but a shape numpy cannot make (the checkpoint fuzz)
+    "empty but vast": ({"w": {"shape": [0, 2**62], "size": 0, "crc32c": masked_crc32c(b"")}},
+                       "which no array can have"),
 }
 
 

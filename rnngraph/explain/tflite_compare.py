@@ -73,6 +73,8 @@ def keras_recurrent_weights(path) -> list:
 def _recurrent_weights(path: Path) -> list:
     try:
         return _read_recurrent_weights(path)
+    except GraphFileError:
+        raise  # rnngraph's own line (a refused archive), as it is
     except (OSError, RuntimeError, ValueError, KeyError, TypeError, OverflowError) as exc:  # h5py
         raise GraphFileError(f"cannot read Keras weights from {path}: "
                              f"{str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__}") from None

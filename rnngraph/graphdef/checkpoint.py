@@ -171,7 +171,10 @@ def _array(entry, key: str, shard: Path, handle) -> Optional[np.ndarray]:
     if len(raw) != entry.size or masked_crc32c(raw) != entry.crc32c:
         raise _Bad(f"the bytes of entry {key!r} in {shard.name} fail their CRC (the checkpoint "
                    f"is damaged; TensorFlow raises DataLossError)")
-    return np.frombuffer(raw, dtype=item).reshape(shape)
+    try:
+        return np.frombuffer(raw, dtype=item).reshape(shape)
+    except ValueError:  # no values, but a dimension numpy cannot hold ([0, 2**62])
+        raise _Bad(f"entry {key!r} declares shape {shape}, which no array can have") from None
 
 
 def read_bundle(prefix) -> dict:
